@@ -1,0 +1,67 @@
+package io.daxfs.devdax;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A mapped range of byte-addressable persistent memory.
+ *
+ * <p>This is the only way any module writes device memory. Every store, bulk copy, fill,
+ * flush, fence and release goes through these methods so that a test can interpose a
+ * recorder ({@link RecordingRegion}) and rebuild every state a crash could leave.
+ * Reads go straight to {@link #readView()}, a read-only segment over the whole mapping.
+ *
+ * <p>Persistence model (the x86 pmem model): a store is visible to every thread at once,
+ * survives the death of this process at once (the mapping is shared), but is durable against
+ * power loss only after {@link #flush} of its range followed by {@link #fence}. Stores to
+ * different ranges may reach the persistence domain in any order unless a fence separates them.
+ *
+ * <p>Offsets are byte offsets from the start of the region. Implementations are thread safe
+ * in the same way plain memory is: concurrent stores to disjoint ranges are fine, callers
+ * order conflicting stores themselves.
+ */
+public interface PmemRegion extends AutoCloseable {
+
+    /** Size of the mapping in bytes. */
+    long size();
+
+    /** Read-only view of the whole mapping. Never write through a cast or a copy of it. */
+    MemorySegment readView();
+
+    void putByte(long offset, byte value);
+
+    void putShort(long offset, short value);
+
+    void putInt(long offset, int value);
+
+    /** An aligned 8-byte store: atomic with respect to other threads and to power loss. */
+    void putLong(long offset, long value);
+
+    /** Copies {@code length} bytes from {@code src} (heap or native) into the region. */
+    void write(long offset, MemorySegment src, long srcOffset, long length);
+
+    /** Copies {@code length} bytes of {@code src} into the region. */
+    void write(long offset, byte[] src, int srcOffset, int length);
+
+    /** Sets {@code length} bytes to {@code value}. */
+    void fill(long offset, long length, byte value);
+
+    /** Starts writing the range back towards the persistence domain (clwb / msync). */
+    void flush(long offset, long length);
+
+    /** Orders: every range flushed before this call is durable before any later store is. */
+    void fence();
+
+    /**
+     * Gives the backing memory of the range back to the system (fallocate PUNCH_HOLE on a
+     * pmem-backed file; a no-op that only zeroes on a device). Afterwards the range reads as
+     * zeros. The caller guarantees nothing references the range.
+     */
+    void release(long offset, long length);
+
+    /** How {@link #flush} and {@link #fence} reach the persistence domain on this mapping. */
+    PersistenceMode persistenceMode();
+
+    /** Unmaps. Further use throws {@link IllegalStateException}. */
+    @Override
+    void close();
+}

@@ -1,0 +1,992 @@
+package io.daxfs.core;
+
+import io.daxfs.core.alloc.BlockAllocator;
+import io.daxfs.core.alloc.Extent;
+import io.daxfs.core.alloc.InodeAllocator;
+import io.daxfs.core.dir.Directory;
+import io.daxfs.core.dir.DirentLayout;
+import io.daxfs.core.format.Geometry;
+import io.daxfs.core.format.Superblock;
+import io.daxfs.core.inode.ExtentMap;
+import io.daxfs.core.inode.FileExtent;
+import io.daxfs.core.inode.Inode;
+import io.daxfs.core.inode.InodeLayout;
+import io.daxfs.core.inode.InodeTable;
+import io.daxfs.core.journal.Journal;
+import io.daxfs.core.journal.Transaction;
+import io.daxfs.devdax.PmemRegion;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A mounted daxfs: every file-system operation, by inode number.
+ *
+ * <p>Durability contract: when a namespace, attribute or size-changing call returns, its
+ * effect is durable (journaled). Data written by {@link #write} is durable after
+ * {@link #fsync}, and newly allocated blocks are made durable before the transaction that
+ * maps them, so a crash never exposes stale bytes in a file.
+ *
+ * <p>Locks, in the order they are taken (never the reverse):
+ * <ol>
+ * <li>{@link #namespace}: shared for lookups and listings, exclusive for any change to a
+ *     directory (create, unlink, rename...). Directory indexes are guarded by it.</li>
+ * <li>an inode's lock ({@link Inode#lock()}): shared to read data, exclusive to write data,
+ *     change the block map or size. Several inode locks are taken in ascending number.</li>
+ * <li>the journal's commit lock (inside {@link Journal#commit}).</li>
+ * <li>the allocators' monitors (leaves).</li>
+ * </ol>
+ */
+public final class DaxFileSystem implements AutoCloseable {
+    public static final long ROOT = 1;
+    /** Largest file size: a whole number of blocks below 2^63. */
+    public static final long MAX_FILE_SIZE = Long.MAX_VALUE & ~(Geometry.BLOCK_SIZE - 1L);
+    public static final int MAX_SYMLINK = 4095;
+
+    private final PmemRegion region;
+    private final MemorySegment media;
+    private final Superblock superblock;
+    private final Geometry geometry;
+    private final Journal journal;
+    private final Space space;
+    private final InodeAllocator inodeAllocator;
+    private final InodeTable table;
+    private final Orphans orphans;
+    private final ConcurrentHashMap<Long, Inode> handles = new ConcurrentHashMap<>();
+    private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock(true);
+
+    private DaxFileSystem(PmemRegion region, Superblock sb) {
+        this.region = region;
+        this.media = region.readView();
+        this.superblock = sb;
+        this.geometry = sb.geometry();
+        this.journal = Journal.recover(region, geometry);
+        this.space = new Space(region, geometry, BlockAllocator.load(media, geometry));
+        this.inodeAllocator = InodeAllocator.load(media, geometry);
+        this.table = new InodeTable(region, geometry);
+        this.orphans = new Orphans(media, geometry, table);
+    }
+
+    /** Makes a new, empty file system on {@code region}. */
+    public static Superblock format(PmemRegion region, FormatOptions options) {
+        return Formatter.format(region, options);
+    }
+
+    /**
+     * Mounts: validates the superblock, replays the journal, rebuilds the in-memory indexes
+     * and finishes freeing any orphaned inode.
+     *
+     * @throws io.daxfs.core.format.CorruptFileSystemException if the device holds no valid daxfs
+     */
+    public static DaxFileSystem mount(PmemRegion region) {
+        Superblock sb = Superblock.read(region.readView());
+        DaxFileSystem fs = new DaxFileSystem(region, sb);
+        if (!FileMode.isDirectory(fs.table.mode(ROOT)) || !fs.inodeAllocator.isUsed(ROOT)) {
+            throw new io.daxfs.core.format.CorruptFileSystemException("root directory inode is damaged");
+        }
+        fs.finishOrphans();
+        return fs;
+    }
+
+    public Superblock superblock() {
+        return superblock;
+    }
+
+    public Journal journal() {
+        return journal;
+    }
+
+    /** Allocator view for statistics and tests. */
+    public BlockAllocator blockAllocator() {
+        return space.allocator();
+    }
+
+    // ------------------------------------------------------------------ lookups
+
+    public long lookup(long dir, String name) {
+        Lock l = namespace.readLock();
+        l.lock();
+        try {
+            return lookupLocked(dir, name);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Resolves an absolute path ("/", "/a/b") to an inode number. */
+    public long resolve(String path) {
+        Lock l = namespace.readLock();
+        l.lock();
+        try {
+            long ino = ROOT;
+            int i = 0;
+            int n = path.length();
+            while (i < n) {
+                while (i < n && path.charAt(i) == '/') {
+                    i++;
+                }
+                if (i >= n) {
+                    break;
+                }
+                int j = path.indexOf('/', i);
+                if (j < 0) {
+                    j = n;
+                }
+                String part = path.substring(i, j);
+                if (part.equals(".")) {
+                    // stays
+                } else if (part.equals("..")) {
+                    requireDirectory(ino);
+                    ino = table.parent(ino);
+                } else {
+                    ino = lookupLocked(ino, part);
+                }
+                i = j;
+            }
+            return ino;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private long lookupLocked(long dir, String name) {
+        checkNameLength(name);
+        Directory d = directory(dir);
+        Directory.Entry e = d.lookup(name);
+        if (e == null) {
+            throw new FsException(Errno.ENOENT, name);
+        }
+        return e.ino();
+    }
+
+    public Attributes getattr(long ino) {
+        checkIno(ino);
+        return table.attributes(ino);
+    }
+
+    /** The entries of a directory, "." and ".." first. */
+    public List<DirEntry> readdir(long dir) {
+        Lock l = namespace.readLock();
+        l.lock();
+        try {
+            Directory d = directory(dir);
+            List<DirEntry> out = new ArrayList<>(d.size() + 2);
+            out.add(new DirEntry(".", dir, DirentLayout.DT_DIR));
+            out.add(new DirEntry("..", table.parent(dir), DirentLayout.DT_DIR));
+            for (var e : d.snapshot()) {
+                out.add(new DirEntry(e.getKey(), e.getValue().ino(), e.getValue().type()));
+            }
+            return out;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    public String readlink(long ino) {
+        checkIno(ino);
+        if ((table.mode(ino) & FileMode.S_IFMT) != FileMode.S_IFLNK) {
+            throw new FsException(Errno.EINVAL, "not a symbolic link");
+        }
+        int len = (int) table.size(ino);
+        byte[] bytes = new byte[len];
+        read(ino, 0, MemorySegment.ofArray(bytes), 0, len);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    // ------------------------------------------------------------------ namespace changes
+
+    /** Creates a regular file; EEXIST if the name is taken. */
+    public long create(long dir, String name, int mode, int uid, int gid) {
+        return makeNode(dir, name, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null);
+    }
+
+    /** Creates a FIFO, socket, device node or regular file. */
+    public long mknod(long dir, String name, int mode, long rdev, int uid, int gid) {
+        int type = FileMode.type(mode);
+        if (type == 0) {
+            mode |= FileMode.S_IFREG;
+        } else if (type == FileMode.S_IFDIR || type == FileMode.S_IFLNK) {
+            throw new FsException(Errno.EINVAL, "mknod cannot make directories or symlinks");
+        }
+        return makeNode(dir, name, mode, rdev, uid, gid, null);
+    }
+
+    public long mkdir(long dir, String name, int mode, int uid, int gid) {
+        return makeNode(dir, name, FileMode.S_IFDIR | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null);
+    }
+
+    public long symlink(long dir, String name, String target, int uid, int gid) {
+        byte[] t = target.getBytes(StandardCharsets.UTF_8);
+        if (t.length == 0) {
+            throw new FsException(Errno.ENOENT, "empty symlink target");
+        }
+        if (t.length > MAX_SYMLINK) {
+            throw new FsException(Errno.ENAMETOOLONG, "symlink target longer than " + MAX_SYMLINK + " bytes");
+        }
+        return makeNode(dir, name, FileMode.S_IFLNK | 0777, 0, uid, gid, t);
+    }
+
+    private long makeNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget) {
+        checkName(name);
+        Lock l = namespace.writeLock();
+        l.lock();
+        try {
+            Inode parent = handle(dir);
+            Directory d = directory(dir);
+            if (d.lookup(name) != null) {
+                throw new FsException(Errno.EEXIST, name);
+            }
+            boolean isDir = FileMode.isDirectory(mode);
+            if (isDir && table.nlink(dir) >= 0xFFFF_FFF0L) {
+                throw new FsException(Errno.EMLINK, "too many subdirectories");
+            }
+            long ino = inodeAllocator.allocate();
+            if (ino == 0) {
+                throw new FsException(Errno.ENOSPC, "no free inodes");
+            }
+            handles.remove(ino);
+            Transaction tx = journal.begin();
+            tx.onAbort(() -> inodeAllocator.release(ino));
+            Timestamp now = Timestamp.now();
+            try {
+                tx.updateBits(geometry.inodeBitmapOffset(), ino - 1, 1, true);
+                table.initialize(tx, ino, mode, uid, gid, rdev, dir, isDir ? 2 : 1, now);
+                if (symlinkTarget != null) {
+                    writeSymlinkTarget(tx, ino, symlinkTarget);
+                }
+                d.add(tx, name, ino, DirentLayout.typeOf(mode), t -> growDirectory(t, parent));
+            } catch (RuntimeException e) {
+                journal.abort(tx);
+                handles.remove(ino);
+                throw e;
+            }
+            if (isDir) {
+                table.setNlink(tx, dir, table.nlink(dir) + 1);
+            }
+            table.setMtime(tx, dir, now);
+            table.setCtime(tx, dir, now);
+            journal.commit(tx);
+            return ino;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** A symlink's target is its data: one freshly allocated block, written before commit. */
+    private void writeSymlinkTarget(Transaction tx, long ino, byte[] target) {
+        Extent e = space.allocateData(tx, -1, 1).getFirst();
+        long off = Geometry.blockOffset(e.start());
+        region.fill(off, Geometry.BLOCK_SIZE, (byte) 0);
+        region.write(off, target, 0, target.length);
+        region.flush(off, Geometry.BLOCK_SIZE);
+        // The inode is fresh: initialize() zeroed its slots earlier in this transaction, and
+        // this later record fills inline slot 0.
+        long slot = table.offset(ino) + InodeLayout.INLINE_SLOTS;
+        tx.putLong(slot, 0);
+        tx.putLong(slot + 8, io.daxfs.core.inode.ExtentSlots.packPhysical(e.start(), 1));
+        table.setSize(tx, ino, target.length);
+        table.setBlocks(tx, ino, 1);
+    }
+
+    public long link(long ino, long dir, String name) {
+        checkName(name);
+        Lock l = namespace.writeLock();
+        l.lock();
+        try {
+            checkIno(ino);
+            if (FileMode.isDirectory(table.mode(ino))) {
+                throw new FsException(Errno.EPERM, "hard links to directories are not allowed");
+            }
+            Inode parent = handle(dir);
+            Directory d = directory(dir);
+            if (d.lookup(name) != null) {
+                throw new FsException(Errno.EEXIST, name);
+            }
+            long nlink = table.nlink(ino);
+            if (nlink >= 0xFFFF_FFF0L) {
+                throw new FsException(Errno.EMLINK, "too many links");
+            }
+            Transaction tx = journal.begin();
+            try {
+                d.add(tx, name, ino, DirentLayout.typeOf(table.mode(ino)), t -> growDirectory(t, parent));
+            } catch (RuntimeException e) {
+                journal.abort(tx);
+                throw e;
+            }
+            Timestamp now = Timestamp.now();
+            table.setNlink(tx, ino, nlink + 1);
+            table.setCtime(tx, ino, now);
+            table.setMtime(tx, dir, now);
+            table.setCtime(tx, dir, now);
+            journal.commit(tx);
+            return ino;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    public void unlink(long dir, String name) {
+        removeEntry(dir, name, false);
+    }
+
+    public void rmdir(long dir, String name) {
+        removeEntry(dir, name, true);
+    }
+
+    private void removeEntry(long dir, String name, boolean wantDir) {
+        checkNameLength(name);
+        if (name.equals(".")) {
+            throw new FsException(Errno.EINVAL, "cannot remove '.'");
+        }
+        if (name.equals("..")) {
+            throw new FsException(Errno.ENOTEMPTY, "cannot remove '..'");
+        }
+        Lock l = namespace.writeLock();
+        l.lock();
+        try {
+            Directory d = directory(dir);
+            Directory.Entry e = d.lookup(name);
+            if (e == null) {
+                throw new FsException(Errno.ENOENT, name);
+            }
+            boolean isDir = FileMode.isDirectory(table.mode(e.ino()));
+            if (wantDir && !isDir) {
+                throw new FsException(Errno.ENOTDIR, name);
+            }
+            if (!wantDir && isDir) {
+                throw new FsException(Errno.EISDIR, name);
+            }
+            if (isDir && !directory(e.ino()).isEmpty()) {
+                throw new FsException(Errno.ENOTEMPTY, name);
+            }
+            Transaction tx = journal.begin();
+            d.remove(tx, name);
+            Timestamp now = Timestamp.now();
+            if (isDir) {
+                table.setNlink(tx, dir, table.nlink(dir) - 1);
+            }
+            table.setMtime(tx, dir, now);
+            table.setCtime(tx, dir, now);
+            Runnable later = dropLink(tx, e.ino(), now);
+            journal.commit(tx);
+            later.run();
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Atomically renames; replaces an existing target (a file by a file, an empty directory
+     * by a directory) in the same transaction.
+     */
+    public void rename(long srcDir, String srcName, long dstDir, String dstName) {
+        checkName(srcName);
+        checkName(dstName);
+        Lock l = namespace.writeLock();
+        l.lock();
+        try {
+            Directory from = directory(srcDir);
+            Directory to = directory(dstDir);
+            Directory.Entry src = from.lookup(srcName);
+            if (src == null) {
+                throw new FsException(Errno.ENOENT, srcName);
+            }
+            Directory.Entry dst = to.lookup(dstName);
+            if (dst != null && dst.ino() == src.ino()) {
+                return; // POSIX: both names refer to the same file; nothing happens
+            }
+            boolean srcIsDir = FileMode.isDirectory(table.mode(src.ino()));
+            if (srcIsDir && isAncestorOrSelf(src.ino(), dstDir)) {
+                throw new FsException(Errno.EINVAL, "cannot move a directory into itself");
+            }
+            if (dst != null) {
+                boolean dstIsDir = FileMode.isDirectory(table.mode(dst.ino()));
+                if (srcIsDir && !dstIsDir) {
+                    throw new FsException(Errno.ENOTDIR, dstName);
+                }
+                if (!srcIsDir && dstIsDir) {
+                    throw new FsException(Errno.EISDIR, dstName);
+                }
+                if (dstIsDir && !directory(dst.ino()).isEmpty()) {
+                    throw new FsException(Errno.ENOTEMPTY, dstName);
+                }
+            }
+            Inode dstParent = handle(dstDir);
+            Transaction tx = journal.begin();
+            Timestamp now = Timestamp.now();
+            Runnable later = () -> { };
+            if (dst != null) {
+                to.replace(tx, dstName, src.ino(), src.type());
+                from.remove(tx, srcName);
+                later = dropLink(tx, dst.ino(), now);
+            } else {
+                try {
+                    to.add(tx, dstName, src.ino(), src.type(), t -> growDirectory(t, dstParent));
+                } catch (RuntimeException e) {
+                    journal.abort(tx);
+                    throw e;
+                }
+                from.remove(tx, srcName);
+            }
+            if (srcIsDir) {
+                // Each subdirectory holds one link on its parent (its "..").
+                long srcDelta = srcDir != dstDir ? -1 : 0;
+                long dstDelta = (srcDir != dstDir ? 1 : 0) - (dst != null ? 1 : 0);
+                if (srcDir == dstDir) {
+                    dstDelta += srcDelta;
+                } else {
+                    table.setNlink(tx, srcDir, table.nlink(srcDir) + srcDelta);
+                    table.setParent(tx, src.ino(), dstDir);
+                }
+                if (dstDelta != 0) {
+                    table.setNlink(tx, dstDir, table.nlink(dstDir) + dstDelta);
+                }
+            }
+            table.setCtime(tx, src.ino(), now);
+            table.setMtime(tx, srcDir, now);
+            table.setCtime(tx, srcDir, now);
+            table.setMtime(tx, dstDir, now);
+            table.setCtime(tx, dstDir, now);
+            journal.commit(tx);
+            later.run();
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Whether {@code ancestor} is {@code dir} or one of its parents. */
+    private boolean isAncestorOrSelf(long ancestor, long dir) {
+        long cur = dir;
+        for (int depth = 0; depth < 1_000_000; depth++) {
+            if (cur == ancestor) {
+                return true;
+            }
+            if (cur == ROOT) {
+                return false;
+            }
+            cur = table.parent(cur);
+        }
+        throw new FsException(Errno.ELOOP, "directory parent chain loops");
+    }
+
+    /**
+     * Drops one link of {@code ino} in {@code tx}. At zero links the inode is freed in the
+     * same transaction when that fits; otherwise it goes on the orphan list and the returned
+     * action (run after commit) frees it in several transactions.
+     */
+    private Runnable dropLink(Transaction tx, long ino, Timestamp now) {
+        boolean isDir = FileMode.isDirectory(table.mode(ino));
+        long nlink = isDir ? 0 : table.nlink(ino) - 1;
+        if (nlink > 0) {
+            table.setNlink(tx, ino, nlink);
+            table.setCtime(tx, ino, now);
+            return () -> { };
+        }
+        Inode in = handle(ino);
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            ExtentMap map = in.extents(media);
+            int estimate = 64 * (map.extentCount() + map.overflowBlocks().size()) + 64
+                    + (int) Math.min(Integer.MAX_VALUE / 2, map.mappedBlocks() / 8);
+            if (journal.fits(tx, estimate)) {
+                freeInodeIn(tx, in, map);
+                return () -> { };
+            }
+            table.setNlink(tx, ino, 0);
+            table.setFlags(tx, ino, table.flags(ino) | InodeLayout.FLAG_ORPHAN);
+            orphans.add(tx, ino);
+            return () -> finishOrphan(ino);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** Frees every block and the inode itself in {@code tx}. Caller holds the inode exclusively. */
+    private void freeInodeIn(Transaction tx, Inode in, ExtentMap map) {
+        long ino = in.ino();
+        for (Extent e : map.unmap(tx, 0, Long.MAX_VALUE)) {
+            space.freeData(tx, e);
+        }
+        map.releaseOverflowIfEmpty(tx, space);
+        table.setMode(tx, ino, 0);
+        table.setNlink(tx, ino, 0);
+        table.setSize(tx, ino, 0);
+        table.setBlocks(tx, ino, 0);
+        table.setFlags(tx, ino, 0);
+        tx.updateBits(geometry.inodeBitmapOffset(), ino - 1, 1, false);
+        tx.afterCommit(() -> {
+            handles.remove(ino);
+            in.forget();
+            inodeAllocator.release(ino);
+        });
+    }
+
+    /** Frees an orphan's blocks in bounded transactions, then the inode. */
+    private void finishOrphan(long ino) {
+        Inode in = handle(ino);
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            ExtentMap map = in.extents(media);
+            freeBlocksFrom(in, map, 0, null);
+            Transaction tx = journal.begin();
+            orphans.remove(tx, ino);
+            freeInodeIn(tx, in, map);
+            journal.commit(tx);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    private void finishOrphans() {
+        for (long ino : orphans.snapshot()) {
+            finishOrphan(ino);
+        }
+    }
+
+    /** Appends a zeroed, formatted block to a directory; returns its physical block. */
+    private long growDirectory(Transaction tx, Inode dir) {
+        ExtentMap map = dir.extents(media);
+        FileExtent last = map.floor(Long.MAX_VALUE);
+        long lblk = last == null ? 0 : last.logicalEnd();
+        long goal = last == null ? -1 : last.physical() + last.length();
+        map.reserveSlots(tx, 1, space, goal);
+        long blk = space.allocateDirectoryBlock(tx, goal);
+        map.map(tx, lblk, 1, blk);
+        table.setSize(tx, dir.ino(), (lblk + 1) * Geometry.BLOCK_SIZE);
+        table.setBlocks(tx, dir.ino(), map.mappedBlocks() + map.overflowBlocks().size());
+        return blk;
+    }
+
+    // ------------------------------------------------------------------ attributes
+
+    public void chmod(long ino, int mode) {
+        checkIno(ino);
+        Inode in = handle(ino);
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            Transaction tx = journal.begin();
+            table.setMode(tx, ino, (table.mode(ino) & FileMode.S_IFMT) | (mode & FileMode.PERMISSION_BITS));
+            table.setCtime(tx, ino, Timestamp.now());
+            journal.commit(tx);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** Changes owner and/or group; -1 leaves one unchanged. */
+    public void chown(long ino, int uid, int gid) {
+        checkIno(ino);
+        Inode in = handle(ino);
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            Attributes a = table.attributes(ino);
+            Transaction tx = journal.begin();
+            table.setOwner(tx, ino, uid == -1 ? a.uid() : uid, gid == -1 ? a.gid() : gid);
+            table.setCtime(tx, ino, Timestamp.now());
+            journal.commit(tx);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** Sets access and/or modification time; null leaves one unchanged. ctime becomes now. */
+    public void setTimes(long ino, Timestamp atime, Timestamp mtime) {
+        checkIno(ino);
+        Inode in = handle(ino);
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            Transaction tx = journal.begin();
+            if (atime != null) {
+                table.setAtime(tx, ino, atime);
+            }
+            if (mtime != null) {
+                table.setMtime(tx, ino, mtime);
+            }
+            table.setCtime(tx, ino, Timestamp.now());
+            journal.commit(tx);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ data
+
+    /**
+     * Reads up to {@code length} bytes at {@code offset} into {@code dst}; holes read as
+     * zeros. Returns the number of bytes read (0 at or past end of file).
+     */
+    public int read(long ino, long offset, MemorySegment dst, long dstOffset, int length) {
+        if (offset < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset");
+        }
+        Inode in = handle(ino);
+        Lock r = in.lock().readLock();
+        r.lock();
+        try {
+            int mode = table.mode(ino);
+            if (FileMode.isDirectory(mode)) {
+                throw new FsException(Errno.EISDIR, "read of a directory");
+            }
+            long size = table.size(ino);
+            if (offset >= size || length <= 0) {
+                return 0;
+            }
+            int n = (int) Math.min(length, size - offset);
+            ExtentMap map = in.extents(media);
+            long pos = offset;
+            long done = 0;
+            while (done < n) {
+                long lblk = pos >>> Geometry.BLOCK_SHIFT;
+                FileExtent e = map.find(lblk);
+                long k;
+                if (e != null) {
+                    k = Math.min(n - done, (e.logicalEnd() << Geometry.BLOCK_SHIFT) - pos);
+                    long dev = (e.physicalOf(lblk) << Geometry.BLOCK_SHIFT) + (pos & (Geometry.BLOCK_SIZE - 1));
+                    MemorySegment.copy(media, dev, dst, dstOffset + done, k);
+                } else {
+                    FileExtent next = map.nextAfter(lblk);
+                    long holeEnd = next == null ? Long.MAX_VALUE : next.logical() << Geometry.BLOCK_SHIFT;
+                    k = Math.min(n - done, holeEnd - pos);
+                    dst.asSlice(dstOffset + done, k).fill((byte) 0);
+                }
+                pos += k;
+                done += k;
+            }
+            return n;
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** Writes {@code length} bytes of {@code src} at {@code offset}, allocating as needed. */
+    public int write(long ino, long offset, MemorySegment src, long srcOffset, int length) {
+        if (offset < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset");
+        }
+        if (length <= 0) {
+            return 0;
+        }
+        long end = offset + length;
+        if (end > MAX_FILE_SIZE || end < 0) {
+            throw new FsException(Errno.EFBIG, "file would exceed the maximum size");
+        }
+        Inode in = handle(ino);
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            int mode = table.mode(ino);
+            if (FileMode.isDirectory(mode)) {
+                throw new FsException(Errno.EISDIR, "write to a directory");
+            }
+            ExtentMap map = in.extents(media);
+            long size = table.size(ino);
+            if (offset > size) {
+                zeroMapped(map, size, offset);
+            }
+            long firstBlk = offset >>> Geometry.BLOCK_SHIFT;
+            long endBlk = ((end - 1) >>> Geometry.BLOCK_SHIFT) + 1;
+            Transaction tx = allocateHoles(in, map, firstBlk, endBlk, offset, end);
+            copyIn(in, map, offset, src, srcOffset, length, tx != null);
+            Timestamp now = Timestamp.now();
+            if (tx != null) {
+                region.fence();
+                if (end > size) {
+                    table.setSize(tx, ino, end);
+                }
+                table.setBlocks(tx, ino, map.mappedBlocks() + map.overflowBlocks().size());
+                table.setMtime(tx, ino, now);
+                table.setCtime(tx, ino, now);
+                journal.commit(tx);
+            } else {
+                if (end > size) {
+                    flushDirty(in);
+                    table.setSizeDirect(ino, end);
+                }
+                table.touchDirect(ino, now);
+            }
+            return length;
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /**
+     * Allocates every unmapped block of [firstBlk, endBlk), zeroing the parts of new blocks
+     * the write will not cover, and maps them in a new transaction (returned, not yet
+     * committed). Null when nothing needed allocating. All or nothing on ENOSPC.
+     */
+    private Transaction allocateHoles(Inode in, ExtentMap map, long firstBlk, long endBlk, long offset, long end) {
+        Transaction tx = null;
+        List<long[]> pieces = new ArrayList<>(); // lblk, pblk, len
+        long lblk = firstBlk;
+        try {
+            while (lblk < endBlk) {
+                FileExtent e = map.find(lblk);
+                if (e != null) {
+                    lblk = Math.min(endBlk, e.logicalEnd());
+                    continue;
+                }
+                FileExtent next = map.nextAfter(lblk);
+                long holeEnd = next == null ? endBlk : Math.min(endBlk, next.logical());
+                if (tx == null) {
+                    tx = journal.begin();
+                }
+                FileExtent prev = map.floor(lblk);
+                long goal = prev == null ? -1 : prev.physicalOf(prev.logicalEnd() - 1) + 1;
+                long at = lblk;
+                for (Extent x : space.allocateData(tx, goal, holeEnd - lblk)) {
+                    pieces.add(new long[] {at, x.start(), x.length()});
+                    at += x.length();
+                }
+                lblk = holeEnd;
+            }
+            if (tx == null) {
+                return null;
+            }
+            map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
+        } catch (RuntimeException ex) {
+            if (tx != null) {
+                journal.abort(tx);
+            }
+            throw ex;
+        }
+        long firstByteBlk = offset >>> Geometry.BLOCK_SHIFT;
+        long lastByteBlk = (end - 1) >>> Geometry.BLOCK_SHIFT;
+        int headGap = (int) (offset & (Geometry.BLOCK_SIZE - 1));
+        int tailUsed = (int) (end & (Geometry.BLOCK_SIZE - 1));
+        for (long[] p : pieces) {
+            map.map(tx, p[0], p[2], p[1]);
+            if (headGap != 0 && firstByteBlk >= p[0] && firstByteBlk < p[0] + p[2]) {
+                region.fill((p[1] + firstByteBlk - p[0]) << Geometry.BLOCK_SHIFT, headGap, (byte) 0);
+            }
+            if (tailUsed != 0 && lastByteBlk >= p[0] && lastByteBlk < p[0] + p[2]) {
+                long blockStart = (p[1] + lastByteBlk - p[0]) << Geometry.BLOCK_SHIFT;
+                region.fill(blockStart + tailUsed, Geometry.BLOCK_SIZE - tailUsed, (byte) 0);
+            }
+        }
+        // New blocks are flushed whole after the copy: ordered mode.
+        for (long[] p : pieces) {
+            in.dirty().add(p[1] << Geometry.BLOCK_SHIFT, p[2] << Geometry.BLOCK_SHIFT);
+        }
+        return tx;
+    }
+
+    /** Copies into mapped blocks; with {@code flushNow} makes the written ranges durable. */
+    private void copyIn(Inode in, ExtentMap map, long offset, MemorySegment src, long srcOffset, int length,
+                        boolean flushNow) {
+        long pos = offset;
+        long done = 0;
+        while (done < length) {
+            long lblk = pos >>> Geometry.BLOCK_SHIFT;
+            FileExtent e = map.find(lblk);
+            long k = Math.min(length - done, (e.logicalEnd() << Geometry.BLOCK_SHIFT) - pos);
+            long dev = (e.physicalOf(lblk) << Geometry.BLOCK_SHIFT) + (pos & (Geometry.BLOCK_SIZE - 1));
+            region.write(dev, src, srcOffset + done, k);
+            if (flushNow) {
+                region.flush(dev, k);
+            } else {
+                in.dirty().add(dev, k);
+            }
+            pos += k;
+            done += k;
+        }
+        if (flushNow) {
+            flushDirty(in);
+        }
+    }
+
+    /** Zeros every mapped byte of [from, to): data past the old end of file must read as zeros. */
+    private void zeroMapped(ExtentMap map, long from, long to) {
+        long lblk = from >>> Geometry.BLOCK_SHIFT;
+        long lastBlk = (to - 1) >>> Geometry.BLOCK_SHIFT;
+        FileExtent e = map.find(lblk);
+        if (e == null) {
+            e = map.nextAfter(lblk);
+        }
+        while (e != null && e.logical() <= lastBlk) {
+            long s = Math.max(from, e.logical() << Geometry.BLOCK_SHIFT);
+            long t = Math.min(to, e.logicalEnd() << Geometry.BLOCK_SHIFT);
+            if (t > s) {
+                long dev = (e.physicalOf(s >>> Geometry.BLOCK_SHIFT) << Geometry.BLOCK_SHIFT)
+                        + (s & (Geometry.BLOCK_SIZE - 1));
+                region.fill(dev, t - s, (byte) 0);
+                region.flush(dev, t - s);
+            }
+            e = map.nextAfter(e.logical());
+        }
+    }
+
+    /** Sets the file size; frees blocks past a smaller size, zeros past the old end on growth. */
+    public void truncate(long ino, long newSize) {
+        if (newSize < 0) {
+            throw new FsException(Errno.EINVAL, "negative size");
+        }
+        if (newSize > MAX_FILE_SIZE) {
+            throw new FsException(Errno.EFBIG, "size exceeds the maximum file size");
+        }
+        Inode in = handle(ino);
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            int mode = table.mode(ino);
+            if (FileMode.isDirectory(mode)) {
+                throw new FsException(Errno.EISDIR, "truncate of a directory");
+            }
+            if (!FileMode.isRegular(mode)) {
+                throw new FsException(Errno.EINVAL, "truncate of a special file");
+            }
+            ExtentMap map = in.extents(media);
+            long size = table.size(ino);
+            Timestamp now = Timestamp.now();
+            if (newSize >= size) {
+                if (newSize > size) {
+                    zeroMapped(map, size, newSize);
+                    region.fence();
+                }
+                Transaction tx = journal.begin();
+                table.setSize(tx, ino, newSize);
+                table.setMtime(tx, ino, now);
+                table.setCtime(tx, ino, now);
+                journal.commit(tx);
+                return;
+            }
+            long keepBlocks = Geometry.divUp(newSize, Geometry.BLOCK_SIZE);
+            freeBlocksFrom(in, map, keepBlocks, tx -> {
+                table.setSize(tx, ino, newSize);
+                table.setMtime(tx, ino, now);
+                table.setCtime(tx, ino, now);
+            });
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /**
+     * Unmaps and frees every block at or after logical block {@code from}, in as many
+     * transactions as the journal slot needs, last blocks first. {@code first} adds changes
+     * to the first transaction (the size change). Blocks past the end of file that a crash
+     * leaves mapped are harmless: growth zeroes them ({@link #zeroMapped}).
+     */
+    private void freeBlocksFrom(Inode in, ExtentMap map, long from, java.util.function.Consumer<Transaction> first) {
+        int budget = journal.capacity() / 2;
+        long maxBlocksPerTx = Math.max(8, (long) budget * 4);
+        int maxExtentsPerTx = Math.max(1, budget / 96);
+        boolean isFirst = true;
+        do {
+            Transaction tx = journal.begin();
+            if (isFirst && first != null) {
+                first.accept(tx);
+            }
+            isFirst = false;
+            long blocks = 0;
+            int extents = 0;
+            FileExtent last;
+            while ((last = map.floor(Long.MAX_VALUE)) != null && last.logicalEnd() > from
+                    && extents < maxExtentsPerTx && blocks < maxBlocksPerTx) {
+                long cutFrom = Math.max(from, Math.max(last.logical(), last.logicalEnd() - (maxBlocksPerTx - blocks)));
+                for (Extent e : map.unmap(tx, cutFrom, last.logicalEnd())) {
+                    space.freeData(tx, e);
+                    blocks += e.length();
+                }
+                extents++;
+            }
+            if (map.extentCount() == 0) {
+                map.releaseOverflowIfEmpty(tx, space);
+            }
+            table.setBlocks(tx, in.ino(), map.mappedBlocks() + map.overflowBlocks().size());
+            journal.commit(tx);
+        } while (hasBlocksFrom(map, from));
+    }
+
+    private static boolean hasBlocksFrom(ExtentMap map, long from) {
+        FileExtent last = map.floor(Long.MAX_VALUE);
+        return last != null && last.logicalEnd() > from;
+    }
+
+    /** Makes the file's written data durable (its metadata always is). */
+    public void fsync(long ino) {
+        Inode in = handle(ino);
+        Lock r = in.lock().readLock();
+        r.lock();
+        try {
+            flushDirty(in);
+            region.fence();
+        } finally {
+            r.unlock();
+        }
+    }
+
+    private void flushDirty(Inode in) {
+        List<long[]> ranges = in.dirty().drain();
+        if (ranges == null) {
+            for (FileExtent e : in.extents(media).extents()) {
+                region.flush(e.physical() << Geometry.BLOCK_SHIFT, e.length() << Geometry.BLOCK_SHIFT);
+            }
+            return;
+        }
+        for (long[] r : ranges) {
+            region.flush(r[0], r[1] - r[0]);
+        }
+    }
+
+    public FsStats statfs() {
+        return new FsStats(Geometry.BLOCK_SIZE, geometry.dataBlocks(), space.allocator().freeBlocks(),
+                geometry.inodeCount(), inodeAllocator.freeInodes(), DirentLayout.MAX_NAME);
+    }
+
+    /** Everything is durable already; this only makes later calls fail fast. */
+    @Override
+    public void close() {
+        region.fence();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private Inode handle(long ino) {
+        checkIno(ino);
+        return handles.computeIfAbsent(ino, i -> new Inode(i, table.offset(i)));
+    }
+
+    private void checkIno(long ino) {
+        if (ino < 1 || ino > geometry.inodeCount() || !inodeAllocator.isUsed(ino)) {
+            throw new FsException(Errno.ENOENT, "no inode " + ino);
+        }
+    }
+
+    private void requireDirectory(long ino) {
+        checkIno(ino);
+        if (!FileMode.isDirectory(table.mode(ino))) {
+            throw new FsException(Errno.ENOTDIR, "inode " + ino + " is not a directory");
+        }
+    }
+
+    private Directory directory(long ino) {
+        requireDirectory(ino);
+        return handle(ino).directory(media);
+    }
+
+    private static void checkName(String name) {
+        if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0
+                || name.indexOf('\0') >= 0) {
+            throw new FsException(Errno.EINVAL, "invalid name '" + name + "'");
+        }
+        checkNameLength(name);
+    }
+
+    private static void checkNameLength(String name) {
+        if (name.length() > DirentLayout.MAX_NAME / 4
+                && name.getBytes(StandardCharsets.UTF_8).length > DirentLayout.MAX_NAME) {
+            throw new FsException(Errno.ENAMETOOLONG, "name longer than " + DirentLayout.MAX_NAME + " bytes");
+        }
+    }
+}

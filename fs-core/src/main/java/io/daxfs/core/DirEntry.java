@@ -1,0 +1,5 @@
+package io.daxfs.core;
+
+/** One name of a directory listing, with its inode number and DT_* type. */
+public record DirEntry(String name, long ino, int type) {
+}

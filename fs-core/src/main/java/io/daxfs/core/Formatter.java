@@ -1,0 +1,71 @@
+package io.daxfs.core;
+
+import io.daxfs.core.format.Geometry;
+import io.daxfs.core.format.Superblock;
+import io.daxfs.core.inode.InodeLayout;
+import io.daxfs.core.journal.Journal;
+import io.daxfs.devdax.PmemRegion;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.UUID;
+
+/**
+ * mkfs. Order matters for a crash in the middle: the old superblock is destroyed first and
+ * the new one written last, so an interrupted mkfs leaves a device that mounts as nothing
+ * rather than as a half-made file system.
+ *
+ * <p>Data blocks and the inode table are not cleared: a block is zeroed when it is allocated
+ * and an inode is written whole when it is allocated; the bitmaps say what is in use.
+ */
+public final class Formatter {
+    private Formatter() {
+    }
+
+    public static Superblock format(PmemRegion region, FormatOptions options) {
+        Geometry g = Geometry.forDevice(region.size(), options.inodes());
+        Superblock sb = new Superblock(UUID.randomUUID(), g, System.currentTimeMillis() / 1000, options.label());
+
+        region.fill(0, 2L * Geometry.BLOCK_SIZE, (byte) 0);
+        region.flush(0, 2L * Geometry.BLOCK_SIZE);
+        region.fence();
+
+        Journal.format(region, g);
+
+        long ibm = g.inodeBitmapOffset();
+        region.fill(ibm, g.inodeBitmapBlocks() * Geometry.BLOCK_SIZE, (byte) 0);
+        region.putByte(ibm, (byte) 1); // inode 1: the root directory
+        region.flush(ibm, g.inodeBitmapBlocks() * Geometry.BLOCK_SIZE);
+
+        long bbm = g.blockBitmapOffset();
+        long bbmBytes = g.blockBitmapBlocks() * Geometry.BLOCK_SIZE;
+        region.fill(bbm, bbmBytes, (byte) 0);
+        long metaBlocks = g.dataStart();
+        region.fill(bbm, metaBlocks / 8, (byte) 0xff);
+        if (metaBlocks % 8 != 0) {
+            region.putByte(bbm + metaBlocks / 8, (byte) ((1 << (metaBlocks % 8)) - 1));
+        }
+        region.flush(bbm, bbmBytes);
+
+        writeRootInode(region, g, options);
+        region.fence();
+
+        sb.write(region);
+        return sb;
+    }
+
+    private static void writeRootInode(PmemRegion region, Geometry g, FormatOptions options) {
+        Timestamp now = Timestamp.now();
+        ByteBuffer b = ByteBuffer.allocate(Geometry.INODE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(InodeLayout.MODE, FileMode.S_IFDIR | 0755).putInt(InodeLayout.NLINK, 2);
+        b.putInt(InodeLayout.UID, options.rootUid()).putInt(InodeLayout.GID, options.rootGid());
+        for (int t : new int[] {InodeLayout.ATIME, InodeLayout.MTIME, InodeLayout.CTIME, InodeLayout.BTIME}) {
+            b.putLong(t, now.seconds()).putInt(t + 8, now.nanos());
+        }
+        b.putInt(InodeLayout.GENERATION, 1);
+        b.putLong(InodeLayout.PARENT, DaxFileSystem.ROOT);
+        long off = g.inodeOffset(DaxFileSystem.ROOT);
+        region.write(off, b.array(), 0, b.capacity());
+        region.flush(off, Geometry.INODE_SIZE);
+    }
+}

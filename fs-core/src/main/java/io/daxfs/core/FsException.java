@@ -1,0 +1,23 @@
+package io.daxfs.core;
+
+/**
+ * A file-system operation failed with a POSIX error. Thrown before anything reached the
+ * media, or after a transaction was fully rolled back: an operation that throws this left
+ * no trace on the device.
+ */
+public final class FsException extends RuntimeException {
+    private final Errno errno;
+
+    public FsException(Errno errno, String message) {
+        super(errno + ": " + message, null, false, false);
+        this.errno = errno;
+    }
+
+    public Errno errno() {
+        return errno;
+    }
+
+    public static FsException of(Errno errno, String message) {
+        return new FsException(errno, message);
+    }
+}

@@ -1,0 +1,6 @@
+package io.daxfs.core;
+
+/** statfs(2) figures, in blocks of {@code blockSize} bytes. */
+public record FsStats(long blockSize, long totalBlocks, long freeBlocks, long totalInodes, long freeInodes,
+                      int maxNameLength) {
+}

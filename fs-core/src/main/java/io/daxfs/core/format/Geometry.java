@@ -1,0 +1,115 @@
+package io.daxfs.core.format;
+
+/**
+ * Where each region lives on the device, in blocks of {@link #BLOCK_SIZE} bytes. Fixed at
+ * mkfs and stored in the superblock; never changes afterwards.
+ *
+ * <pre>
+ * block 0                 superblock
+ * block 1                 backup superblock
+ * journalStart..          metadata journal (header block + circular log)
+ * inodeBitmapStart..      1 bit per inode, 1 = in use
+ * blockBitmapStart..      1 bit per block of the whole device, 1 = in use
+ * inodeTableStart..       inodeCount inodes of 256 bytes
+ * dataStart..totalBlocks  data, directory and extent-overflow blocks
+ * </pre>
+ */
+public record Geometry(
+        long totalBlocks,
+        long journalStart, long journalBlocks,
+        long inodeBitmapStart, long inodeBitmapBlocks,
+        long blockBitmapStart, long blockBitmapBlocks,
+        long inodeTableStart, long inodeCount,
+        long dataStart) {
+
+    public static final int BLOCK_SIZE = 4096;
+    public static final int BLOCK_SHIFT = 12;
+    public static final int INODE_SIZE = 256;
+    public static final int INODES_PER_BLOCK = BLOCK_SIZE / INODE_SIZE;
+    /** Smallest device mkfs accepts: room for metadata and a useful amount of data. */
+    public static final long MIN_DEVICE_BYTES = 16L << 20;
+    public static final long MIN_JOURNAL_BLOCKS = 256;
+    public static final long MAX_JOURNAL_BLOCKS = 16384;
+
+    /** Default geometry for a device of {@code bytes}: one inode per 16 KiB, journal ~1/256. */
+    public static Geometry forDevice(long bytes, long requestedInodes) {
+        if (bytes < MIN_DEVICE_BYTES) {
+            throw new IllegalArgumentException("device of " + bytes + " bytes is smaller than the minimum of "
+                    + MIN_DEVICE_BYTES + " bytes (16 MiB)");
+        }
+        long total = bytes >>> BLOCK_SHIFT;
+        long journal = Math.clamp(total / 256, MIN_JOURNAL_BLOCKS, MAX_JOURNAL_BLOCKS);
+        long inodes = requestedInodes > 0 ? requestedInodes : Math.max(1024, bytes / (16 << 10));
+        inodes = roundUp(inodes, INODES_PER_BLOCK);
+        long inodeBitmapBlocks = divUp(inodes, BLOCK_SIZE * 8L);
+        long blockBitmapBlocks = divUp(total, BLOCK_SIZE * 8L);
+        long inodeTableBlocks = inodes / INODES_PER_BLOCK;
+        long journalStart = 2;
+        long inodeBitmapStart = journalStart + journal;
+        long blockBitmapStart = inodeBitmapStart + inodeBitmapBlocks;
+        long inodeTableStart = blockBitmapStart + blockBitmapBlocks;
+        long dataStart = inodeTableStart + inodeTableBlocks;
+        if (dataStart + 64 > total) {
+            throw new IllegalArgumentException("device of " + bytes + " bytes has no room for data after "
+                    + dataStart + " metadata blocks; ask for fewer inodes");
+        }
+        return new Geometry(total, journalStart, journal, inodeBitmapStart, inodeBitmapBlocks,
+                blockBitmapStart, blockBitmapBlocks, inodeTableStart, inodes, dataStart);
+    }
+
+    /** Checks the internal consistency of a geometry read from a superblock. */
+    public String validate(long deviceBytes) {
+        if (totalBlocks * BLOCK_SIZE > deviceBytes) {
+            return "superblock says " + totalBlocks + " blocks but the device has only " + (deviceBytes / BLOCK_SIZE);
+        }
+        if (journalStart != 2 || journalBlocks < MIN_JOURNAL_BLOCKS
+                || inodeBitmapStart != journalStart + journalBlocks
+                || inodeBitmapBlocks != divUp(inodeCount, BLOCK_SIZE * 8L)
+                || blockBitmapStart != inodeBitmapStart + inodeBitmapBlocks
+                || blockBitmapBlocks != divUp(totalBlocks, BLOCK_SIZE * 8L)
+                || inodeTableStart != blockBitmapStart + blockBitmapBlocks
+                || inodeCount <= 0 || inodeCount % INODES_PER_BLOCK != 0
+                || dataStart != inodeTableStart + inodeCount / INODES_PER_BLOCK
+                || dataStart >= totalBlocks) {
+            return "inconsistent geometry " + this;
+        }
+        return null;
+    }
+
+    public long dataBlocks() {
+        return totalBlocks - dataStart;
+    }
+
+    public long journalOffset() {
+        return journalStart << BLOCK_SHIFT;
+    }
+
+    public long journalBytes() {
+        return journalBlocks << BLOCK_SHIFT;
+    }
+
+    public long inodeBitmapOffset() {
+        return inodeBitmapStart << BLOCK_SHIFT;
+    }
+
+    public long blockBitmapOffset() {
+        return blockBitmapStart << BLOCK_SHIFT;
+    }
+
+    /** Byte offset of inode {@code ino} (1-based: inode 1 is the root directory). */
+    public long inodeOffset(long ino) {
+        return (inodeTableStart << BLOCK_SHIFT) + (ino - 1) * INODE_SIZE;
+    }
+
+    public static long blockOffset(long block) {
+        return block << BLOCK_SHIFT;
+    }
+
+    public static long divUp(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    public static long roundUp(long a, long b) {
+        return divUp(a, b) * b;
+    }
+}

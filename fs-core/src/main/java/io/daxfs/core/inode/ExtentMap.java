@@ -1,0 +1,221 @@
+package io.daxfs.core.inode;
+
+import io.daxfs.core.alloc.Extent;
+import io.daxfs.core.journal.Transaction;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The block map of one file: logical block ranges to physical extents.
+ *
+ * <p>On media the extents sit unordered in 16-byte slots (7 inline in the inode, then a chain
+ * of overflow blocks); a slot changes with one journaled 16-byte record. In memory they are
+ * indexed by logical block. Invariants: extents never overlap logically; every extent has
+ * exactly one slot; a slot with length 0 is free and listed in {@link #freeSlots}.
+ *
+ * <p>Not thread safe: guarded by the owning inode's lock (exclusive for changes).
+ */
+public final class ExtentMap {
+    private final TreeMap<Long, FileExtent> byLogical = new TreeMap<>();
+    private final ArrayDeque<Long> freeSlots = new ArrayDeque<>();
+    private final List<Long> overflowBlocks = new ArrayList<>();
+    private final long inodeOffset;
+    private long mappedBlocks;
+
+    private ExtentMap(long inodeOffset) {
+        this.inodeOffset = inodeOffset;
+    }
+
+    /** Reads the slots of the inode at {@code inodeOffset} and its overflow chain. */
+    public static ExtentMap load(MemorySegment media, long inodeOffset) {
+        ExtentMap m = new ExtentMap(inodeOffset);
+        m.loadSlots(media, inodeOffset + InodeLayout.INLINE_SLOTS, InodeLayout.INLINE_SLOT_COUNT);
+        long next = media.get(ValueLayout.JAVA_LONG_UNALIGNED, inodeOffset + InodeLayout.OVERFLOW);
+        int guard = 0;
+        while (next != 0) {
+            if (++guard > 10_000_000) {
+                throw new IllegalStateException("extent overflow chain of inode at " + inodeOffset + " loops");
+            }
+            long base = next << 12;
+            m.overflowBlocks.add(next);
+            m.loadSlots(media, base + ExtentSlots.OVERFLOW_HEADER, ExtentSlots.SLOTS_PER_OVERFLOW_BLOCK);
+            next = media.get(ValueLayout.JAVA_LONG_UNALIGNED, base);
+        }
+        return m;
+    }
+
+    private void loadSlots(MemorySegment media, long first, int count) {
+        for (int i = 0; i < count; i++) {
+            long slot = first + (long) i * ExtentSlots.SLOT_SIZE;
+            long w1 = media.get(ValueLayout.JAVA_LONG_UNALIGNED, slot + 8);
+            long len = ExtentSlots.length(w1);
+            if (len == 0) {
+                freeSlots.add(slot);
+            } else {
+                long lblk = media.get(ValueLayout.JAVA_LONG_UNALIGNED, slot);
+                byLogical.put(lblk, new FileExtent(lblk, len, ExtentSlots.physical(w1), slot));
+                mappedBlocks += len;
+            }
+        }
+    }
+
+    /** The extent containing logical block {@code lblk}, or null (a hole or past the end). */
+    public FileExtent find(long lblk) {
+        Map.Entry<Long, FileExtent> e = byLogical.floorEntry(lblk);
+        return e != null && e.getValue().logicalEnd() > lblk ? e.getValue() : null;
+    }
+
+    /** The first extent starting after {@code lblk}, or null. */
+    public FileExtent nextAfter(long lblk) {
+        Map.Entry<Long, FileExtent> e = byLogical.higherEntry(lblk);
+        return e == null ? null : e.getValue();
+    }
+
+    /** The extent with the highest logical start at or below {@code lblk}, or null. */
+    public FileExtent floor(long lblk) {
+        Map.Entry<Long, FileExtent> e = byLogical.floorEntry(lblk);
+        return e == null ? null : e.getValue();
+    }
+
+    public Iterable<FileExtent> extents() {
+        return byLogical.values();
+    }
+
+    public int extentCount() {
+        return byLogical.size();
+    }
+
+    public long mappedBlocks() {
+        return mappedBlocks;
+    }
+
+    public List<Long> overflowBlocks() {
+        return List.copyOf(overflowBlocks);
+    }
+
+    /**
+     * Makes sure {@code n} free slots exist, allocating overflow blocks in {@code tx}. Call it
+     * before any change so that a failure (ENOSPC) leaves the map untouched.
+     */
+    public void reserveSlots(Transaction tx, int n, MetaBlocks meta, long goal) {
+        while (freeSlots.size() < n) {
+            long blk = meta.allocateZeroed(tx, goal);
+            long link = overflowBlocks.isEmpty()
+                    ? inodeOffset + InodeLayout.OVERFLOW
+                    : overflowBlocks.getLast() << 12;
+            tx.putLong(link, blk);
+            overflowBlocks.add(blk);
+            long base = (blk << 12) + ExtentSlots.OVERFLOW_HEADER;
+            for (int i = 0; i < ExtentSlots.SLOTS_PER_OVERFLOW_BLOCK; i++) {
+                freeSlots.add(base + (long) i * ExtentSlots.SLOT_SIZE);
+            }
+        }
+    }
+
+    /**
+     * Maps logical [lblk, lblk+len) to physical [pblk, pblk+len). The range must be unmapped.
+     * Extends the preceding extent in place when both are contiguous; otherwise needs one free
+     * slot (see {@link #reserveSlots}).
+     */
+    public void map(Transaction tx, long lblk, long len, long pblk) {
+        FileExtent prev = floor(lblk - 1);
+        if (prev != null && prev.logicalEnd() == lblk && prev.physical() + prev.length() == pblk
+                && prev.length() + len <= ExtentSlots.MAX_EXTENT_BLOCKS) {
+            FileExtent grown = new FileExtent(prev.logical(), prev.length() + len, prev.physical(), prev.slot());
+            byLogical.put(grown.logical(), grown);
+            writeSlot(tx, grown);
+        } else {
+            Long slot = freeSlots.poll();
+            if (slot == null) {
+                throw new IllegalStateException("map() without a reserved slot");
+            }
+            FileExtent e = new FileExtent(lblk, len, pblk, slot);
+            byLogical.put(lblk, e);
+            writeSlot(tx, e);
+        }
+        mappedBlocks += len;
+    }
+
+    /**
+     * Unmaps logical [from, to) and returns the physical extents that left the file, in
+     * logical order. Needs at most one free slot (a split of one extent into two).
+     */
+    public List<Extent> unmap(Transaction tx, long from, long to) {
+        List<Extent> freed = new ArrayList<>();
+        FileExtent first = floor(from);
+        Long key = first != null && first.logicalEnd() > from ? first.logical() : byLogical.ceilingKey(from);
+        while (key != null && key < to) {
+            FileExtent e = byLogical.get(key);
+            Long nextKey = byLogical.higherKey(key);
+            long cutStart = Math.max(from, e.logical());
+            long cutEnd = Math.min(to, e.logicalEnd());
+            freed.add(new Extent(e.physicalOf(cutStart), cutEnd - cutStart));
+            mappedBlocks -= cutEnd - cutStart;
+            boolean keepHead = cutStart > e.logical();
+            boolean keepTail = cutEnd < e.logicalEnd();
+            byLogical.remove(key);
+            if (keepHead) {
+                FileExtent head = new FileExtent(e.logical(), cutStart - e.logical(), e.physical(), e.slot());
+                byLogical.put(head.logical(), head);
+                writeSlot(tx, head);
+            }
+            if (keepTail) {
+                long slot = keepHead ? takeSlot() : e.slot();
+                FileExtent tail = new FileExtent(cutEnd, e.logicalEnd() - cutEnd, e.physicalOf(cutEnd), slot);
+                byLogical.put(tail.logical(), tail);
+                writeSlot(tx, tail);
+            }
+            if (!keepHead && !keepTail) {
+                tx.putLong(e.slot() + 8, 0);
+                freeSlots.add(e.slot());
+            }
+            key = nextKey;
+        }
+        return freed;
+    }
+
+    /** Frees the overflow chain when no extent is left in it. Returns blocks released. */
+    public int releaseOverflowIfEmpty(Transaction tx, MetaBlocks meta) {
+        if (overflowBlocks.isEmpty()) {
+            return 0;
+        }
+        for (FileExtent e : byLogical.values()) {
+            if (!isInline(e.slot())) {
+                return 0;
+            }
+        }
+        int n = overflowBlocks.size();
+        tx.putLong(inodeOffset + InodeLayout.OVERFLOW, 0);
+        for (long blk : overflowBlocks) {
+            meta.free(tx, blk);
+            long base = blk << 12;
+            freeSlots.removeIf(s -> s >= base && s < base + 4096);
+        }
+        overflowBlocks.clear();
+        return n;
+    }
+
+    private boolean isInline(long slot) {
+        long first = inodeOffset + InodeLayout.INLINE_SLOTS;
+        return slot >= first && slot < first + InodeLayout.INLINE_SLOT_COUNT * ExtentSlots.SLOT_SIZE;
+    }
+
+    private long takeSlot() {
+        Long slot = freeSlots.poll();
+        if (slot == null) {
+            throw new IllegalStateException("unmap() split without a reserved slot");
+        }
+        return slot;
+    }
+
+    private static void writeSlot(Transaction tx, FileExtent e) {
+        tx.putLong(e.slot(), e.logical());
+        tx.putLong(e.slot() + 8, ExtentSlots.packPhysical(e.physical(), e.length()));
+    }
+}

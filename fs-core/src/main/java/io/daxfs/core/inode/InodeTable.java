@@ -1,0 +1,157 @@
+package io.daxfs.core.inode;
+
+import io.daxfs.core.Attributes;
+import io.daxfs.core.Timestamp;
+import io.daxfs.core.format.Geometry;
+import io.daxfs.core.journal.Transaction;
+import io.daxfs.devdax.PmemRegion;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static io.daxfs.core.inode.InodeLayout.*;
+
+/**
+ * Reads and writes on-media inode fields. Reads go straight to device memory; changes go
+ * through a transaction, except {@link #touchDirect} for lone aligned 8-byte fields whose
+ * store is atomic by itself.
+ */
+public final class InodeTable {
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private final MemorySegment media;
+    private final PmemRegion region;
+    private final Geometry geometry;
+
+    public InodeTable(PmemRegion region, Geometry geometry) {
+        this.region = region;
+        this.media = region.readView();
+        this.geometry = geometry;
+    }
+
+    public long offset(long ino) {
+        return geometry.inodeOffset(ino);
+    }
+
+    public int mode(long ino) {
+        return media.get(INT, offset(ino) + MODE);
+    }
+
+    public long nlink(long ino) {
+        return Integer.toUnsignedLong(media.get(INT, offset(ino) + NLINK));
+    }
+
+    public long size(long ino) {
+        return media.get(LONG, offset(ino) + SIZE);
+    }
+
+    public long blocks(long ino) {
+        return media.get(LONG, offset(ino) + BLOCKS);
+    }
+
+    public long parent(long ino) {
+        return media.get(LONG, offset(ino) + PARENT);
+    }
+
+    public int flags(long ino) {
+        return media.get(INT, offset(ino) + FLAGS);
+    }
+
+    public long nextOrphan(long ino) {
+        return media.get(LONG, offset(ino) + NEXT_ORPHAN);
+    }
+
+    public Attributes attributes(long ino) {
+        long o = offset(ino);
+        return new Attributes(ino, media.get(INT, o + MODE), Integer.toUnsignedLong(media.get(INT, o + NLINK)),
+                media.get(INT, o + UID), media.get(INT, o + GID), media.get(LONG, o + RDEV),
+                media.get(LONG, o + SIZE), media.get(LONG, o + BLOCKS) * 8,
+                media.get(LONG, o + ATIME), media.get(INT, o + ATIME_NS),
+                media.get(LONG, o + MTIME), media.get(INT, o + MTIME_NS),
+                media.get(LONG, o + CTIME), media.get(INT, o + CTIME_NS));
+    }
+
+    /** Writes a whole fresh inode (all 256 bytes) in {@code tx}. */
+    public void initialize(Transaction tx, long ino, int mode, int uid, int gid, long rdev, long parent,
+                           long nlink, Timestamp now) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(Geometry.INODE_SIZE).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(MODE, mode).putInt(NLINK, (int) nlink).putInt(UID, uid).putInt(GID, gid);
+        b.putLong(SIZE, 0);
+        b.putLong(ATIME, now.seconds()).putInt(ATIME_NS, now.nanos());
+        b.putLong(MTIME, now.seconds()).putInt(MTIME_NS, now.nanos());
+        b.putLong(CTIME, now.seconds()).putInt(CTIME_NS, now.nanos());
+        b.putLong(BTIME, now.seconds()).putInt(BTIME_NS, now.nanos());
+        b.putInt(GENERATION, media.get(INT, offset(ino) + GENERATION) + 1);
+        b.putLong(RDEV, rdev).putLong(PARENT, parent);
+        tx.write(offset(ino), b.array());
+    }
+
+    public void setMode(Transaction tx, long ino, int mode) {
+        tx.putInt(offset(ino) + MODE, mode);
+    }
+
+    public void setNlink(Transaction tx, long ino, long nlink) {
+        tx.putInt(offset(ino) + NLINK, (int) nlink);
+    }
+
+    public void setOwner(Transaction tx, long ino, int uid, int gid) {
+        tx.putInt(offset(ino) + UID, uid);
+        tx.putInt(offset(ino) + GID, gid);
+    }
+
+    public void setSize(Transaction tx, long ino, long size) {
+        tx.putLong(offset(ino) + SIZE, size);
+    }
+
+    public void setBlocks(Transaction tx, long ino, long blocks) {
+        tx.putLong(offset(ino) + BLOCKS, blocks);
+    }
+
+    public void setParent(Transaction tx, long ino, long parent) {
+        tx.putLong(offset(ino) + PARENT, parent);
+    }
+
+    public void setFlags(Transaction tx, long ino, int flags) {
+        tx.putInt(offset(ino) + FLAGS, flags);
+    }
+
+    public void setNextOrphan(Transaction tx, long ino, long next) {
+        tx.putLong(offset(ino) + NEXT_ORPHAN, next);
+    }
+
+    public void setAtime(Transaction tx, long ino, Timestamp t) {
+        tx.putLong(offset(ino) + ATIME, t.seconds());
+        tx.putInt(offset(ino) + ATIME_NS, t.nanos());
+    }
+
+    public void setMtime(Transaction tx, long ino, Timestamp t) {
+        tx.putLong(offset(ino) + MTIME, t.seconds());
+        tx.putInt(offset(ino) + MTIME_NS, t.nanos());
+    }
+
+    public void setCtime(Transaction tx, long ino, Timestamp t) {
+        tx.putLong(offset(ino) + CTIME, t.seconds());
+        tx.putInt(offset(ino) + CTIME_NS, t.nanos());
+    }
+
+    /**
+     * Updates mtime and ctime in place without the journal. Safe because the caller holds the
+     * inode exclusively and no committed-but-unapplied transaction can touch this inode then;
+     * a torn pair of (seconds, nanos) after a power cut is harmless for timestamps.
+     */
+    public void touchDirect(long ino, Timestamp t) {
+        long o = offset(ino);
+        region.putLong(o + MTIME, t.seconds());
+        region.putInt(o + MTIME_NS, t.nanos());
+        region.putLong(o + CTIME, t.seconds());
+        region.putInt(o + CTIME_NS, t.nanos());
+    }
+
+    /** Stores a new size in place: one aligned 8-byte store, durable after flush+fence. */
+    public void setSizeDirect(long ino, long size) {
+        long o = offset(ino) + SIZE;
+        region.putLong(o, size);
+        region.flush(o, 8);
+        region.fence();
+    }
+}

@@ -1,0 +1,18 @@
+package io.daxfs.core.inode;
+
+import io.daxfs.core.journal.Transaction;
+
+/** Allocation of metadata blocks (extent-overflow and directory blocks) inside a transaction. */
+public interface MetaBlocks {
+    /**
+     * Allocates one block near {@code goal}, fills it with zeros and makes that durable before
+     * returning (the block is unreachable until {@code tx} commits, so no journaling is needed
+     * for its initial content). Marks it in use in {@code tx}.
+     *
+     * @throws io.daxfs.core.FsException ENOSPC
+     */
+    long allocateZeroed(Transaction tx, long goal);
+
+    /** Frees one block when {@code tx} commits. */
+    void free(Transaction tx, long block);
+}

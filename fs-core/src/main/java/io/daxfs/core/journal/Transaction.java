@@ -1,0 +1,139 @@
+package io.daxfs.core.journal;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The metadata changes of one operation, made durable and applied atomically by
+ * {@link Journal#commit}. Until then nothing reaches the device.
+ *
+ * <p>Two kinds of change: physical records (these bytes at this offset) and deferred bitmap
+ * updates. Bitmap bytes are shared by unrelated inodes, so their new value is computed only
+ * at commit time, under the journal lock, from the bitmap as all earlier transactions left it.
+ * Computing it earlier would let two concurrent transactions overwrite each other's bits.
+ *
+ * <p>Not thread safe: one operation builds one transaction.
+ */
+public final class Transaction {
+    /** Encoded records: target u64, length u32, pad u32, data padded to 8 bytes. */
+    private ByteBuffer records = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN);
+    private int recordCount;
+    private final List<BitRange> bitRanges = new ArrayList<>(2);
+    private final List<Runnable> afterCommit = new ArrayList<>(1);
+    private final List<Runnable> onAbort = new ArrayList<>(1);
+
+    record BitRange(long bitmapOffset, long firstBit, long count, boolean set) {
+    }
+
+    Transaction() {
+    }
+
+    public void putLong(long offset, long value) {
+        ByteBuffer b = reserve(offset, 8);
+        b.putLong(value);
+    }
+
+    public void putInt(long offset, int value) {
+        ByteBuffer b = reserve(offset, 4);
+        b.putInt(value);
+        b.putInt(0);
+    }
+
+    public void putShort(long offset, short value) {
+        ByteBuffer b = reserve(offset, 2);
+        b.putShort(value).putShort((short) 0).putInt(0);
+    }
+
+    public void putByte(long offset, byte value) {
+        ByteBuffer b = reserve(offset, 1);
+        b.put(value).put((byte) 0).putShort((short) 0).putInt(0);
+    }
+
+    public void write(long offset, byte[] data, int from, int length) {
+        ByteBuffer b = reserve(offset, length);
+        b.put(data, from, length);
+        int pad = pad8(length) - length;
+        for (int i = 0; i < pad; i++) {
+            b.put((byte) 0);
+        }
+    }
+
+    public void write(long offset, byte[] data) {
+        write(offset, data, 0, data.length);
+    }
+
+    /** Sets or clears {@code count} bits from {@code firstBit} of the bitmap at {@code bitmapOffset}. */
+    public void updateBits(long bitmapOffset, long firstBit, long count, boolean set) {
+        if (count > 0) {
+            bitRanges.add(new BitRange(bitmapOffset, firstBit, count, set));
+        }
+    }
+
+    /** Runs after the transaction is durable and applied (e.g. hand freed blocks back). */
+    public void afterCommit(Runnable action) {
+        afterCommit.add(action);
+    }
+
+    /** Runs if the transaction is abandoned (e.g. give reserved blocks back). */
+    public void onAbort(Runnable action) {
+        onAbort.add(action);
+    }
+
+    public boolean isEmpty() {
+        return recordCount == 0 && bitRanges.isEmpty();
+    }
+
+    /** Encoded size of the physical records so far, without bitmap updates. */
+    public int recordBytes() {
+        return records.position();
+    }
+
+    /** An upper bound on the encoded size once bitmap updates are resolved. */
+    int estimatedBytes() {
+        long bits = 0;
+        for (BitRange r : bitRanges) {
+            bits += 16 + pad8((int) Math.min(Integer.MAX_VALUE, r.count() / 8 + 2));
+        }
+        return (int) Math.min(Integer.MAX_VALUE, records.position() + bits);
+    }
+
+    private ByteBuffer reserve(long offset, int length) {
+        int need = 16 + pad8(length);
+        if (records.remaining() < need) {
+            int cap = Math.max(records.capacity() * 2, records.position() + need);
+            ByteBuffer bigger = ByteBuffer.allocate(cap).order(ByteOrder.LITTLE_ENDIAN);
+            records.flip();
+            bigger.put(records);
+            records = bigger;
+        }
+        records.putLong(offset).putInt(length).putInt(0);
+        recordCount++;
+        return records;
+    }
+
+    static int pad8(int n) {
+        return (n + 7) & ~7;
+    }
+
+    ByteBuffer recordBuffer() {
+        return records;
+    }
+
+    int recordCount() {
+        return recordCount;
+    }
+
+    List<BitRange> bitRanges() {
+        return bitRanges;
+    }
+
+    List<Runnable> afterCommitActions() {
+        return afterCommit;
+    }
+
+    List<Runnable> abortActions() {
+        return onAbort;
+    }
+}

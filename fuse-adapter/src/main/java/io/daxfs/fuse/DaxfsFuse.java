@@ -1,0 +1,356 @@
+package io.daxfs.fuse;
+
+import io.daxfs.core.Attributes;
+import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.DirEntry;
+import io.daxfs.core.Errno;
+import io.daxfs.core.FsException;
+import io.daxfs.core.FsStats;
+import io.daxfs.core.Timestamp;
+import jnr.ffi.Pointer;
+import jnr.ffi.types.dev_t;
+import jnr.ffi.types.gid_t;
+import jnr.ffi.types.mode_t;
+import jnr.ffi.types.off_t;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.uid_t;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import ru.serce.jnrfuse.FuseFillDir;
+import ru.serce.jnrfuse.FuseStubFS;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.FuseContext;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.function.IntSupplier;
+
+/**
+ * FUSE operations (libfuse 2 high-level, path based) mapped onto {@link DaxFileSystem}.
+ *
+ * <p>Every callback returns 0 or a negative errno; an {@link FsException} becomes its errno,
+ * anything else is logged and becomes EIO (a bug must never take the daemon down). Files
+ * opened or created get their inode number as the FUSE file handle, so I/O on an open file
+ * never resolves a path and keeps working after a rename.
+ *
+ * <p>Data moves between the kernel's request buffer and device memory in one copy, through
+ * a MemorySegment over the FUSE buffer (no byte[] in between).
+ */
+public final class DaxfsFuse extends FuseStubFS {
+    private static final Logger LOG = LoggerFactory.getLogger(DaxfsFuse.class);
+    static final long UTIME_NOW = (1L << 30) - 1;
+    static final long UTIME_OMIT = (1L << 30) - 2;
+
+    private final DaxFileSystem fs;
+
+    public DaxfsFuse(DaxFileSystem fs) {
+        this.fs = fs;
+    }
+
+    /** Runs an operation, turning exceptions into negative errno values. */
+    private static int call(String op, String path, IntSupplier body) {
+        try {
+            return body.getAsInt();
+        } catch (FsException e) {
+            return -e.errno().code();
+        } catch (RuntimeException | Error e) {
+            LOG.error("{} {} failed", op, path, e);
+            return -Errno.EIO.code();
+        }
+    }
+
+    private long parentOf(String path) {
+        return fs.resolve(PathNames.parent(path));
+    }
+
+    private long inodeOf(String path, FuseFileInfo fi) {
+        if (fi != null) {
+            long fh = fi.fh.get();
+            if (fh != 0) {
+                return fh;
+            }
+        }
+        return fs.resolve(path);
+    }
+
+    private int callerUid() {
+        FuseContext c = getContext();
+        return c == null ? 0 : (int) c.uid.get();
+    }
+
+    private int callerGid() {
+        FuseContext c = getContext();
+        return c == null ? 0 : (int) c.gid.get();
+    }
+
+    private int callerUmask() {
+        FuseContext c = getContext();
+        return c == null ? 0 : (int) c.umask.get();
+    }
+
+    private static void fill(FileStat st, Attributes a) {
+        st.st_ino.set(a.ino());
+        st.st_mode.set(a.mode());
+        st.st_nlink.set(a.nlink());
+        st.st_uid.set(a.uid());
+        st.st_gid.set(a.gid());
+        st.st_rdev.set(a.rdev());
+        st.st_size.set(a.size());
+        st.st_blksize.set(4096);
+        st.st_blocks.set(a.blocks512());
+        st.st_atim.tv_sec.set(a.atimeSec());
+        st.st_atim.tv_nsec.set(a.atimeNsec());
+        st.st_mtim.tv_sec.set(a.mtimeSec());
+        st.st_mtim.tv_nsec.set(a.mtimeNsec());
+        st.st_ctim.tv_sec.set(a.ctimeSec());
+        st.st_ctim.tv_nsec.set(a.ctimeNsec());
+    }
+
+    @Override
+    public int getattr(String path, FileStat stat) {
+        return call("getattr", path, () -> {
+            fill(stat, fs.getattr(fs.resolve(path)));
+            return 0;
+        });
+    }
+
+    @Override
+    public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
+        return call("fgetattr", path, () -> {
+            fill(stat, fs.getattr(inodeOf(path, fi)));
+            return 0;
+        });
+    }
+
+    @Override
+    public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
+        return call("readdir", path, () -> {
+            for (DirEntry e : fs.readdir(fs.resolve(path))) {
+                if (filter.apply(buf, e.name(), null, 0) != 0) {
+                    break;
+                }
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public int opendir(String path, FuseFileInfo fi) {
+        return call("opendir", path, () -> {
+            if (!fs.getattr(fs.resolve(path)).isDirectory()) {
+                return -Errno.ENOTDIR.code();
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public int mkdir(String path, @mode_t long mode) {
+        return call("mkdir", path, () -> {
+            fs.mkdir(parentOf(path), PathNames.name(path), (int) mode, callerUid(), callerGid());
+            return 0;
+        });
+    }
+
+    @Override
+    public int create(String path, @mode_t long mode, FuseFileInfo fi) {
+        return call("create", path, () -> {
+            long ino = fs.create(parentOf(path), PathNames.name(path), (int) mode, callerUid(), callerGid());
+            fi.fh.set(ino);
+            return 0;
+        });
+    }
+
+    @Override
+    public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
+        return call("mknod", path, () -> {
+            fs.mknod(parentOf(path), PathNames.name(path), (int) mode, rdev, callerUid(), callerGid());
+            return 0;
+        });
+    }
+
+    @Override
+    public int symlink(String target, String path) {
+        return call("symlink", path, () -> {
+            fs.symlink(parentOf(path), PathNames.name(path), target, callerUid(), callerGid());
+            return 0;
+        });
+    }
+
+    @Override
+    public int readlink(String path, Pointer buf, @size_t long size) {
+        return call("readlink", path, () -> {
+            byte[] target = fs.readlink(fs.resolve(path)).getBytes(StandardCharsets.UTF_8);
+            int n = (int) Math.min(target.length, size - 1);
+            buf.put(0, target, 0, n);
+            buf.putByte(n, (byte) 0);
+            return 0;
+        });
+    }
+
+    @Override
+    public int link(String existing, String path) {
+        return call("link", path, () -> {
+            fs.link(fs.resolve(existing), parentOf(path), PathNames.name(path));
+            return 0;
+        });
+    }
+
+    @Override
+    public int unlink(String path) {
+        return call("unlink", path, () -> {
+            fs.unlink(parentOf(path), PathNames.name(path));
+            return 0;
+        });
+    }
+
+    @Override
+    public int rmdir(String path) {
+        return call("rmdir", path, () -> {
+            fs.rmdir(parentOf(path), PathNames.name(path));
+            return 0;
+        });
+    }
+
+    @Override
+    public int rename(String from, String to) {
+        return call("rename", from, () -> {
+            fs.rename(parentOf(from), PathNames.name(from), parentOf(to), PathNames.name(to));
+            return 0;
+        });
+    }
+
+    @Override
+    public int chmod(String path, @mode_t long mode) {
+        return call("chmod", path, () -> {
+            fs.chmod(fs.resolve(path), (int) mode);
+            return 0;
+        });
+    }
+
+    @Override
+    public int chown(String path, @uid_t long uid, @gid_t long gid) {
+        return call("chown", path, () -> {
+            fs.chown(fs.resolve(path), (int) uid, (int) gid);
+            return 0;
+        });
+    }
+
+    @Override
+    public int utimens(String path, Timespec[] timespec) {
+        return call("utimens", path, () -> {
+            fs.setTimes(fs.resolve(path), toTimestamp(timespec[0]), toTimestamp(timespec[1]));
+            return 0;
+        });
+    }
+
+    /** null means UTIME_OMIT; UTIME_NOW becomes the current time. */
+    static Timestamp toTimestamp(Timespec t) {
+        long nsec = t.tv_nsec.longValue();
+        if (nsec == UTIME_OMIT) {
+            return null;
+        }
+        if (nsec == UTIME_NOW) {
+            return Timestamp.now();
+        }
+        return new Timestamp(t.tv_sec.get(), (int) nsec);
+    }
+
+    @Override
+    public int truncate(String path, @off_t long size) {
+        return call("truncate", path, () -> {
+            fs.truncate(fs.resolve(path), size);
+            return 0;
+        });
+    }
+
+    @Override
+    public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
+        return call("ftruncate", path, () -> {
+            fs.truncate(inodeOf(path, fi), size);
+            return 0;
+        });
+    }
+
+    @Override
+    public int open(String path, FuseFileInfo fi) {
+        return call("open", path, () -> {
+            long ino = fs.resolve(path);
+            if (fs.getattr(ino).isDirectory()) {
+                return -Errno.EISDIR.code();
+            }
+            fi.fh.set(ino);
+            return 0;
+        });
+    }
+
+    @Override
+    public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        return call("read", path, () -> {
+            MemorySegment dst = MemorySegment.ofAddress(buf.address()).reinterpret(size);
+            return fs.read(inodeOf(path, fi), offset, dst, 0, (int) size);
+        });
+    }
+
+    @Override
+    public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        return call("write", path, () -> {
+            MemorySegment src = MemorySegment.ofAddress(buf.address()).reinterpret(size);
+            return fs.write(inodeOf(path, fi), offset, src, 0, (int) size);
+        });
+    }
+
+    @Override
+    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+        return call("fsync", path, () -> {
+            fs.fsync(inodeOf(path, fi));
+            return 0;
+        });
+    }
+
+    @Override
+    public int fsyncdir(String path, FuseFileInfo fi) {
+        return 0; // directory changes are journaled synchronously
+    }
+
+    @Override
+    public int flush(String path, FuseFileInfo fi) {
+        return 0;
+    }
+
+    @Override
+    public int release(String path, FuseFileInfo fi) {
+        return 0;
+    }
+
+    @Override
+    public int releasedir(String path, FuseFileInfo fi) {
+        return 0;
+    }
+
+    @Override
+    public int statfs(String path, Statvfs st) {
+        return call("statfs", path, () -> {
+            FsStats s = fs.statfs();
+            st.f_bsize.set(s.blockSize());
+            st.f_frsize.set(s.blockSize());
+            st.f_blocks.set(s.totalBlocks());
+            st.f_bfree.set(s.freeBlocks());
+            st.f_bavail.set(s.freeBlocks());
+            st.f_files.set(s.totalInodes());
+            st.f_ffree.set(s.freeInodes());
+            st.f_favail.set(s.freeInodes());
+            st.f_namemax.set(s.maxNameLength());
+            return 0;
+        });
+    }
+
+    @Override
+    public Pointer init(Pointer conn) {
+        LOG.info("FUSE session initialised");
+        return null;
+    }
+}

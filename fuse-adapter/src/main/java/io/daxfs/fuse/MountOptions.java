@@ -1,0 +1,84 @@
+package io.daxfs.fuse;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The -o options of a daxfs mount: daxfs's own (consumed here) and FUSE/kernel options
+ * (passed to libfuse), with speed-critical FUSE options on by default.
+ *
+ * <p>daxfs options: {@code threads=N} (FUSE worker threads). fstab-only options (defaults,
+ * auto, noauto, nofail, _netdev, user, users, owner, comment=, x-*) are dropped.
+ */
+public final class MountOptions {
+    /** Defaults: 128 KiB requests (else writes arrive as 4 KiB), kernel permission checks. */
+    static final String[] DEFAULT_FUSE = {"big_writes", "max_write=131072", "max_read=131072", "default_permissions"};
+
+    private final Map<String, String> fuse = new LinkedHashMap<>();
+    private int threads;
+
+    private MountOptions() {
+    }
+
+    public static MountOptions parse(List<String> optionLists) {
+        MountOptions m = new MountOptions();
+        for (String d : DEFAULT_FUSE) {
+            m.put(d);
+        }
+        for (String list : optionLists) {
+            for (String o : list.split(",")) {
+                o = o.trim();
+                if (o.isEmpty() || isFstabOnly(o)) {
+                    continue;
+                }
+                if (o.startsWith("threads=")) {
+                    m.threads = Integer.parseInt(o.substring("threads=".length()));
+                    if (m.threads < 1 || m.threads > 256) {
+                        throw new IllegalArgumentException("threads must be between 1 and 256");
+                    }
+                    continue;
+                }
+                if (o.equals("direct_io")) {
+                    throw new IllegalArgumentException("direct_io is not supported: it makes shared mmap fail (ENODEV)");
+                }
+                if (o.equals("no_default_permissions")) {
+                    m.fuse.remove("default_permissions");
+                    continue;
+                }
+                m.put(o);
+            }
+        }
+        return m;
+    }
+
+    private void put(String option) {
+        int eq = option.indexOf('=');
+        fuse.put(eq < 0 ? option : option.substring(0, eq), option);
+    }
+
+    static boolean isFstabOnly(String o) {
+        return o.equals("defaults") || o.equals("auto") || o.equals("noauto") || o.equals("nofail")
+                || o.equals("_netdev") || o.equals("user") || o.equals("users") || o.equals("owner")
+                || o.startsWith("comment=") || o.startsWith("x-") || o.equals("rw");
+    }
+
+    /** FUSE option string plus fsname and subtype. */
+    public List<String> fuseArgs(String fsname) {
+        List<String> opts = new ArrayList<>(fuse.values());
+        opts.removeIf(o -> o.startsWith("fsname=") || o.startsWith("subtype="));
+        opts.add("fsname=" + fsname.replace(",", "\\,"));
+        opts.add("subtype=daxfs");
+        return List.of("-o", String.join(",", opts));
+    }
+
+    /** Worker threads; 0 means the default. */
+    public int threads() {
+        return threads;
+    }
+
+    public boolean has(String option) {
+        return fuse.containsKey(option);
+    }
+}

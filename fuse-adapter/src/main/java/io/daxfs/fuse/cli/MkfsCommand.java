@@ -1,0 +1,75 @@
+package io.daxfs.fuse.cli;
+
+import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.FormatOptions;
+import io.daxfs.core.format.Geometry;
+import io.daxfs.core.format.Superblock;
+import io.daxfs.devdax.DeviceException;
+import io.daxfs.devdax.DeviceOpener;
+import io.daxfs.devdax.DeviceOptions;
+import io.daxfs.devdax.ImageFiles;
+import io.daxfs.devdax.OpenedDevice;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "mkfs", mixinStandardHelpOptions = true,
+        description = "Make a daxfs on TARGET (a /dev/dax device or an image file; a missing image file is created sparse with --size).")
+final class MkfsCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "TARGET")
+    Path target;
+
+    @Option(names = "--size", paramLabel = "SIZE", description = "Create TARGET as a sparse image of SIZE (e.g. 1G, 512M) if it does not exist.")
+    String size;
+
+    @Option(names = "--force", description = "Overwrite an existing daxfs.")
+    boolean force;
+
+    @Option(names = "--inodes", paramLabel = "N", description = "Number of inodes (default: one per 16 KiB).")
+    long inodes;
+
+    @Option(names = "--label", paramLabel = "LABEL", description = "Volume label (up to 64 bytes).")
+    String label = "";
+
+    @Override
+    public Integer call() {
+        long createSize = 0;
+        if (size != null) {
+            try {
+                createSize = ImageFiles.parseSize(size);
+            } catch (IllegalArgumentException e) {
+                return DaxfsCommand.fail("mkfs", e.getMessage());
+            }
+            if (createSize < Geometry.MIN_DEVICE_BYTES) {
+                return DaxfsCommand.fail("mkfs", "size " + size + " is below the minimum of 16 MiB");
+            }
+        } else if (!Files.exists(target)) {
+            return DaxfsCommand.fail("mkfs", target + " does not exist (give --size to create an image file)");
+        }
+        DeviceOptions options = DeviceOptions.builder().createSize(createSize)
+                .minimumSize(Geometry.MIN_DEVICE_BYTES).build();
+        try (OpenedDevice device = DeviceOpener.open(target, options)) {
+            if (!device.created() && Superblock.hasMagic(device.region().readView()) && !force) {
+                return DaxfsCommand.fail("mkfs", target + " already holds a daxfs; use --force to overwrite it");
+            }
+            Superblock sb;
+            try {
+                sb = DaxFileSystem.format(device.region(), new FormatOptions(inodes, label, 0, 0));
+            } catch (IllegalArgumentException e) {
+                return DaxfsCommand.fail("mkfs", e.getMessage());
+            }
+            Geometry g = sb.geometry();
+            System.out.printf("daxfs: made a file system on %s%n  uuid %s%n  %d blocks of 4 KiB (%s), %d for data, %d inodes%n"
+                            + "  journal %d KiB; persistence: %s%n",
+                    target, sb.uuid(), g.totalBlocks(), ImageFiles.formatSize(device.size()), g.dataBlocks(),
+                    g.inodeCount(), g.journalBytes() >> 10, device.mappingDescription());
+            return 0;
+        } catch (DeviceException e) {
+            return DaxfsCommand.fail("mkfs", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package io.daxfs.fuse.cli;
+
+import io.daxfs.core.format.CorruptFileSystemException;
+import io.daxfs.core.format.Superblock;
+import io.daxfs.devdax.DeviceException;
+import io.daxfs.devdax.DeviceOpener;
+import io.daxfs.devdax.DeviceOptions;
+import io.daxfs.devdax.OpenedDevice;
+import io.daxfs.fuse.MountDaemon;
+import io.daxfs.fuse.MountOptions;
+import io.daxfs.fuse.MountTable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Mounts. Without --foreground it checks what it can (mount point, device, superblock),
+ * starts the daemon as a detached process in its own session, and returns once the mount is
+ * live - or fails with the daemon's own error message if the daemon exits first.
+ */
+@Command(name = "mount", mixinStandardHelpOptions = true,
+        description = "Mount the daxfs on TARGET at DIR. Returns once the mount is live; the daemon keeps running "
+                + "detached until `umount DIR` or `fusermount -u DIR`.")
+final class MountCommand implements Callable<Integer> {
+    static final long READY_TIMEOUT_MS = 60_000;
+
+    @Parameters(index = "0", paramLabel = "TARGET")
+    Path target;
+
+    @Parameters(index = "1", paramLabel = "DIR")
+    Path dir;
+
+    @Option(names = "-o", paramLabel = "OPTIONS", description = "Comma-separated mount options (FUSE options, threads=N).")
+    List<String> options = new ArrayList<>();
+
+    @Option(names = {"-f", "--foreground"}, description = "Serve in this process until unmounted.")
+    boolean foreground;
+
+    @Option(names = "--log", paramLabel = "FILE", description = "Daemon log file (default: /tmp/daxfs/<dir>.log).")
+    Path log;
+
+    @Override
+    public Integer call() {
+        MountOptions mountOptions;
+        try {
+            mountOptions = MountOptions.parse(options);
+        } catch (IllegalArgumentException e) {
+            return DaxfsCommand.fail("mount", "bad option: " + e.getMessage());
+        }
+        String problem = checkMountPoint();
+        if (problem != null) {
+            return DaxfsCommand.fail("mount", problem);
+        }
+        if (foreground) {
+            try {
+                MountDaemon.serve(target, dir, mountOptions);
+                return 0;
+            } catch (DeviceException | CorruptFileSystemException e) {
+                return DaxfsCommand.fail("mount", target + ": " + e.getMessage());
+            } catch (Exception e) {
+                e.printStackTrace();
+                return DaxfsCommand.fail("mount", e.toString());
+            }
+        }
+        problem = checkDevice();
+        if (problem != null) {
+            return DaxfsCommand.fail("mount", problem);
+        }
+        try {
+            return startDetached();
+        } catch (IOException | InterruptedException e) {
+            return DaxfsCommand.fail("mount", "could not start the daemon: " + e);
+        }
+    }
+
+    private String checkMountPoint() {
+        if (!Files.isDirectory(dir)) {
+            return "mount point " + dir + " does not exist or is not a directory";
+        }
+        Optional<MountTable.Mount> m = MountTable.find(dir);
+        if (m.isPresent()) {
+            return "mount point " + dir + " is busy: " + m.get().source() + " (" + m.get().type()
+                    + ") is already mounted there";
+        }
+        return null;
+    }
+
+    /** Opens the device read-only (shared lock) and validates the superblock: fast, clear errors. */
+    private String checkDevice() {
+        try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.readOnlyOptions())) {
+            Superblock.read(device.region().readView());
+            return null;
+        } catch (DeviceException e) {
+            return e.getMessage();
+        } catch (CorruptFileSystemException e) {
+            return target + ": " + e.getMessage();
+        }
+    }
+
+    private int startDetached() throws IOException, InterruptedException {
+        Path logFile = log != null ? log : defaultLog();
+        Files.createDirectories(logFile.toAbsolutePath().getParent());
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            cmd.add("/usr/bin/setsid");
+        }
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(DaxfsCommand.class.getName());
+        cmd.add("mount");
+        cmd.add("--foreground");
+        for (String o : options) {
+            cmd.add("-o");
+            cmd.add(o);
+        }
+        cmd.add(target.toAbsolutePath().toString());
+        cmd.add(dir.toAbsolutePath().toString());
+        Process p = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+                .redirectErrorStream(true)
+                .start();
+        long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
+        while (System.currentTimeMillis() < deadline) {
+            Optional<MountTable.Mount> m = MountTable.find(dir);
+            if (m.isPresent() && m.get().type().equals("fuse.daxfs")) {
+                System.out.println("daxfs: mounted " + target + " on " + dir + " (daemon pid " + p.pid()
+                        + ", log " + logFile + ")");
+                return 0;
+            }
+            if (p.waitFor(20, TimeUnit.MILLISECONDS)) {
+                System.err.println("daxfs mount: the daemon exited with status " + p.exitValue() + "; its log ("
+                        + logFile + ") ends with:");
+                System.err.print(tail(logFile, 20));
+                return p.exitValue() == 0 ? 1 : p.exitValue();
+            }
+        }
+        p.destroy();
+        return DaxfsCommand.fail("mount", "the mount did not appear within " + READY_TIMEOUT_MS / 1000 + " s; see " + logFile);
+    }
+
+    private Path defaultLog() {
+        String name = dir.toAbsolutePath().normalize().toString().replaceAll("[^A-Za-z0-9._-]", "_");
+        return Path.of(System.getProperty("java.io.tmpdir"), "daxfs", name + ".log");
+    }
+
+    private static String tail(Path file, int lines) {
+        try {
+            List<String> all = Files.readAllLines(file);
+            StringBuilder b = new StringBuilder();
+            for (String l : all.subList(Math.max(0, all.size() - lines), all.size())) {
+                b.append("  ").append(l).append('\n');
+            }
+            return b.toString();
+        } catch (IOException e) {
+            return "  (log unreadable: " + e.getMessage() + ")\n";
+        }
+    }
+}
