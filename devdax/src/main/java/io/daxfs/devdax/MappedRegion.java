@@ -1,0 +1,181 @@
+package io.daxfs.devdax;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Objects;
+
+/**
+ * The {@link PmemRegion} over a real mapping, whatever made it. Stores go straight to the
+ * mapped segment; flush and fence go to the mapping's {@link Persistence}; release punches
+ * holes when a {@link HolePuncher} is given (pmem-backed file) and otherwise writes zeros and
+ * flushes them (device).
+ *
+ * <p>Multi-byte values are stored in native byte order and need no alignment; an 8-byte store
+ * is atomic (against other threads and power loss) only when its offset is a multiple of 8.
+ *
+ * <p>Closing: stores and reads fail with {@link IllegalStateException} once the owning arena
+ * is closed (the arena guarantees it); flush and release additionally hold the
+ * {@link CloseGuard} because they touch raw addresses or a descriptor number.
+ */
+final class MappedRegion implements PmemRegion {
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+
+    private final MemorySegment segment;
+    private final MemorySegment readView;
+    private final boolean readOnly;
+    private final Persistence persistence;
+    private final HolePuncher puncher;
+    private final long pageSize;
+    private final CloseGuard guard;
+    private final Runnable closeAction;
+
+    /**
+     * @param segment     the whole mapping (read-only segment when {@code readOnly})
+     * @param puncher     null when release must write zeros instead of punching holes
+     * @param guard       shared with the owner, which closes it before unmapping
+     * @param closeAction unmaps and unlocks (the owning {@link OpenedDevice#close()})
+     */
+    MappedRegion(MemorySegment segment, boolean readOnly, Persistence persistence,
+                 HolePuncher puncher, long pageSize, CloseGuard guard, Runnable closeAction) {
+        this.segment = segment;
+        this.readView = segment.asReadOnly();
+        this.readOnly = readOnly;
+        this.persistence = persistence;
+        this.puncher = puncher;
+        this.pageSize = pageSize;
+        this.guard = guard;
+        this.closeAction = closeAction;
+    }
+
+    @Override
+    public long size() {
+        return segment.byteSize();
+    }
+
+    @Override
+    public MemorySegment readView() {
+        return readView;
+    }
+
+    @Override
+    public void putByte(long offset, byte value) {
+        checkWritable();
+        segment.set(ValueLayout.JAVA_BYTE, offset, value);
+    }
+
+    @Override
+    public void putShort(long offset, short value) {
+        checkWritable();
+        segment.set(SHORT, offset, value);
+    }
+
+    @Override
+    public void putInt(long offset, int value) {
+        checkWritable();
+        segment.set(INT, offset, value);
+    }
+
+    @Override
+    public void putLong(long offset, long value) {
+        checkWritable();
+        segment.set(LONG, offset, value);
+    }
+
+    @Override
+    public void write(long offset, MemorySegment src, long srcOffset, long length) {
+        checkWritable();
+        MemorySegment.copy(src, srcOffset, segment, offset, length);
+    }
+
+    @Override
+    public void write(long offset, byte[] src, int srcOffset, int length) {
+        checkWritable();
+        MemorySegment.copy(src, srcOffset, segment, ValueLayout.JAVA_BYTE, offset, length);
+    }
+
+    @Override
+    public void fill(long offset, long length, byte value) {
+        checkWritable();
+        segment.asSlice(offset, length).fill(value);
+    }
+
+    @Override
+    public void flush(long offset, long length) {
+        Objects.checkFromIndexSize(offset, length, size());
+        if (readOnly || length == 0) {
+            guard.check();
+            return; // nothing can be dirty in a read-only mapping
+        }
+        guard.enter();
+        try {
+            persistence.flush(offset, length);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    @Override
+    public void fence() {
+        guard.check();
+        persistence.fence();
+    }
+
+    @Override
+    public void release(long offset, long length) {
+        Objects.checkFromIndexSize(offset, length, size());
+        checkWritable();
+        if (length == 0) {
+            return;
+        }
+        guard.enter();
+        try {
+            long end = offset + length;
+            long holeStart = Math.ceilDiv(offset, pageSize) * pageSize;
+            long holeEnd = Math.floorDiv(end, pageSize) * pageSize;
+            if (puncher != null && holeStart < holeEnd && puncher.punch(holeStart, holeEnd - holeStart)) {
+                // Only whole pages can be punched: the partial pages at either edge are zeroed.
+                zeroAndFlush(offset, holeStart);
+                zeroAndFlush(holeEnd, end);
+            } else {
+                zeroAndFlush(offset, end);
+            }
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /**
+     * A read-only segment would refuse the store too, but with an IllegalArgumentException
+     * about segments; this names the actual cause. The branch is on a final field.
+     */
+    private void checkWritable() {
+        if (readOnly) {
+            throw new UnsupportedOperationException("the region is mapped read-only");
+        }
+    }
+
+    private void zeroAndFlush(long from, long to) {
+        if (from < to) {
+            segment.asSlice(from, to - from).fill((byte) 0);
+            persistence.flush(from, to - from);
+        }
+    }
+
+    @Override
+    public PersistenceMode persistenceMode() {
+        return persistence.mode();
+    }
+
+    /** Closes the whole device: unmaps and releases the lock. Idempotent. */
+    @Override
+    public void close() {
+        closeAction.run();
+    }
+
+    @Override
+    public String toString() {
+        return "MappedRegion[size=" + size() + ", " + persistence.mode() + (readOnly ? ", read-only" : "") + "]";
+    }
+}
