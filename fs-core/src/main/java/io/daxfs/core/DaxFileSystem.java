@@ -3,6 +3,10 @@ package io.daxfs.core;
 import io.daxfs.core.alloc.BlockAllocator;
 import io.daxfs.core.alloc.Extent;
 import io.daxfs.core.alloc.InodeAllocator;
+import io.daxfs.core.concurrent.BusyExtents;
+import io.daxfs.core.concurrent.PausePoints;
+import io.daxfs.core.concurrent.RangeLock;
+import io.daxfs.core.concurrent.Safeguards;
 import io.daxfs.core.dir.Directory;
 import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.format.Geometry;
@@ -59,6 +63,9 @@ public final class DaxFileSystem implements AutoCloseable {
     private final Orphans orphans;
     private final ConcurrentHashMap<Long, Inode> handles = new ConcurrentHashMap<>();
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock(true);
+    private final Safeguards safeguards = new Safeguards();
+    private final PausePoints pauses = new PausePoints();
+    private final FileData data;
 
     private DaxFileSystem(PmemRegion region, Superblock sb) {
         this.region = region;
@@ -70,6 +77,7 @@ public final class DaxFileSystem implements AutoCloseable {
         this.inodeAllocator = InodeAllocator.load(media, geometry);
         this.table = new InodeTable(region, geometry);
         this.orphans = new Orphans(media, geometry, table);
+        this.data = new FileData(region, table, journal, space, safeguards, pauses);
     }
 
     /** Makes a new, empty file system on {@code region}. */
@@ -104,6 +112,21 @@ public final class DaxFileSystem implements AutoCloseable {
     /** Allocator view for statistics and tests. */
     public BlockAllocator blockAllocator() {
         return space.allocator();
+    }
+
+    /** The busy-extent list (statistics and tests). */
+    public BusyExtents busyExtents() {
+        return space.busy();
+    }
+
+    /** Switches for the concurrency mechanisms; tests turn one off to show its hazard. */
+    public Safeguards safeguards() {
+        return safeguards;
+    }
+
+    /** Pause points where tests stop threads to force interleavings. */
+    public PausePoints pausePoints() {
+        return pauses;
     }
 
     // ------------------------------------------------------------------ lookups
@@ -488,9 +511,7 @@ public final class DaxFileSystem implements AutoCloseable {
             return () -> { };
         }
         Inode in = handle(ino);
-        Lock w = in.lock().writeLock();
-        w.lock();
-        try {
+        try (RangeLock.Range all = in.ranges().lockExclusive(0, Long.MAX_VALUE)) {
             ExtentMap map = in.extents(media);
             int estimate = 64 * (map.extentCount() + map.overflowBlocks().size()) + 64
                     + (int) Math.min(Integer.MAX_VALUE / 2, map.mappedBlocks() / 8);
@@ -502,18 +523,21 @@ public final class DaxFileSystem implements AutoCloseable {
             table.setFlags(tx, ino, table.flags(ino) | InodeLayout.FLAG_ORPHAN);
             orphans.add(tx, ino);
             return () -> finishOrphan(ino);
-        } finally {
-            w.unlock();
         }
     }
 
     /** Frees every block and the inode itself in {@code tx}. Caller holds the inode exclusively. */
     private void freeInodeIn(Transaction tx, Inode in, ExtentMap map) {
         long ino = in.ino();
-        for (Extent e : map.unmap(tx, 0, Long.MAX_VALUE)) {
-            space.freeData(tx, e);
+        in.sequence().begin();
+        try {
+            for (Extent e : map.unmap(tx, 0, Long.MAX_VALUE)) {
+                space.freeData(tx, e);
+            }
+            map.releaseOverflowIfEmpty(tx, space);
+        } finally {
+            in.sequence().end();
         }
-        map.releaseOverflowIfEmpty(tx, space);
         table.setMode(tx, ino, 0);
         table.setNlink(tx, ino, 0);
         table.setSize(tx, ino, 0);
@@ -530,17 +554,13 @@ public final class DaxFileSystem implements AutoCloseable {
     /** Frees an orphan's blocks in bounded transactions, then the inode. */
     private void finishOrphan(long ino) {
         Inode in = handle(ino);
-        Lock w = in.lock().writeLock();
-        w.lock();
-        try {
+        try (RangeLock.Range all = in.ranges().lockExclusive(0, Long.MAX_VALUE)) {
             ExtentMap map = in.extents(media);
-            freeBlocksFrom(in, map, 0, null);
+            data.freeBlocksFrom(in, map, 0, Long.MAX_VALUE, null);
             Transaction tx = journal.begin();
             orphans.remove(tx, ino);
             freeInodeIn(tx, in, map);
             journal.commit(tx);
-        } finally {
-            w.unlock();
         }
     }
 
@@ -629,43 +649,7 @@ public final class DaxFileSystem implements AutoCloseable {
         if (offset < 0) {
             throw new FsException(Errno.EINVAL, "negative offset");
         }
-        Inode in = handle(ino);
-        Lock r = in.lock().readLock();
-        r.lock();
-        try {
-            int mode = table.mode(ino);
-            if (FileMode.isDirectory(mode)) {
-                throw new FsException(Errno.EISDIR, "read of a directory");
-            }
-            long size = table.size(ino);
-            if (offset >= size || length <= 0) {
-                return 0;
-            }
-            int n = (int) Math.min(length, size - offset);
-            ExtentMap map = in.extents(media);
-            long pos = offset;
-            long done = 0;
-            while (done < n) {
-                long lblk = pos >>> Geometry.BLOCK_SHIFT;
-                FileExtent e = map.find(lblk);
-                long k;
-                if (e != null) {
-                    k = Math.min(n - done, (e.logicalEnd() << Geometry.BLOCK_SHIFT) - pos);
-                    long dev = (e.physicalOf(lblk) << Geometry.BLOCK_SHIFT) + (pos & (Geometry.BLOCK_SIZE - 1));
-                    MemorySegment.copy(media, dev, dst, dstOffset + done, k);
-                } else {
-                    FileExtent next = map.nextAfter(lblk);
-                    long holeEnd = next == null ? Long.MAX_VALUE : next.logical() << Geometry.BLOCK_SHIFT;
-                    k = Math.min(n - done, holeEnd - pos);
-                    dst.asSlice(dstOffset + done, k).fill((byte) 0);
-                }
-                pos += k;
-                done += k;
-            }
-            return n;
-        } finally {
-            r.unlock();
-        }
+        return data.read(handle(ino), offset, dst, dstOffset, length);
     }
 
     /** Writes {@code length} bytes of {@code src} at {@code offset}, allocating as needed. */
@@ -680,150 +664,7 @@ public final class DaxFileSystem implements AutoCloseable {
         if (end > MAX_FILE_SIZE || end < 0) {
             throw new FsException(Errno.EFBIG, "file would exceed the maximum size");
         }
-        Inode in = handle(ino);
-        Lock w = in.lock().writeLock();
-        w.lock();
-        try {
-            int mode = table.mode(ino);
-            if (FileMode.isDirectory(mode)) {
-                throw new FsException(Errno.EISDIR, "write to a directory");
-            }
-            ExtentMap map = in.extents(media);
-            long size = table.size(ino);
-            if (offset > size) {
-                zeroMapped(map, size, offset);
-            }
-            long firstBlk = offset >>> Geometry.BLOCK_SHIFT;
-            long endBlk = ((end - 1) >>> Geometry.BLOCK_SHIFT) + 1;
-            Transaction tx = allocateHoles(in, map, firstBlk, endBlk, offset, end);
-            copyIn(in, map, offset, src, srcOffset, length, tx != null);
-            Timestamp now = Timestamp.now();
-            if (tx != null) {
-                region.fence();
-                if (end > size) {
-                    table.setSize(tx, ino, end);
-                }
-                table.setBlocks(tx, ino, map.mappedBlocks() + map.overflowBlocks().size());
-                table.setMtime(tx, ino, now);
-                table.setCtime(tx, ino, now);
-                journal.commit(tx);
-            } else {
-                if (end > size) {
-                    flushDirty(in);
-                    table.setSizeDirect(ino, end);
-                }
-                table.touchDirect(ino, now);
-            }
-            return length;
-        } finally {
-            w.unlock();
-        }
-    }
-
-    /**
-     * Allocates every unmapped block of [firstBlk, endBlk), zeroing the parts of new blocks
-     * the write will not cover, and maps them in a new transaction (returned, not yet
-     * committed). Null when nothing needed allocating. All or nothing on ENOSPC.
-     */
-    private Transaction allocateHoles(Inode in, ExtentMap map, long firstBlk, long endBlk, long offset, long end) {
-        Transaction tx = null;
-        List<long[]> pieces = new ArrayList<>(); // lblk, pblk, len
-        long lblk = firstBlk;
-        try {
-            while (lblk < endBlk) {
-                FileExtent e = map.find(lblk);
-                if (e != null) {
-                    lblk = Math.min(endBlk, e.logicalEnd());
-                    continue;
-                }
-                FileExtent next = map.nextAfter(lblk);
-                long holeEnd = next == null ? endBlk : Math.min(endBlk, next.logical());
-                if (tx == null) {
-                    tx = journal.begin();
-                }
-                FileExtent prev = map.floor(lblk);
-                long goal = prev == null ? -1 : prev.physicalOf(prev.logicalEnd() - 1) + 1;
-                long at = lblk;
-                for (Extent x : space.allocateData(tx, goal, holeEnd - lblk)) {
-                    pieces.add(new long[] {at, x.start(), x.length()});
-                    at += x.length();
-                }
-                lblk = holeEnd;
-            }
-            if (tx == null) {
-                return null;
-            }
-            map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
-        } catch (RuntimeException ex) {
-            if (tx != null) {
-                journal.abort(tx);
-            }
-            throw ex;
-        }
-        long firstByteBlk = offset >>> Geometry.BLOCK_SHIFT;
-        long lastByteBlk = (end - 1) >>> Geometry.BLOCK_SHIFT;
-        int headGap = (int) (offset & (Geometry.BLOCK_SIZE - 1));
-        int tailUsed = (int) (end & (Geometry.BLOCK_SIZE - 1));
-        for (long[] p : pieces) {
-            map.map(tx, p[0], p[2], p[1]);
-            if (headGap != 0 && firstByteBlk >= p[0] && firstByteBlk < p[0] + p[2]) {
-                region.fill((p[1] + firstByteBlk - p[0]) << Geometry.BLOCK_SHIFT, headGap, (byte) 0);
-            }
-            if (tailUsed != 0 && lastByteBlk >= p[0] && lastByteBlk < p[0] + p[2]) {
-                long blockStart = (p[1] + lastByteBlk - p[0]) << Geometry.BLOCK_SHIFT;
-                region.fill(blockStart + tailUsed, Geometry.BLOCK_SIZE - tailUsed, (byte) 0);
-            }
-        }
-        // New blocks are flushed whole after the copy: ordered mode.
-        for (long[] p : pieces) {
-            in.dirty().add(p[1] << Geometry.BLOCK_SHIFT, p[2] << Geometry.BLOCK_SHIFT);
-        }
-        return tx;
-    }
-
-    /** Copies into mapped blocks; with {@code flushNow} makes the written ranges durable. */
-    private void copyIn(Inode in, ExtentMap map, long offset, MemorySegment src, long srcOffset, int length,
-                        boolean flushNow) {
-        long pos = offset;
-        long done = 0;
-        while (done < length) {
-            long lblk = pos >>> Geometry.BLOCK_SHIFT;
-            FileExtent e = map.find(lblk);
-            long k = Math.min(length - done, (e.logicalEnd() << Geometry.BLOCK_SHIFT) - pos);
-            long dev = (e.physicalOf(lblk) << Geometry.BLOCK_SHIFT) + (pos & (Geometry.BLOCK_SIZE - 1));
-            region.write(dev, src, srcOffset + done, k);
-            if (flushNow) {
-                region.flush(dev, k);
-            } else {
-                in.dirty().add(dev, k);
-            }
-            pos += k;
-            done += k;
-        }
-        if (flushNow) {
-            flushDirty(in);
-        }
-    }
-
-    /** Zeros every mapped byte of [from, to): data past the old end of file must read as zeros. */
-    private void zeroMapped(ExtentMap map, long from, long to) {
-        long lblk = from >>> Geometry.BLOCK_SHIFT;
-        long lastBlk = (to - 1) >>> Geometry.BLOCK_SHIFT;
-        FileExtent e = map.find(lblk);
-        if (e == null) {
-            e = map.nextAfter(lblk);
-        }
-        while (e != null && e.logical() <= lastBlk) {
-            long s = Math.max(from, e.logical() << Geometry.BLOCK_SHIFT);
-            long t = Math.min(to, e.logicalEnd() << Geometry.BLOCK_SHIFT);
-            if (t > s) {
-                long dev = (e.physicalOf(s >>> Geometry.BLOCK_SHIFT) << Geometry.BLOCK_SHIFT)
-                        + (s & (Geometry.BLOCK_SIZE - 1));
-                region.fill(dev, t - s, (byte) 0);
-                region.flush(dev, t - s);
-            }
-            e = map.nextAfter(e.logical());
-        }
+        return data.write(handle(ino), offset, src, srcOffset, length);
     }
 
     /** Sets the file size; frees blocks past a smaller size, zeros past the old end on growth. */
@@ -834,113 +675,54 @@ public final class DaxFileSystem implements AutoCloseable {
         if (newSize > MAX_FILE_SIZE) {
             throw new FsException(Errno.EFBIG, "size exceeds the maximum file size");
         }
-        Inode in = handle(ino);
-        Lock w = in.lock().writeLock();
-        w.lock();
-        try {
-            int mode = table.mode(ino);
-            if (FileMode.isDirectory(mode)) {
-                throw new FsException(Errno.EISDIR, "truncate of a directory");
-            }
-            if (!FileMode.isRegular(mode)) {
-                throw new FsException(Errno.EINVAL, "truncate of a special file");
-            }
-            ExtentMap map = in.extents(media);
-            long size = table.size(ino);
-            Timestamp now = Timestamp.now();
-            if (newSize >= size) {
-                if (newSize > size) {
-                    zeroMapped(map, size, newSize);
-                    region.fence();
-                }
-                Transaction tx = journal.begin();
-                table.setSize(tx, ino, newSize);
-                table.setMtime(tx, ino, now);
-                table.setCtime(tx, ino, now);
-                journal.commit(tx);
-                return;
-            }
-            long keepBlocks = Geometry.divUp(newSize, Geometry.BLOCK_SIZE);
-            freeBlocksFrom(in, map, keepBlocks, tx -> {
-                table.setSize(tx, ino, newSize);
-                table.setMtime(tx, ino, now);
-                table.setCtime(tx, ino, now);
-            });
-        } finally {
-            w.unlock();
-        }
+        data.truncate(handle(ino), newSize);
+    }
+
+    /** fallocate(PUNCH_HOLE|KEEP_SIZE): frees whole blocks, zeroes partial ones; size unchanged. */
+    public void punchHole(long ino, long offset, long length) {
+        checkRange(offset, length);
+        data.punchHole(handle(ino), offset, length);
+    }
+
+    /** fallocate(ZERO_RANGE[|KEEP_SIZE]). */
+    public void zeroRange(long ino, long offset, long length, boolean keepSize) {
+        checkRange(offset, length);
+        data.zeroRange(handle(ino), offset, length, keepSize);
+    }
+
+    /** fallocate(0 or KEEP_SIZE): allocates zeroed blocks for every hole of the range. */
+    public void fallocate(long ino, long offset, long length, boolean keepSize) {
+        checkRange(offset, length);
+        data.fallocate(handle(ino), offset, length, keepSize);
     }
 
     /**
-     * Unmaps and frees every block at or after logical block {@code from}, in as many
-     * transactions as the journal slot needs, last blocks first. {@code first} adds changes
-     * to the first transaction (the size change). Blocks past the end of file that a crash
-     * leaves mapped are harmless: growth zeroes them ({@link #zeroMapped}).
+     * References the device blocks behind a range until the lease is closed (a direct mapping,
+     * a copy offload): see {@link Lease}.
      */
-    private void freeBlocksFrom(Inode in, ExtentMap map, long from, java.util.function.Consumer<Transaction> first) {
-        int budget = journal.capacity() / 2;
-        long maxBlocksPerTx = Math.max(8, (long) budget * 4);
-        int maxExtentsPerTx = Math.max(1, budget / 96);
-        boolean isFirst = true;
-        do {
-            Transaction tx = journal.begin();
-            if (isFirst && first != null) {
-                first.accept(tx);
-            }
-            isFirst = false;
-            long blocks = 0;
-            int extents = 0;
-            FileExtent last;
-            while ((last = map.floor(Long.MAX_VALUE)) != null && last.logicalEnd() > from
-                    && extents < maxExtentsPerTx && blocks < maxBlocksPerTx) {
-                long cutFrom = Math.max(from, Math.max(last.logical(), last.logicalEnd() - (maxBlocksPerTx - blocks)));
-                for (Extent e : map.unmap(tx, cutFrom, last.logicalEnd())) {
-                    space.freeData(tx, e);
-                    blocks += e.length();
-                }
-                extents++;
-            }
-            if (map.extentCount() == 0) {
-                map.releaseOverflowIfEmpty(tx, space);
-            }
-            table.setBlocks(tx, in.ino(), map.mappedBlocks() + map.overflowBlocks().size());
-            journal.commit(tx);
-        } while (hasBlocksFrom(map, from));
+    public Lease lease(long ino, long offset, long length) {
+        checkRange(offset, length);
+        return data.lease(handle(ino), offset, length);
     }
 
-    private static boolean hasBlocksFrom(ExtentMap map, long from) {
-        FileExtent last = map.floor(Long.MAX_VALUE);
-        return last != null && last.logicalEnd() > from;
+    private static void checkRange(long offset, long length) {
+        if (offset < 0 || length <= 0) {
+            throw new FsException(Errno.EINVAL, "bad range " + offset + "+" + length);
+        }
+        if (offset + length > MAX_FILE_SIZE || offset + length < 0) {
+            throw new FsException(Errno.EFBIG, "range exceeds the maximum file size");
+        }
     }
 
     /** Makes the file's written data durable (its metadata always is). */
     public void fsync(long ino) {
-        Inode in = handle(ino);
-        Lock r = in.lock().readLock();
-        r.lock();
-        try {
-            flushDirty(in);
-            region.fence();
-        } finally {
-            r.unlock();
-        }
-    }
-
-    private void flushDirty(Inode in) {
-        List<long[]> ranges = in.dirty().drain();
-        if (ranges == null) {
-            for (FileExtent e : in.extents(media).extents()) {
-                region.flush(e.physical() << Geometry.BLOCK_SHIFT, e.length() << Geometry.BLOCK_SHIFT);
-            }
-            return;
-        }
-        for (long[] r : ranges) {
-            region.flush(r[0], r[1] - r[0]);
-        }
+        data.fsync(handle(ino));
     }
 
     public FsStats statfs() {
-        return new FsStats(Geometry.BLOCK_SIZE, geometry.dataBlocks(), space.allocator().freeBlocks(),
+        // Busy extents belong to no file any more: they count as free, as in XFS.
+        return new FsStats(Geometry.BLOCK_SIZE, geometry.dataBlocks(),
+                space.allocator().freeBlocks() + space.busy().busyBlocks(),
                 geometry.inodeCount(), inodeAllocator.freeInodes(), DirentLayout.MAX_NAME);
     }
 

@@ -65,6 +65,8 @@ public final class FsSnapshot {
             if (withTimes) {
                 d.append(" atime=").append(a.atimeSec()).append('.').append(a.atimeNsec());
                 d.append(" mtime=").append(a.mtimeSec()).append('.').append(a.mtimeNsec());
+                d.append(" ctime=").append(a.ctimeSec()).append('.').append(a.ctimeNsec());
+                d.append(" blocks=").append(a.blocks512());
             }
             out.put(path, d.toString());
         }

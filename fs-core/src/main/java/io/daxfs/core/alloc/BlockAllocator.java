@@ -94,6 +94,42 @@ public final class BlockAllocator {
         return new Extent(fit[0], len);
     }
 
+    /**
+     * Allocates {@code wanted} blocks starting at a block congruent to {@code residue} modulo
+     * {@code align} (so logical and physical 2 MiB boundaries coincide and a direct mapping can
+     * use huge pages). Best fit among free extents long enough; null if none is, in which case
+     * the caller falls back to {@link #allocate}.
+     */
+    public synchronized Extent allocateAligned(long wanted, long align, long residue) {
+        // Any extent of wanted+align-1 blocks fits; shorter ones fit only if well placed, so
+        // look at a bounded number of those first (best fit), then take the sure one.
+        int looked = 0;
+        for (long[] fit : byLength.tailSet(new long[] {Long.MIN_VALUE, wanted}, true)) {
+            if (fit[1] >= wanted + align - 1 || looked++ == 64) {
+                break;
+            }
+            if (tryAligned(fit, wanted, align, residue)) {
+                return new Extent(fit[0] + Math.floorMod(residue - fit[0], align), wanted);
+            }
+        }
+        long[] sure = byLength.ceiling(new long[] {Long.MIN_VALUE, wanted + align - 1});
+        if (sure == null) {
+            return null;
+        }
+        long at = sure[0] + Math.floorMod(residue - sure[0], align);
+        take(sure[0], sure[1], at, wanted);
+        return new Extent(at, wanted);
+    }
+
+    private boolean tryAligned(long[] fit, long wanted, long align, long residue) {
+        long at = fit[0] + Math.floorMod(residue - fit[0], align);
+        if (at + wanted > fit[0] + fit[1]) {
+            return false;
+        }
+        take(fit[0], fit[1], at, wanted);
+        return true;
+    }
+
     /** Returns an extent to free space, merging with its neighbours. */
     public synchronized void free(long start, long length) {
         if (start < firstDataBlock || start + length > totalBlocks || length <= 0) {

@@ -9,7 +9,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
  * The block map of one file: logical block ranges to physical extents.
@@ -19,14 +19,18 @@ import java.util.TreeMap;
  * indexed by logical block. Invariants: extents never overlap logically; every extent has
  * exactly one slot; a slot with length 0 is free and listed in {@link #freeSlots}.
  *
- * <p>Not thread safe: guarded by the owning inode's lock (exclusive for changes).
+ * <p>Concurrency: lookups ({@link #find}, {@link #nextAfter}, {@link #floor}) are lock-free on
+ * a skip list of immutable extents. Changes are serialized by this object's monitor, and the
+ * callers' range and entry locks keep lookups of a range away from changes to the same
+ * range. A change never leaves a transient gap visible outside the range being changed:
+ * an entry is replaced in place or its successor is inserted before it is removed.
  */
 public final class ExtentMap {
-    private final TreeMap<Long, FileExtent> byLogical = new TreeMap<>();
+    private final ConcurrentSkipListMap<Long, FileExtent> byLogical = new ConcurrentSkipListMap<>();
     private final ArrayDeque<Long> freeSlots = new ArrayDeque<>();
     private final List<Long> overflowBlocks = new ArrayList<>();
     private final long inodeOffset;
-    private long mappedBlocks;
+    private volatile long mappedBlocks;
 
     private ExtentMap(long inodeOffset) {
         this.inodeOffset = inodeOffset;
@@ -95,7 +99,7 @@ public final class ExtentMap {
         return mappedBlocks;
     }
 
-    public List<Long> overflowBlocks() {
+    public synchronized List<Long> overflowBlocks() {
         return List.copyOf(overflowBlocks);
     }
 
@@ -103,7 +107,7 @@ public final class ExtentMap {
      * Makes sure {@code n} free slots exist, allocating overflow blocks in {@code tx}. Call it
      * before any change so that a failure (ENOSPC) leaves the map untouched.
      */
-    public void reserveSlots(Transaction tx, int n, MetaBlocks meta, long goal) {
+    public synchronized void reserveSlots(Transaction tx, int n, MetaBlocks meta, long goal) {
         while (freeSlots.size() < n) {
             long blk = meta.allocateZeroed(tx, goal);
             long link = overflowBlocks.isEmpty()
@@ -123,7 +127,7 @@ public final class ExtentMap {
      * Extends the preceding extent in place when both are contiguous; otherwise needs one free
      * slot (see {@link #reserveSlots}).
      */
-    public void map(Transaction tx, long lblk, long len, long pblk) {
+    public synchronized void map(Transaction tx, long lblk, long len, long pblk) {
         FileExtent prev = floor(lblk - 1);
         if (prev != null && prev.logicalEnd() == lblk && prev.physical() + prev.length() == pblk
                 && prev.length() + len <= ExtentSlots.MAX_EXTENT_BLOCKS) {
@@ -146,10 +150,12 @@ public final class ExtentMap {
      * Unmaps logical [from, to) and returns the physical extents that left the file, in
      * logical order. Needs at most one free slot (a split of one extent into two).
      */
-    public List<Extent> unmap(Transaction tx, long from, long to) {
+    public synchronized List<Extent> unmap(Transaction tx, long from, long to) {
         List<Extent> freed = new ArrayList<>();
         FileExtent first = floor(from);
-        Long key = first != null && first.logicalEnd() > from ? first.logical() : byLogical.ceilingKey(from);
+        // Boxed on both branches: a long/Long conditional would unbox a null ceilingKey (NPE).
+        Long key = first != null && first.logicalEnd() > from
+                ? Long.valueOf(first.logical()) : byLogical.ceilingKey(from);
         while (key != null && key < to) {
             FileExtent e = byLogical.get(key);
             Long nextKey = byLogical.higherKey(key);
@@ -159,17 +165,20 @@ public final class ExtentMap {
             mappedBlocks -= cutEnd - cutStart;
             boolean keepHead = cutStart > e.logical();
             boolean keepTail = cutEnd < e.logicalEnd();
-            byLogical.remove(key);
-            if (keepHead) {
-                FileExtent head = new FileExtent(e.logical(), cutStart - e.logical(), e.physical(), e.slot());
-                byLogical.put(head.logical(), head);
-                writeSlot(tx, head);
-            }
+            // Order matters for lock-free lookups outside [from, to): insert the tail before
+            // the original goes, and replace the head in place under the same key.
             if (keepTail) {
                 long slot = keepHead ? takeSlot() : e.slot();
                 FileExtent tail = new FileExtent(cutEnd, e.logicalEnd() - cutEnd, e.physicalOf(cutEnd), slot);
                 byLogical.put(tail.logical(), tail);
                 writeSlot(tx, tail);
+            }
+            if (keepHead) {
+                FileExtent head = new FileExtent(e.logical(), cutStart - e.logical(), e.physical(), e.slot());
+                byLogical.put(head.logical(), head);
+                writeSlot(tx, head);
+            } else {
+                byLogical.remove(key);
             }
             if (!keepHead && !keepTail) {
                 tx.putLong(e.slot() + 8, 0);
@@ -181,7 +190,7 @@ public final class ExtentMap {
     }
 
     /** Frees the overflow chain when no extent is left in it. Returns blocks released. */
-    public int releaseOverflowIfEmpty(Transaction tx, MetaBlocks meta) {
+    public synchronized int releaseOverflowIfEmpty(Transaction tx, MetaBlocks meta) {
         if (overflowBlocks.isEmpty()) {
             return 0;
         }

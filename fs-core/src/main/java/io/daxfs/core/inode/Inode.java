@@ -1,25 +1,38 @@
 package io.daxfs.core.inode;
 
+import io.daxfs.core.concurrent.InvalidationSequence;
+import io.daxfs.core.concurrent.MappingCache;
+import io.daxfs.core.concurrent.RangeLock;
 import io.daxfs.core.dir.Directory;
 
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * The in-memory handle of one inode: its lock and the indexes built from its on-media form.
+ * The in-memory handle of one inode: its locks and the indexes built from its on-media form.
  * Attributes are not cached here: the device is memory, so they are read from it directly.
  *
- * <p>Lock: {@link #lock} is held shared to read data or the block map and exclusively to
- * change them (fair, so a stream of readers cannot starve a truncate). Lock order, everywhere
- * in fs-core: namespace lock, then inode locks in ascending inode number, then the journal's
- * commit lock, then the allocators (leaves).
+ * <p>Locks of one inode (see docs/concurrency.md for the whole order):
+ * <ul>
+ * <li>{@link #ranges()} - byte ranges of the file: shared by reads and writes (I/O that does
+ *     not free blocks), exclusive for truncate, hole punch, zero range, fallocate and freeing
+ *     the inode. Reads hold it only while they look up and reference their blocks.</li>
+ * <li>{@link #entries()} - block indexes: exclusive while a hole is allocated, shared while a
+ *     read caches a hole, so a block is allocated once and no stale hole is cached.</li>
+ * <li>{@link #lock()} - attribute changes (chmod, chown, utimens) and inode freeing.</li>
+ * </ul>
+ * {@link #sequence()} is bumped around every block-map change and guards {@link #cache()}.
  */
 public final class Inode {
     private final long ino;
     private final long offset;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock(true);
-    private ExtentMap extents;
-    private Directory directory;
+    private volatile ExtentMap extents;
+    private volatile Directory directory;
     private final DirtyRanges dirty = new DirtyRanges();
+    private final RangeLock ranges = new RangeLock();
+    private final RangeLock entries = new RangeLock();
+    private final InvalidationSequence sequence = new InvalidationSequence();
+    private final MappingCache cache = new MappingCache();
 
     public Inode(long ino, long offset) {
         this.ino = ino;
@@ -40,7 +53,12 @@ public final class Inode {
     }
 
     /** The block map; loaded on first use. Caller holds {@link #lock} (either mode). */
-    public synchronized ExtentMap extents(java.lang.foreign.MemorySegment media) {
+    public ExtentMap extents(java.lang.foreign.MemorySegment media) {
+        ExtentMap m = extents;
+        return m != null ? m : loadExtents(media);
+    }
+
+    private synchronized ExtentMap loadExtents(java.lang.foreign.MemorySegment media) {
         if (extents == null) {
             extents = ExtentMap.load(media, offset);
         }
@@ -53,6 +71,22 @@ public final class Inode {
             directory = Directory.load(media, extents(media));
         }
         return directory;
+    }
+
+    public RangeLock ranges() {
+        return ranges;
+    }
+
+    public RangeLock entries() {
+        return entries;
+    }
+
+    public InvalidationSequence sequence() {
+        return sequence;
+    }
+
+    public MappingCache cache() {
+        return cache;
     }
 
     /** Device byte ranges written since the last fsync. */

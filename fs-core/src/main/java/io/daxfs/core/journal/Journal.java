@@ -145,6 +145,7 @@ public final class Journal {
         commitLock.lock();
         try {
             resolveBits(tx);
+            resolveDeferred(tx);
             ByteBuffer recs = tx.recordBuffer();
             int recordBytes = recs.position();
             int total = SLOT_HEADER + recordBytes + SLOT_TRAILER;
@@ -161,6 +162,9 @@ public final class Journal {
             crc.update(slot.array(), 0, SLOT_HEADER + recordBytes);
             slot.putInt((int) crc.getValue()).putInt(END_MAGIC);
 
+            // Data and fresh metadata blocks the operation flushed must be durable before the
+            // transaction that makes them reachable can be.
+            region.fence();
             region.write(slotOffset, slot.array(), 0, total);
             region.flush(slotOffset, total);
             region.fence();
@@ -243,6 +247,36 @@ public final class Journal {
             tx.write(runStart, run.toByteArray());
         }
         tx.bitRanges().clear();
+    }
+
+    /** Turns deferred counter updates into records, from the values committed so far. */
+    private void resolveDeferred(Transaction tx) {
+        java.util.HashMap<Long, Long> values = new java.util.HashMap<>();
+        for (Transaction.Deferred d : tx.deferred()) {
+            long cur = values.containsKey(d.offset()) ? values.get(d.offset()) : media.get(LONG, d.offset());
+            long next = d.isMax() ? Math.max(cur, d.operand()) : cur + d.operand();
+            values.put(d.offset(), next);
+        }
+        values.forEach(tx::putLong);
+        tx.deferred().clear();
+    }
+
+    /**
+     * Raises the u64 at {@code offset} to {@code value} outside any transaction: one atomic
+     * aligned store, made durable, ordered with commits by the commit lock (so a concurrent
+     * transaction's {@link Transaction#maxLong} cannot apply a stale value after it).
+     */
+    public void storeMax(long offset, long value) {
+        commitLock.lock();
+        try {
+            if (media.get(LONG, offset) < value) {
+                region.putLong(offset, value);
+                region.flush(offset, 8);
+                region.fence();
+            }
+        } finally {
+            commitLock.unlock();
+        }
     }
 
     static void applyRecords(PmemRegion region, byte[] slot, int from, int to) {

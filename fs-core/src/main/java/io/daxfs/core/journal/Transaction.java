@@ -27,6 +27,13 @@ public final class Transaction {
     record BitRange(long bitmapOffset, long firstBit, long count, boolean set) {
     }
 
+    /** A u64 field updated from its committed value: add {@code operand}, or raise to it. */
+    record Deferred(long offset, long operand, boolean isMax) {
+    }
+
+    private final List<Deferred> deferred = new ArrayList<>(1);
+    private int metaBlocks;
+
     Transaction() {
     }
 
@@ -71,6 +78,29 @@ public final class Transaction {
         }
     }
 
+    /**
+     * Adds {@code delta} to the u64 at {@code offset}, computed at commit from the value all
+     * earlier transactions left. For counters several concurrent operations change (an
+     * inode's block count under concurrent allocating writes).
+     */
+    public void addLong(long offset, long delta) {
+        deferred.add(new Deferred(offset, delta, false));
+    }
+
+    /** Raises the u64 at {@code offset} to at least {@code value}, at commit (file sizes). */
+    public void maxLong(long offset, long value) {
+        deferred.add(new Deferred(offset, value, true));
+    }
+
+    /** Counts a metadata block (extent overflow, directory) this transaction allocated. */
+    public void countMetaBlock() {
+        metaBlocks++;
+    }
+
+    public int metaBlocksAllocated() {
+        return metaBlocks;
+    }
+
     /** Runs after the transaction is durable and applied (e.g. hand freed blocks back). */
     public void afterCommit(Runnable action) {
         afterCommit.add(action);
@@ -82,7 +112,7 @@ public final class Transaction {
     }
 
     public boolean isEmpty() {
-        return recordCount == 0 && bitRanges.isEmpty();
+        return recordCount == 0 && bitRanges.isEmpty() && deferred.isEmpty();
     }
 
     /** Encoded size of the physical records so far, without bitmap updates. */
@@ -127,6 +157,10 @@ public final class Transaction {
 
     List<BitRange> bitRanges() {
         return bitRanges;
+    }
+
+    List<Deferred> deferred() {
+        return deferred;
     }
 
     List<Runnable> afterCommitActions() {

@@ -1,0 +1,686 @@
+package io.daxfs.core;
+
+import io.daxfs.core.alloc.Extent;
+import io.daxfs.core.concurrent.BusyExtents;
+import io.daxfs.core.concurrent.InvalidationSequence;
+import io.daxfs.core.concurrent.MappingCache;
+import io.daxfs.core.concurrent.PausePoints;
+import io.daxfs.core.concurrent.RangeLock;
+import io.daxfs.core.concurrent.Safeguards;
+import io.daxfs.core.format.Geometry;
+import io.daxfs.core.inode.ExtentMap;
+import io.daxfs.core.inode.FileExtent;
+import io.daxfs.core.inode.Inode;
+import io.daxfs.core.inode.InodeLayout;
+import io.daxfs.core.inode.InodeTable;
+import io.daxfs.core.journal.Journal;
+import io.daxfs.core.journal.Transaction;
+import io.daxfs.devdax.PmemRegion;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * File data: read, write, truncate, hole punch, zero range, fallocate, fsync and leases,
+ * concurrent within one file. See docs/concurrency.md for the invariants; in short:
+ *
+ * <ul>
+ * <li>Reads take the range shared only to look up their blocks and take a busy-list
+ *     reference on them, then copy with no lock held. A truncate never waits for a copy; the
+ *     reference keeps the freed blocks from reuse until the copy is done.</li>
+ * <li>Reads first try the mapping cache, lock-free, validated by the invalidation sequence
+ *     before the copy is trusted.</li>
+ * <li>Writes hold the range shared while they copy, so no truncate or punch can free blocks
+ *     under them. Holes are allocated under the entry locks of their blocks: concurrent
+ *     writers of one hole allocate it once. New blocks are written before they are mapped, so
+ *     a concurrent reader sees a hole or the new data, never old bytes.</li>
+ * <li>Truncate, punch, zero range and fallocate take their range exclusively and bump the
+ *     invalidation sequence around block-map changes; freed extents go to the busy list.</li>
+ * </ul>
+ */
+final class FileData {
+    private static final int BS = Geometry.BLOCK_SIZE;
+    private static final int SHIFT = Geometry.BLOCK_SHIFT;
+
+    private final PmemRegion region;
+    private final MemorySegment media;
+    private final InodeTable table;
+    private final Journal journal;
+    private final Space space;
+    private final Safeguards safeguards;
+    private final PausePoints pauses;
+
+    FileData(PmemRegion region, InodeTable table, Journal journal, Space space, Safeguards safeguards,
+             PausePoints pauses) {
+        this.region = region;
+        this.media = region.readView();
+        this.table = table;
+        this.journal = journal;
+        this.space = space;
+        this.safeguards = safeguards;
+        this.pauses = pauses;
+    }
+
+    // ------------------------------------------------------------------ read
+
+    int read(Inode in, long offset, MemorySegment dst, long dstOffset, int length) {
+        long ino = in.ino();
+        if (FileMode.isDirectory(table.mode(ino))) {
+            throw new FsException(Errno.EISDIR, "read of a directory");
+        }
+        long size = table.size(ino);
+        if (offset >= size || length <= 0) {
+            return 0;
+        }
+        int n = (int) Math.min(length, size - offset);
+        long done = 0;
+        while (done < n) {
+            long pos = offset + done;
+            long k = readCached(in, pos, dst, dstOffset + done, n - done);
+            if (k == 0) {
+                k = readLocked(in, pos, offset + n, dst, dstOffset + done);
+            }
+            done += k;
+        }
+        return n;
+    }
+
+    /** Lock-free path: a cached mapping, trusted only if the sequence did not move. 0 = miss. */
+    private long readCached(Inode in, long pos, MemorySegment dst, long dstOff, long max) {
+        InvalidationSequence seq = in.sequence();
+        boolean checkSeq = safeguards.invalidationSequence;
+        long sample = seq.sample();
+        long lblk = pos >>> SHIFT;
+        MappingCache.Mapping m = in.cache().lookup(lblk, sample, !checkSeq);
+        if (m == null) {
+            return 0;
+        }
+        long k = Math.min(max, ((m.logical() + m.length()) << SHIFT) - pos);
+        pauses.reach("read.cached", in.ino());
+        if (m.isHole()) {
+            dst.asSlice(dstOff, k).fill((byte) 0);
+            return !checkSeq || seq.validate(sample) ? k : 0;
+        }
+        long dev = (m.physicalOf(lblk) << SHIFT) + (pos & (BS - 1));
+        try (BusyExtents.Reference ref = space.busy().reference(dev >>> SHIFT, blocksSpanned(dev, k), "read")) {
+            // Validated after the reference is taken: if no invalidation ran until now, the
+            // blocks were not freed before the reference, so they cannot be reused during the copy.
+            if (checkSeq && !seq.validate(sample)) {
+                return 0;
+            }
+            MemorySegment.copy(media, dev, dst, dstOff, k);
+        }
+        return k;
+    }
+
+    /** Locked path: look up under the shared range, reference, unlock, copy. */
+    private long readLocked(Inode in, long pos, long end, MemorySegment dst, long dstOff) {
+        ExtentMap map = in.extents(media);
+        long lblk = pos >>> SHIFT;
+        long sample = in.sequence().sample();
+        FileExtent e;
+        BusyExtents.Reference ref = null;
+        long k;
+        long dev = -1;
+        try (RangeLock.Range r = in.ranges().lockShared(pos, end)) {
+            e = map.find(lblk);
+            if (e != null) {
+                k = Math.min(end - pos, (e.logicalEnd() << SHIFT) - pos);
+                dev = (e.physicalOf(lblk) << SHIFT) + (pos & (BS - 1));
+                ref = space.busy().reference(dev >>> SHIFT, blocksSpanned(dev, k), "read");
+                in.cache().put(e.logical(), e.length(), e.physical(), sample);
+            } else {
+                FileExtent next = map.nextAfter(lblk);
+                long holeEndBlk = next == null ? Long.MAX_VALUE >>> SHIFT : next.logical();
+                k = Math.min(end - pos, (holeEndBlk << SHIFT) - pos);
+                cacheHole(in, map, lblk, Math.min(holeEndBlk, lblk + 256));
+            }
+        }
+        if (ref == null) {
+            dst.asSlice(dstOff, k).fill((byte) 0);
+            return k;
+        }
+        try {
+            pauses.reach("read.mapped", in.ino());
+            MemorySegment.copy(media, dev, dst, dstOff, k);
+        } finally {
+            ref.close();
+        }
+        return k;
+    }
+
+    /**
+     * Caches "hole" for [lblk, endBlk). Under the entry locks no allocation of these blocks can
+     * run, so the hole is stamped with the current sequence; any later allocation moves it.
+     */
+    private void cacheHole(Inode in, ExtentMap map, long lblk, long endBlk) {
+        RangeLock.Range entries = safeguards.entryLocks ? in.entries().lockShared(lblk, endBlk) : null;
+        try {
+            if (map.find(lblk) != null) {
+                return;
+            }
+            FileExtent next = map.nextAfter(lblk);
+            long holeEnd = next == null ? endBlk : Math.min(endBlk, next.logical());
+            pauses.reach("read.hole-looked-up", in.ino());
+            in.cache().put(lblk, holeEnd - lblk, MappingCache.Mapping.HOLE, in.sequence().sample());
+        } finally {
+            if (entries != null) {
+                entries.close();
+            }
+        }
+    }
+
+    private static long blocksSpanned(long dev, long bytes) {
+        return ((dev + bytes - 1) >>> SHIFT) - (dev >>> SHIFT) + 1;
+    }
+
+    // ------------------------------------------------------------------ write
+
+    int write(Inode in, long offset, MemorySegment src, long srcOffset, int length) {
+        long ino = in.ino();
+        if (FileMode.isDirectory(table.mode(ino))) {
+            throw new FsException(Errno.EISDIR, "write to a directory");
+        }
+        long end = offset + length;
+        ExtentMap map = in.extents(media);
+        RangeLock.Range r = lockForWrite(in, offset, end);
+        try {
+            long size = table.size(ino);
+            if (offset > size) {
+                zeroMapped(map, size, offset); // we hold [size, end) exclusively here
+            }
+            long firstBlk = offset >>> SHIFT;
+            long endBlk = ((end - 1) >>> SHIFT) + 1;
+            List<long[]> filled = List.of();
+            if (hasHole(map, firstBlk, endBlk)) {
+                pauses.reach("write.hole-found", ino);
+                filled = allocateAndWrite(in, map, offset, end, src, srcOffset);
+            }
+            pauses.reach("write.mapped", ino);
+            copyIn(in, map, offset, src, srcOffset, length, filled);
+        } finally {
+            if (r != null) {
+                r.close();
+            }
+        }
+        if (end > table.size(ino)) {
+            flushDirty(in);
+            journal.storeMax(table.offset(ino) + InodeLayout.SIZE, end);
+        }
+        table.touchDirect(ino, Timestamp.now());
+        return length;
+    }
+
+    /**
+     * Shared over [offset, end) - or exclusive over [size, end) when the write starts past the
+     * end of file, because the gap must be zeroed with no other writer in it.
+     */
+    private RangeLock.Range lockForWrite(Inode in, long offset, long end) {
+        if (!safeguards.rangeLocks) {
+            return null;
+        }
+        while (true) {
+            long size = table.size(in.ino());
+            if (offset <= size) {
+                RangeLock.Range r = in.ranges().lockShared(offset, end);
+                if (offset <= table.size(in.ino())) {
+                    return r;
+                }
+                r.close(); // truncated under us: the write now leaves a gap
+                continue;
+            }
+            RangeLock.Range r = in.ranges().lockExclusive(size, end);
+            long now = table.size(in.ino());
+            if (now >= size) {
+                return r; // the gap only shrank: [now, offset) lies inside what we hold
+            }
+            r.close();
+        }
+    }
+
+    private static boolean hasHole(ExtentMap map, long firstBlk, long endBlk) {
+        long lblk = firstBlk;
+        while (lblk < endBlk) {
+            FileExtent e = map.find(lblk);
+            if (e == null) {
+                return true;
+            }
+            lblk = e.logicalEnd();
+        }
+        return false;
+    }
+
+    /**
+     * Allocates the holes of the write under their entry locks, writes the new blocks (data
+     * plus zeroed edges) before mapping them, then maps them in one transaction.
+     */
+    private List<long[]> allocateAndWrite(Inode in, ExtentMap map, long offset, long end, MemorySegment src,
+                                          long srcOffset) {
+        long firstBlk = offset >>> SHIFT;
+        long endBlk = ((end - 1) >>> SHIFT) + 1;
+        RangeLock.Range entries = safeguards.entryLocks ? in.entries().lockExclusive(firstBlk, endBlk) : null;
+        try {
+            List<long[]> holes = holes(map, firstBlk, endBlk);
+            if (holes.isEmpty()) {
+                return List.of(); // another writer allocated them while we waited
+            }
+            Transaction tx = journal.begin();
+            List<long[]> pieces = new ArrayList<>(); // lblk, pblk, len
+            long allocated = 0;
+            boolean large = end > (2L << 20);
+            try {
+                for (long[] h : holes) {
+                    FileExtent prev = map.floor(h[0] - 1);
+                    long goal = prev != null && prev.logicalEnd() == h[0] ? prev.physical() + prev.length() : -1;
+                    long at = h[0];
+                    for (Extent x : space.allocateData(tx, goal, h[1] - h[0], large ? h[0] : -1)) {
+                        pieces.add(new long[] {at, x.start(), x.length()});
+                        at += x.length();
+                        allocated += x.length();
+                    }
+                }
+                map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
+            } catch (RuntimeException ex) {
+                journal.abort(tx);
+                throw ex;
+            }
+            for (long[] p : pieces) {
+                fillNewBlocks(p, offset, end, src, srcOffset);
+            }
+            region.fence();
+            InvalidationSequence seq = in.sequence();
+            seq.begin();
+            try {
+                for (long[] p : pieces) {
+                    map.map(tx, p[0], p[2], p[1]);
+                }
+            } finally {
+                seq.end();
+            }
+            tx.addLong(table.offset(in.ino()) + InodeLayout.BLOCKS, allocated + tx.metaBlocksAllocated());
+            // The new size travels with the new blocks: after a crash both or neither are there.
+            tx.maxLong(table.offset(in.ino()) + InodeLayout.SIZE, end);
+            journal.commit(tx);
+            return pieces;
+        } finally {
+            if (entries != null) {
+                entries.close();
+            }
+        }
+    }
+
+    /** Writes the part of [offset, end) falling in a new piece, zeroes the rest, flushes. */
+    private void fillNewBlocks(long[] p, long offset, long end, MemorySegment src, long srcOffset) {
+        long pieceStart = p[0] << SHIFT;
+        long pieceEnd = (p[0] + p[2]) << SHIFT;
+        long dev = p[1] << SHIFT;
+        long dataStart = Math.max(offset, pieceStart);
+        long dataEnd = Math.min(end, pieceEnd);
+        if (dataStart > pieceStart) {
+            region.fill(dev, dataStart - pieceStart, (byte) 0);
+        }
+        if (dataEnd > dataStart) {
+            region.write(dev + (dataStart - pieceStart), src, srcOffset + (dataStart - offset), dataEnd - dataStart);
+        }
+        if (pieceEnd > Math.max(dataEnd, dataStart)) {
+            long z = Math.max(dataEnd, dataStart);
+            region.fill(dev + (z - pieceStart), pieceEnd - z, (byte) 0);
+        }
+        region.flush(dev, pieceEnd - pieceStart);
+    }
+
+    /** The unmapped runs [start, end) of blocks in [firstBlk, endBlk). */
+    private static List<long[]> holes(ExtentMap map, long firstBlk, long endBlk) {
+        List<long[]> out = new ArrayList<>(1);
+        long lblk = firstBlk;
+        while (lblk < endBlk) {
+            FileExtent e = map.find(lblk);
+            if (e != null) {
+                lblk = e.logicalEnd();
+                continue;
+            }
+            FileExtent next = map.nextAfter(lblk);
+            long holeEnd = next == null ? endBlk : Math.min(endBlk, next.logical());
+            out.add(new long[] {lblk, holeEnd});
+            lblk = holeEnd;
+        }
+        return out;
+    }
+
+    /**
+     * Copies into blocks that are all mapped, skipping the {@code filled} pieces (lblk, pblk,
+     * length) this write already wrote when it allocated them; records the ranges for fsync.
+     */
+    private void copyIn(Inode in, ExtentMap map, long offset, MemorySegment src, long srcOffset, int length,
+                        List<long[]> filled) {
+        long pos = offset;
+        long done = 0;
+        while (done < length) {
+            long lblk = pos >>> SHIFT;
+            long skipTo = filledEnd(filled, lblk);
+            if (skipTo > 0) {
+                long k = Math.min(length - done, (skipTo << SHIFT) - pos);
+                pos += k;
+                done += k;
+                continue;
+            }
+            FileExtent e = map.find(lblk);
+            long k = Math.min(length - done, (e.logicalEnd() << SHIFT) - pos);
+            long next = nextFilled(filled, lblk);
+            if (next > 0) {
+                k = Math.min(k, (next << SHIFT) - pos);
+            }
+            long dev = (e.physicalOf(lblk) << SHIFT) + (pos & (BS - 1));
+            region.write(dev, src, srcOffset + done, k);
+            in.dirty().add(dev, k);
+            pos += k;
+            done += k;
+        }
+    }
+
+    /** End block of the filled piece containing {@code lblk}, or 0. */
+    private static long filledEnd(List<long[]> filled, long lblk) {
+        for (long[] p : filled) {
+            if (lblk >= p[0] && lblk < p[0] + p[2]) {
+                return p[0] + p[2];
+            }
+        }
+        return 0;
+    }
+
+    /** Start of the first filled piece after {@code lblk}, or 0. */
+    private static long nextFilled(List<long[]> filled, long lblk) {
+        long best = 0;
+        for (long[] p : filled) {
+            if (p[0] > lblk && (best == 0 || p[0] < best)) {
+                best = p[0];
+            }
+        }
+        return best;
+    }
+
+    /** Zeroes every mapped byte of [from, to): bytes past the old end of file must read as zeros. */
+    private void zeroMapped(ExtentMap map, long from, long to) {
+        if (to <= from) {
+            return;
+        }
+        long lblk = from >>> SHIFT;
+        long lastBlk = (to - 1) >>> SHIFT;
+        FileExtent e = map.find(lblk);
+        if (e == null) {
+            e = map.nextAfter(lblk);
+        }
+        while (e != null && e.logical() <= lastBlk) {
+            long s = Math.max(from, e.logical() << SHIFT);
+            long t = Math.min(to, e.logicalEnd() << SHIFT);
+            if (t > s) {
+                long dev = (e.physicalOf(s >>> SHIFT) << SHIFT) + (s & (BS - 1));
+                region.fill(dev, t - s, (byte) 0);
+                region.flush(dev, t - s);
+            }
+            e = map.nextAfter(e.logical());
+        }
+    }
+
+    // ------------------------------------------------------------------ truncate and friends
+
+    void truncate(Inode in, long newSize) {
+        long ino = in.ino();
+        int mode = table.mode(ino);
+        if (FileMode.isDirectory(mode)) {
+            throw new FsException(Errno.EISDIR, "truncate of a directory");
+        }
+        if (!FileMode.isRegular(mode)) {
+            throw new FsException(Errno.EINVAL, "truncate of a special file");
+        }
+        ExtentMap map = in.extents(media);
+        while (true) {
+            long size = table.size(ino);
+            try (RangeLock.Range r = in.ranges().lockExclusive(Math.min(size, newSize), Long.MAX_VALUE)) {
+                if (table.size(ino) < Math.min(size, newSize)) {
+                    continue; // shrank under us below our range: take a wider one
+                }
+                size = table.size(ino);
+                Timestamp now = Timestamp.now();
+                if (newSize >= size) {
+                    zeroMapped(map, size, newSize);
+                    Transaction tx = journal.begin();
+                    table.setSize(tx, ino, newSize);
+                    table.setMtime(tx, ino, now);
+                    table.setCtime(tx, ino, now);
+                    journal.commit(tx);
+                    return;
+                }
+                long keepBlocks = Geometry.divUp(newSize, BS);
+                freeBlocksFrom(in, map, keepBlocks, Long.MAX_VALUE, tx -> {
+                    table.setSize(tx, ino, newSize);
+                    table.setMtime(tx, ino, now);
+                    table.setCtime(tx, ino, now);
+                });
+                return;
+            }
+        }
+    }
+
+    /**
+     * Deallocates [offset, offset+length): whole blocks are unmapped (to the busy list),
+     * partial blocks at the edges are zeroed. The size never changes (FALLOC_FL_KEEP_SIZE).
+     */
+    void punchHole(Inode in, long offset, long length) {
+        requireRegular(in);
+        long end = offset + length;
+        ExtentMap map = in.extents(media);
+        try (RangeLock.Range r = in.ranges().lockExclusive(offset, end)) {
+            long firstWhole = Geometry.divUp(offset, BS);
+            long endWhole = end >>> SHIFT;
+            zeroMapped(map, offset, Math.min(end, firstWhole << SHIFT));
+            if (endWhole >= firstWhole) {
+                zeroMapped(map, Math.max(offset, endWhole << SHIFT), end);
+            }
+            Timestamp now = Timestamp.now();
+            if (endWhole > firstWhole) {
+                freeBlocksFrom(in, map, firstWhole, endWhole, tx -> {
+                    table.setMtime(tx, in.ino(), now);
+                    table.setCtime(tx, in.ino(), now);
+                });
+            } else {
+                table.touchDirect(in.ino(), now);
+            }
+        }
+    }
+
+    /** Makes [offset, offset+length) read as zeros, keeping its allocation; may extend the size. */
+    void zeroRange(Inode in, long offset, long length, boolean keepSize) {
+        requireRegular(in);
+        long end = offset + length;
+        ExtentMap map = in.extents(media);
+        try (RangeLock.Range r = in.ranges().lockExclusive(Math.min(offset, table.size(in.ino())), end)) {
+            long size = table.size(in.ino());
+            zeroMapped(map, Math.min(offset, size), end);
+            if (!keepSize && end > size) {
+                journal.storeMax(table.offset(in.ino()) + InodeLayout.SIZE, end);
+            }
+            table.touchDirect(in.ino(), Timestamp.now());
+        }
+    }
+
+    /** Allocates (zeroed) every hole of [offset, offset+length); extends the size unless keepSize. */
+    void fallocate(Inode in, long offset, long length, boolean keepSize) {
+        requireRegular(in);
+        long end = offset + length;
+        ExtentMap map = in.extents(media);
+        try (RangeLock.Range r = in.ranges().lockExclusive(Math.min(offset, table.size(in.ino())), end)) {
+            long size = table.size(in.ino());
+            if (!keepSize && offset > size) {
+                zeroMapped(map, size, offset);
+            }
+            long firstBlk = offset >>> SHIFT;
+            long endBlk = ((end - 1) >>> SHIFT) + 1;
+            // Allocate in bounded chunks so one transaction never outgrows the journal slot.
+            for (long chunk = firstBlk; chunk < endBlk; chunk += 1L << 18) {
+                allocateZeroed(in, map, chunk, Math.min(endBlk, chunk + (1L << 18)), end > (2L << 20));
+            }
+            if (!keepSize && end > size) {
+                journal.storeMax(table.offset(in.ino()) + InodeLayout.SIZE, end);
+            }
+            table.touchDirect(in.ino(), Timestamp.now());
+        }
+    }
+
+    private void allocateZeroed(Inode in, ExtentMap map, long firstBlk, long endBlk, boolean large) {
+        List<long[]> holes = holes(map, firstBlk, endBlk);
+        if (holes.isEmpty()) {
+            return;
+        }
+        Transaction tx = journal.begin();
+        List<long[]> pieces = new ArrayList<>();
+        long allocated = 0;
+        try {
+            for (long[] h : holes) {
+                FileExtent prev = map.floor(h[0] - 1);
+                long goal = prev != null && prev.logicalEnd() == h[0] ? prev.physical() + prev.length() : -1;
+                long at = h[0];
+                for (Extent x : space.allocateData(tx, goal, h[1] - h[0], large ? h[0] : -1)) {
+                    pieces.add(new long[] {at, x.start(), x.length()});
+                    at += x.length();
+                    allocated += x.length();
+                }
+            }
+            map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
+        } catch (RuntimeException ex) {
+            journal.abort(tx);
+            throw ex;
+        }
+        for (long[] p : pieces) {
+            region.fill(p[1] << SHIFT, p[2] << SHIFT, (byte) 0);
+            region.flush(p[1] << SHIFT, p[2] << SHIFT);
+        }
+        in.sequence().begin();
+        try {
+            for (long[] p : pieces) {
+                map.map(tx, p[0], p[2], p[1]);
+            }
+        } finally {
+            in.sequence().end();
+        }
+        tx.addLong(table.offset(in.ino()) + InodeLayout.BLOCKS, allocated + tx.metaBlocksAllocated());
+        journal.commit(tx);
+    }
+
+    private void requireRegular(Inode in) {
+        int mode = table.mode(in.ino());
+        if (FileMode.isDirectory(mode)) {
+            throw new FsException(Errno.EISDIR, "not a regular file");
+        }
+        if (!FileMode.isRegular(mode)) {
+            throw new FsException(Errno.ENODEV, "not a regular file");
+        }
+    }
+
+    /**
+     * Unmaps and frees every block of logical [from, to), in as many transactions as the
+     * journal slot needs, last blocks first. {@code first} adds changes to the first
+     * transaction. Caller holds the range exclusively. Blocks past the end of file that a
+     * crash leaves mapped are harmless: growth zeroes them ({@link #zeroMapped}).
+     */
+    void freeBlocksFrom(Inode in, ExtentMap map, long from, long to, Consumer<Transaction> first) {
+        int budget = journal.capacity() / 2;
+        long maxBlocksPerTx = Math.max(8, (long) budget * 4);
+        int maxExtentsPerTx = Math.max(1, budget / 96);
+        boolean isFirst = true;
+        do {
+            Transaction tx = journal.begin();
+            if (isFirst && first != null) {
+                first.accept(tx);
+            }
+            isFirst = false;
+            long blocks = 0;
+            int extents = 0;
+            FileExtent last;
+            in.sequence().begin();
+            try {
+                while ((last = lastBefore(map, to)) != null && last.logicalEnd() > from
+                        && extents < maxExtentsPerTx && blocks < maxBlocksPerTx) {
+                    long cutEnd = Math.min(to, last.logicalEnd());
+                    long cutFrom = Math.max(from, Math.max(last.logical(), cutEnd - (maxBlocksPerTx - blocks)));
+                    for (Extent e : map.unmap(tx, cutFrom, cutEnd)) {
+                        space.freeData(tx, e);
+                        blocks += e.length();
+                    }
+                    extents++;
+                }
+                int released = map.extentCount() == 0 ? map.releaseOverflowIfEmpty(tx, space) : 0;
+                tx.addLong(table.offset(in.ino()) + InodeLayout.BLOCKS, -(blocks + released));
+                pauses.reach("free.detached", in.ino());
+                journal.commit(tx);
+            } finally {
+                in.sequence().end();
+            }
+        } while (hasBlocksIn(map, from, to));
+    }
+
+    /** The last extent starting before logical block {@code to}. */
+    private static FileExtent lastBefore(ExtentMap map, long to) {
+        return to == Long.MAX_VALUE ? map.floor(Long.MAX_VALUE) : map.floor(to - 1);
+    }
+
+    private static boolean hasBlocksIn(ExtentMap map, long from, long to) {
+        FileExtent last = lastBefore(map, to);
+        return last != null && last.logicalEnd() > from;
+    }
+
+    // ------------------------------------------------------------------ durability, leases
+
+    void fsync(Inode in) {
+        flushDirty(in);
+        region.fence();
+    }
+
+    void flushDirty(Inode in) {
+        List<long[]> ranges = in.dirty().drain();
+        if (ranges == null) {
+            for (FileExtent e : in.extents(media).extents()) {
+                region.flush(e.physical() << SHIFT, e.length() << SHIFT);
+            }
+            return;
+        }
+        for (long[] r : ranges) {
+            region.flush(r[0], r[1] - r[0]);
+        }
+    }
+
+    /**
+     * References the blocks currently backing [offset, offset+length) - what a direct mapping
+     * or a lease holds. Truncate and punch proceed regardless; the blocks they free stay busy
+     * (not reusable) until the lease is closed.
+     */
+    Lease lease(Inode in, long offset, long length) {
+        ExtentMap map = in.extents(media);
+        List<BusyExtents.Reference> refs = new ArrayList<>();
+        List<Extent> extents = new ArrayList<>();
+        long end = offset + length;
+        try (RangeLock.Range r = in.ranges().lockShared(offset, end)) {
+            long lblk = offset >>> SHIFT;
+            long endBlk = ((end - 1) >>> SHIFT) + 1;
+            while (lblk < endBlk) {
+                FileExtent e = map.find(lblk);
+                if (e == null) {
+                    FileExtent next = map.nextAfter(lblk);
+                    if (next == null) {
+                        break;
+                    }
+                    lblk = next.logical();
+                    continue;
+                }
+                long stop = Math.min(endBlk, e.logicalEnd());
+                Extent phys = new Extent(e.physicalOf(lblk), stop - lblk);
+                extents.add(phys);
+                refs.add(space.busy().reference(phys.start(), phys.length(), "lease"));
+                lblk = stop;
+            }
+        }
+        return new Lease(extents, refs);
+    }
+}

@@ -1,0 +1,216 @@
+package io.daxfs.core.concurrent;
+
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A fair reader/writer lock over ranges [start, end) of one file.
+ *
+ * <p>Requests queue in arrival order. A request is granted when no request ahead of it in the
+ * queue - granted or still waiting - conflicts with it; two requests conflict when their
+ * ranges overlap and at least one is exclusive. Consequences:
+ * <ul>
+ * <li>shared requests over overlapping ranges run together;</li>
+ * <li>requests over disjoint ranges never wait for each other, whatever their modes;</li>
+ * <li>fairness: a waiting exclusive request (a truncate) blocks later conflicting shared
+ *     requests, so a stream of readers cannot starve it; conflicting requests are granted
+ *     in arrival order.</li>
+ * </ul>
+ *
+ * <p>Not reentrant. The internal mutex is held only to link or unlink a request and to hand
+ * grants out, never while a caller waits; waiting is a park on the request itself.
+ */
+public final class RangeLock {
+    /** A held (or awaited) range; release it exactly once, e.g. with try-with-resources. */
+    public static final class Range implements AutoCloseable {
+        final long start;
+        final long end;
+        final boolean exclusive;
+        final Thread owner;
+        volatile boolean granted;
+        Range prev;
+        Range next;
+        private RangeLock lock;
+
+        Range(long start, long end, boolean exclusive) {
+            this.start = start;
+            this.end = end;
+            this.exclusive = exclusive;
+            this.owner = Thread.currentThread();
+        }
+
+        boolean conflicts(Range o) {
+            return start < o.end && o.start < end && (exclusive || o.exclusive);
+        }
+
+        public long start() {
+            return start;
+        }
+
+        public long end() {
+            return end;
+        }
+
+        public boolean exclusive() {
+            return exclusive;
+        }
+
+        @Override
+        public void close() {
+            RangeLock l = lock;
+            lock = null;
+            if (l != null) {
+                l.release(this);
+            }
+        }
+    }
+
+    private final ReentrantLock mutex = new ReentrantLock();
+    private Range head;
+    private Range tail;
+
+    public Range lockShared(long start, long end) {
+        return acquire(start, end, false);
+    }
+
+    public Range lockExclusive(long start, long end) {
+        return acquire(start, end, true);
+    }
+
+    /** Takes [start, end) in the given mode, waiting for conflicting earlier requests. */
+    public Range acquire(long start, long end, boolean exclusive) {
+        if (end <= start) {
+            throw new IllegalArgumentException("empty range [" + start + ", " + end + ")");
+        }
+        Range r = new Range(start, end, exclusive);
+        r.lock = this;
+        mutex.lock();
+        try {
+            boolean blocked = false;
+            for (Range p = head; p != null; p = p.next) {
+                if (p.conflicts(r)) {
+                    blocked = true;
+                    break;
+                }
+            }
+            append(r);
+            if (!blocked) {
+                r.granted = true;
+                return r;
+            }
+        } finally {
+            mutex.unlock();
+        }
+        boolean interrupted = false;
+        while (!r.granted) {
+            LockSupport.park(this);
+            if (Thread.interrupted()) {
+                interrupted = true; // uninterruptible, like a file-system lock; restore below
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return r;
+    }
+
+    /** Non-blocking attempt: the range if granted at once, else null. */
+    public Range tryAcquire(long start, long end, boolean exclusive) {
+        Range r = new Range(start, end, exclusive);
+        r.lock = this;
+        mutex.lock();
+        try {
+            for (Range p = head; p != null; p = p.next) {
+                if (p.conflicts(r)) {
+                    return null;
+                }
+            }
+            append(r);
+            r.granted = true;
+            return r;
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    void release(Range r) {
+        mutex.lock();
+        try {
+            unlink(r);
+            // Grant every waiter that no earlier request conflicts with any more.
+            for (Range w = head; w != null; w = w.next) {
+                if (w.granted) {
+                    continue;
+                }
+                boolean blocked = false;
+                for (Range p = head; p != w; p = p.next) {
+                    if (p.conflicts(w)) {
+                        blocked = true;
+                        break;
+                    }
+                }
+                if (!blocked) {
+                    w.granted = true;
+                    LockSupport.unpark(w.owner);
+                }
+            }
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    /** Number of requests granted or waiting (tests and diagnostics). */
+    public int queued() {
+        mutex.lock();
+        try {
+            int n = 0;
+            for (Range p = head; p != null; p = p.next) {
+                n++;
+            }
+            return n;
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    /** Number of requests waiting (tests: to know a thread is blocked). */
+    public int waiting() {
+        mutex.lock();
+        try {
+            int n = 0;
+            for (Range p = head; p != null; p = p.next) {
+                if (!p.granted) {
+                    n++;
+                }
+            }
+            return n;
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    private void append(Range r) {
+        r.prev = tail;
+        if (tail == null) {
+            head = r;
+        } else {
+            tail.next = r;
+        }
+        tail = r;
+    }
+
+    private void unlink(Range r) {
+        if (r.prev == null) {
+            head = r.next;
+        } else {
+            r.prev.next = r.next;
+        }
+        if (r.next == null) {
+            tail = r.prev;
+        } else {
+            r.next.prev = r.prev;
+        }
+        r.prev = null;
+        r.next = null;
+    }
+}
