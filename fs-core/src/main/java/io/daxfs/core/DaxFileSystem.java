@@ -124,6 +124,11 @@ public final class DaxFileSystem implements AutoCloseable {
         return safeguards;
     }
 
+    /** The in-memory handle of an inode: its locks and sequence (tests and diagnostics). */
+    public Inode inode(long ino) {
+        return handle(ino);
+    }
+
     /** Pause points where tests stop threads to force interleavings. */
     public PausePoints pausePoints() {
         return pauses;

@@ -195,11 +195,11 @@ final class FileData {
             long endBlk = ((end - 1) >>> SHIFT) + 1;
             List<long[]> filled = List.of();
             if (hasHole(map, firstBlk, endBlk)) {
-                pauses.reach("write.hole-found", ino);
                 filled = allocateAndWrite(in, map, offset, end, src, srcOffset);
             }
+            List<long[]> runs = planCopy(map, offset, length, filled);
             pauses.reach("write.mapped", ino);
-            copyIn(in, map, offset, src, srcOffset, length, filled);
+            copyRuns(in, runs, src, srcOffset);
         } finally {
             if (r != null) {
                 r.close();
@@ -266,6 +266,7 @@ final class FileData {
             if (holes.isEmpty()) {
                 return List.of(); // another writer allocated them while we waited
             }
+            pauses.reach("write.allocating", in.ino());
             Transaction tx = journal.begin();
             List<long[]> pieces = new ArrayList<>(); // lblk, pblk, len
             long allocated = 0;
@@ -350,11 +351,12 @@ final class FileData {
     }
 
     /**
-     * Copies into blocks that are all mapped, skipping the {@code filled} pieces (lblk, pblk,
-     * length) this write already wrote when it allocated them; records the ranges for fsync.
+     * Resolves where each part of the write goes: runs of (device offset, offset into the
+     * source, length) over blocks that are all mapped, skipping the {@code filled} pieces
+     * (lblk, pblk, length) this write already wrote when it allocated them.
      */
-    private void copyIn(Inode in, ExtentMap map, long offset, MemorySegment src, long srcOffset, int length,
-                        List<long[]> filled) {
+    private static List<long[]> planCopy(ExtentMap map, long offset, int length, List<long[]> filled) {
+        List<long[]> runs = new ArrayList<>(2);
         long pos = offset;
         long done = 0;
         while (done < length) {
@@ -372,11 +374,18 @@ final class FileData {
             if (next > 0) {
                 k = Math.min(k, (next << SHIFT) - pos);
             }
-            long dev = (e.physicalOf(lblk) << SHIFT) + (pos & (BS - 1));
-            region.write(dev, src, srcOffset + done, k);
-            in.dirty().add(dev, k);
+            runs.add(new long[] {(e.physicalOf(lblk) << SHIFT) + (pos & (BS - 1)), done, k});
             pos += k;
             done += k;
+        }
+        return runs;
+    }
+
+    /** Copies the planned runs into device memory and records them for fsync. */
+    private void copyRuns(Inode in, List<long[]> runs, MemorySegment src, long srcOffset) {
+        for (long[] r : runs) {
+            region.write(r[0], src, srcOffset + r[1], r[2]);
+            in.dirty().add(r[0], r[2]);
         }
     }
 

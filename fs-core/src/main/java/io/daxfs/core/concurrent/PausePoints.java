@@ -15,8 +15,10 @@ import java.util.function.LongConsumer;
  *     released, before copying;</li>
  * <li>{@code read.cached} - a read found a cached mapping, before copying from it;</li>
  * <li>{@code read.hole-looked-up} - a read found a hole, before caching that;</li>
- * <li>{@code write.mapped} - a write has found its blocks allocated, before copying into them;</li>
- * <li>{@code write.hole-found} - a write found a hole, before allocating it;</li>
+ * <li>{@code write.mapped} - a write has resolved the device blocks of its range, before
+ *     copying into them;</li>
+ * <li>{@code write.allocating} - a write has (re)checked that its range has a hole, under the
+ *     entry locks when they are on, and is about to allocate it;</li>
  * <li>{@code free.detached} - truncate/punch has detached extents, before committing.</li>
  * </ul>
  */

@@ -270,6 +270,9 @@ public final class Journal {
         commitLock.lock();
         try {
             if (media.get(LONG, offset) < value) {
+                // What the caller flushed (the data below the new size) must be durable before
+                // the size is: otherwise a crash can show the new size over old bytes.
+                region.fence();
                 region.putLong(offset, value);
                 region.flush(offset, 8);
                 region.fence();

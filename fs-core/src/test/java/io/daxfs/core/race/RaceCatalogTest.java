@@ -1,0 +1,294 @@
+package io.daxfs.core.race;
+
+import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.Lease;
+import io.daxfs.core.TestDevice;
+import io.daxfs.core.check.FsChecker;
+import io.daxfs.core.check.FsckReport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static io.daxfs.core.TestDevice.read;
+import static io.daxfs.core.TestDevice.write;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The race catalog of shared/seeds/README.md: one deterministic test per hazard. Each forces
+ * the bad interleaving through fs-core's pause points and runs twice: with the protecting
+ * mechanism (the outcome is correct) and with that one mechanism switched off (the hazard
+ * really happens - proof that the test exercises the mechanism and that the mechanism is
+ * what prevents the hazard).
+ *
+ * <p>Run exactly these with {@code mvn test -Dgroups=race-catalog}.
+ */
+@Tag("race-catalog")
+class RaceCatalogTest {
+    enum Mode { PROTECTED, UNPROTECTED }
+
+    private static final int B = 4096;
+    private static final long ROOT = DaxFileSystem.ROOT;
+    private TestDevice dev;
+    private DaxFileSystem fs;
+    private ExecutorService pool;
+
+    @BeforeEach
+    void setUp() {
+        dev = TestDevice.create(32 * TestDevice.MIB);
+        fs = dev.fs();
+        pool = Executors.newCachedThreadPool();
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        fs.pausePoints().clear();
+        pool.shutdownNow();
+        pool.awaitTermination(10, TimeUnit.SECONDS);
+        dev.close();
+    }
+
+    private static byte[] filled(int value) {
+        byte[] b = new byte[B];
+        Arrays.fill(b, (byte) value);
+        return b;
+    }
+
+    private static <T> T get(Future<T> f) throws Exception {
+        return f.get(Gate.TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private void assertClean() {
+        FsckReport report = FsChecker.check(dev.region().readView());
+        assertTrue(report.clean(), report.render());
+    }
+
+    /**
+     * R1 (seeds 000, 004): a read finds a hole and is about to cache "hole" when an allocating
+     * write fills it. Entry locks serialize the two, so the cached hole is stamped before the
+     * allocation and invalidated by it; without them the stale hole outlives the write and a
+     * later read returns zeros instead of the written data.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void r1ReadOfHoleVersusAllocatingWrite(Mode mode) throws Exception {
+        fs.safeguards().entryLocks = mode == Mode.PROTECTED;
+        long f = fs.create(ROOT, "f", 0644, 0, 0);
+        fs.truncate(f, 2 * B); // [0, 8192) is a hole
+        Gate gate = new Gate();
+        fs.pausePoints().install("read.hole-looked-up", gate);
+
+        Future<byte[]> reader = pool.submit(() -> read(fs, f, 0, B));
+        gate.awaitArrivals();
+        Future<?> writer = pool.submit(() -> write(fs, f, 0, filled(0xAB)));
+        if (mode == Mode.PROTECTED) {
+            Gate.awaitCondition("the writer waits for the entry lock", () -> fs.inode(f).entries().waiting() == 1);
+            gate.open();
+        } else {
+            get(writer); // nothing stops the allocation while the reader holds its lookup
+            gate.open();
+        }
+        assertArrayEquals(new byte[B], get(reader), "the racing read saw the hole");
+        get(writer);
+
+        byte[] after = read(fs, f, 0, B);
+        if (mode == Mode.PROTECTED) {
+            assertArrayEquals(filled(0xAB), after, "a read after the write completed sees its data");
+        } else {
+            assertArrayEquals(new byte[B], after, "hazard: the stale cached hole hides completed data");
+        }
+    }
+
+    /**
+     * R2 (seed 001): a write has found its block allocated and is about to copy into it when a
+     * truncate frees it and another file reuses it. The write holds its range shared, so the
+     * truncate waits; without the range lock the write lands in the other file's block.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void r2WriteVersusTruncate(Mode mode) throws Exception {
+        fs.safeguards().rangeLocks = mode == Mode.PROTECTED;
+        long f = fs.create(ROOT, "f", 0644, 0, 0);
+        write(fs, f, 0, filled(0x11));
+        Gate gate = new Gate();
+        fs.pausePoints().install("write.mapped", gate);
+
+        Future<?> writer = pool.submit(() -> write(fs, f, 0, filled(0xCC)));
+        gate.awaitArrivals();
+        Future<?> truncate = pool.submit(() -> fs.truncate(f, 0));
+        long g;
+        if (mode == Mode.PROTECTED) {
+            Gate.awaitCondition("truncate waits for the writer's range", () -> fs.inode(f).ranges().waiting() == 1);
+            gate.open();
+            get(writer);
+            get(truncate);
+            g = fs.create(ROOT, "g", 0644, 0, 0);
+            write(fs, g, 0, filled(0xDD));
+        } else {
+            get(truncate); // frees the block the writer is about to copy into
+            g = fs.create(ROOT, "g", 0644, 0, 0);
+            write(fs, g, 0, filled(0xDD)); // reuses it
+            gate.open();
+            get(writer);
+        }
+        byte[] other = read(fs, g, 0, B);
+        if (mode == Mode.PROTECTED) {
+            assertArrayEquals(filled(0xDD), other, "the other file keeps its data");
+            assertClean();
+        } else {
+            assertArrayEquals(filled(0xCC), other, "hazard: a stray write landed in another file's block");
+        }
+    }
+
+    /**
+     * R3 (seed 002): a read uses a cached block mapping while truncate invalidates it and
+     * another file reuses the block. The invalidation sequence moved, so the read retries and
+     * never returns the other file's bytes; without it the read trusts the stale mapping.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void r3CachedMappingVersusInvalidation(Mode mode) throws Exception {
+        fs.safeguards().invalidationSequence = mode == Mode.PROTECTED;
+        long f = fs.create(ROOT, "f", 0644, 0, 0);
+        write(fs, f, 0, filled(0xAA));
+        assertArrayEquals(filled(0xAA), read(fs, f, 0, B)); // caches the mapping
+        Gate gate = new Gate();
+        fs.pausePoints().install("read.cached", gate);
+
+        Future<byte[]> reader = pool.submit(() -> read(fs, f, 0, B));
+        gate.awaitArrivals();
+        fs.truncate(f, 0); // no lock stops it: the cached path holds none
+        long g = fs.create(ROOT, "g", 0644, 0, 0);
+        write(fs, g, 0, filled(0xDD)); // reuses the freed block
+        gate.open();
+        byte[] seen = get(reader);
+        if (mode == Mode.PROTECTED) {
+            assertFalse(Arrays.equals(filled(0xDD), seen), "the read never returns another file's bytes");
+            assertArrayEquals(new byte[B], seen, "the retried read sees the truncated (zero) range");
+            assertClean();
+        } else {
+            assertArrayEquals(filled(0xDD), seen, "hazard: the stale mapping leaked another file's bytes");
+        }
+    }
+
+    /**
+     * R4 (seed 003): a read has referenced its block and is copying slowly when truncate frees
+     * the block and another file allocates and writes. Truncate does not wait; the busy list
+     * keeps the block from reuse until the read drops its reference, so the old reader never
+     * sees the other file's bytes. Without the busy list the block is reused at once.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void r4FreedExtentVersusReaderStillReading(Mode mode) throws Exception {
+        fs.safeguards().busyExtents = mode == Mode.PROTECTED;
+        fs.busyExtents().setEnabled(mode == Mode.PROTECTED);
+        long f = fs.create(ROOT, "f", 0644, 0, 0);
+        write(fs, f, 0, filled(0xAA));
+        Gate gate = new Gate();
+        fs.pausePoints().install("read.mapped", gate);
+
+        Future<byte[]> reader = pool.submit(() -> read(fs, f, 0, B));
+        gate.awaitArrivals();
+        // Truncate never blocks on the reference: it completes while the read is paused.
+        CompletableFuture.runAsync(() -> fs.truncate(f, 0), pool).get(Gate.TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        long g = fs.create(ROOT, "g", 0644, 0, 0);
+        write(fs, g, 0, filled(0xDD));
+        if (mode == Mode.PROTECTED) {
+            assertEquals(1, fs.busyExtents().busyBlocks(), "the freed block is busy while referenced");
+        }
+        gate.open();
+        byte[] seen = get(reader);
+        assertArrayEquals(filled(0xDD), read(fs, g, 0, B));
+        if (mode == Mode.PROTECTED) {
+            assertArrayEquals(filled(0xAA), seen, "the old reader sees the old bytes, never the other file's");
+            assertEquals(0, fs.busyExtents().busyBlocks(), "the last reference cleared it");
+            assertClean();
+        } else {
+            assertArrayEquals(filled(0xDD), seen, "hazard: the old reader saw the other file's bytes");
+        }
+    }
+
+    /**
+     * R4 with a long-lived reference (a direct mapping or lease) and hole punch: punch never
+     * waits for the lease; the punched blocks are not handed to another file until the lease
+     * is closed, then they return to free space.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void r4PunchVersusLease(Mode mode) throws Exception {
+        fs.busyExtents().setEnabled(mode == Mode.PROTECTED);
+        long f = fs.create(ROOT, "f", 0644, 0, 0);
+        write(fs, f, 0, filled(0xAA));
+        write(fs, f, B, filled(0xAA));
+        long free = fs.statfs().freeBlocks();
+        Lease lease = fs.lease(f, 0, 2 * B);
+        long leased = lease.extents().getFirst().start();
+        fs.punchHole(f, 0, 2 * B);
+        long g = fs.create(ROOT, "g", 0644, 0, 0);
+        fs.fallocate(g, 0, 2 * B, false);
+        long gBlock = fs.inode(g).extents(dev.region().readView()).find(0).physical();
+        if (mode == Mode.PROTECTED) {
+            assertTrue(gBlock < leased || gBlock >= leased + 2, "a leased block was handed to another file");
+            assertEquals(2, fs.busyExtents().busyBlocks());
+            lease.close();
+            assertEquals(0, fs.busyExtents().busyBlocks());
+            // Busy blocks count as free (they belong to no file); f gave two, g took two.
+            assertEquals(free, fs.statfs().freeBlocks(), "punched blocks are free again, g holds two");
+            assertClean();
+        } else {
+            assertEquals(leased, gBlock, "hazard: the leased block went to another file at once");
+            lease.close();
+        }
+    }
+
+    /**
+     * R5 (seed 004): two writers find the same hole at once. Entry locks make the second wait
+     * and find the block allocated; without them both allocate and one block leaks.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void r5TwoWritersAllocateOneHole(Mode mode) throws Exception {
+        fs.safeguards().entryLocks = mode == Mode.PROTECTED;
+        long f = fs.create(ROOT, "f", 0644, 0, 0);
+        fs.truncate(f, B);
+        long free = fs.statfs().freeBlocks();
+        boolean protectedMode = mode == Mode.PROTECTED;
+        // Unprotected, both writers reach the allocation point; protected, the second waits
+        // for the first's entry lock before it can even re-check the hole.
+        Gate gate = new Gate(protectedMode ? 1 : 2);
+        fs.pausePoints().install("write.allocating", gate);
+
+        Future<?> a = pool.submit(() -> write(fs, f, 0, filled(0xA1)));
+        Future<?> b = pool.submit(() -> write(fs, f, 0, filled(0xB2)));
+        gate.awaitArrivals();
+        if (protectedMode) {
+            Gate.awaitCondition("the second writer waits for the entry lock", () -> fs.inode(f).entries().waiting() == 1);
+        }
+        gate.open();
+        get(a);
+        get(b);
+        byte[] content = read(fs, f, 0, B);
+        assertTrue(Arrays.equals(filled(0xA1), content) || Arrays.equals(filled(0xB2), content),
+                "the block holds one writer's data");
+        FsckReport report = FsChecker.check(dev.region().readView());
+        if (mode == Mode.PROTECTED) {
+            assertEquals(free - 1, fs.statfs().freeBlocks(), "the hole was allocated exactly once");
+            assertEquals(8, fs.getattr(f).blocks512());
+            assertTrue(report.clean(), report.render());
+        } else {
+            assertEquals(free - 2, fs.statfs().freeBlocks(), "hazard: the hole was allocated twice");
+            assertFalse(report.clean(), "hazard: fsck finds the doubly allocated block");
+        }
+    }
+}
