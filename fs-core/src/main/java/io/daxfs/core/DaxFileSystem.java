@@ -394,6 +394,7 @@ public final class DaxFileSystem implements AutoCloseable {
             }
             Transaction tx = journal.begin();
             d.remove(tx, name);
+            shrinkIfEmpty(tx, dir, d);
             Timestamp now = Timestamp.now();
             if (isDir) {
                 table.setNlink(tx, dir, table.nlink(dir) - 1);
@@ -475,6 +476,7 @@ public final class DaxFileSystem implements AutoCloseable {
                     table.setNlink(tx, dstDir, table.nlink(dstDir) + dstDelta);
                 }
             }
+            shrinkIfEmpty(tx, srcDir, from);
             table.setCtime(tx, src.ino(), now);
             table.setMtime(tx, srcDir, now);
             table.setCtime(tx, srcDir, now);
@@ -573,6 +575,33 @@ public final class DaxFileSystem implements AutoCloseable {
         for (long ino : orphans.snapshot()) {
             finishOrphan(ino);
         }
+    }
+
+    /**
+     * Gives an emptied directory's blocks back in {@code tx}, so that deleting everything
+     * leaves the whole device free. The next entry grows it again.
+     */
+    private void shrinkIfEmpty(Transaction tx, long dir, Directory d) {
+        if (!d.isEmpty()) {
+            return;
+        }
+        Inode in = handle(dir);
+        ExtentMap map = in.extents(media);
+        if (map.extentCount() == 0) {
+            return;
+        }
+        in.sequence().begin();
+        try {
+            for (Extent e : map.unmap(tx, 0, Long.MAX_VALUE)) {
+                space.freeData(tx, e);
+            }
+            map.releaseOverflowIfEmpty(tx, space);
+        } finally {
+            in.sequence().end();
+        }
+        d.forgetBlocks();
+        table.setSize(tx, dir, 0);
+        table.setBlocks(tx, dir, 0);
     }
 
     /** Appends a zeroed, formatted block to a directory; returns its physical block. */

@@ -96,8 +96,7 @@ class CrashStateExplorationTest {
 
     @Test
     void everyCrashImageMountsAndShowsAPrefixOfTheWorkload() {
-        long seed = new Random().nextLong();
-        System.out.println("CrashStateExplorationTest seed=" + seed);
+        long seed = TestDevice.seed("CrashStateExplorationTest");
         int variants = 3;
         long total = CrashImages.count(log, variants);
         assertTrue(total > 20, "the workload should cross many fences: " + total + " images");
@@ -243,8 +242,7 @@ class CrashStateExplorationTest {
             }
         };
         forEachReorderedImage(appendBase, appendLog, g, check);
-        long seed = new Random().nextLong();
-        System.out.println("appendIntoATruncatedBlockNeverShowsItsOldBytes seed=" + seed);
+        long seed = TestDevice.seed("appendIntoATruncatedBlockNeverShowsItsOldBytes");
         CrashImages.stream(appendBase, appendLog, 8, seed).forEach(c -> check.accept(c.describe(), c.image()));
     }
 

@@ -24,8 +24,7 @@ class NoStaleDataTest {
 
     @Test
     void newFileNeverShowsBytesOfADeletedFile() {
-        long seed = new Random().nextLong();
-        System.out.println("NoStaleDataTest seed=" + seed);
+        long seed = TestDevice.seed("NoStaleDataTest");
         Random rnd = new Random(seed);
         try (TestDevice dev = TestDevice.create(32 * MIB)) {
             DaxFileSystem fs = dev.fs();

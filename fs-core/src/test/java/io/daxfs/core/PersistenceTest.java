@@ -99,8 +99,7 @@ class PersistenceTest {
 
     @Test
     void randomTreeSurvivesRepeatedRemounts() {
-        long seed = new Random().nextLong();
-        System.out.println("PersistenceTest.randomTreeSurvivesRepeatedRemounts seed=" + seed);
+        long seed = TestDevice.seed("PersistenceTest.randomTreeSurvivesRepeatedRemounts");
         Random rnd = new Random(seed);
         try (TestDevice dev = TestDevice.create(32 * MIB)) {
             DaxFileSystem fs = dev.fs();

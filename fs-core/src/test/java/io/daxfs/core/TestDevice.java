@@ -219,6 +219,17 @@ public final class TestDevice implements AutoCloseable {
 
     // ------------------------------------------------------------------ data helpers
 
+    /**
+     * The seed of a randomized test: {@code -Ddaxfs.seed=N} replays a run, otherwise a fresh
+     * random one. Printed either way, so a failure can be reproduced.
+     */
+    public static long seed(String test) {
+        String fixed = System.getProperty("daxfs.seed");
+        long seed = fixed != null && !fixed.isBlank() ? Long.parseLong(fixed.strip()) : new java.util.Random().nextLong();
+        System.out.println(test + " seed=" + seed + " (replay with -Ddaxfs.seed=" + seed + ")");
+        return seed;
+    }
+
     /** Writes all of {@code data} at {@code offset}; asserts the whole length was taken. */
     public static void write(DaxFileSystem fs, long ino, long offset, byte[] data) {
         int n = fs.write(ino, offset, MemorySegment.ofArray(data), 0, data.length);

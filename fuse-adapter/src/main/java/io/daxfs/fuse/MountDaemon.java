@@ -7,8 +7,12 @@ import io.daxfs.devdax.OpenedDevice;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.daxfs.fuse.session.FuseOperationFlag;
+import io.daxfs.fuse.session.FuseSessionLoop;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 
 /**
@@ -17,6 +21,9 @@ import java.util.List;
  */
 public final class MountDaemon {
     private static final Logger LOG = LoggerFactory.getLogger(MountDaemon.class);
+
+    /** Worker threads when -o threads=N is not given: enough for blocking requests in flight. */
+    static final int DEFAULT_THREADS = 8;
 
     private MountDaemon() {
     }
@@ -28,20 +35,20 @@ public final class MountDaemon {
             LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {})", target, mountPoint,
                     fs.superblock().uuid(), device.size() >> 20, device.mappingDescription());
             DaxfsFuse fuse = new DaxfsFuse(fs);
-            Thread hook = new Thread(() -> {
-                LOG.info("signal received: unmounting {}", mountPoint);
-                fuse.umount();
-            }, "daxfs-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
             List<String> args = new ArrayList<>(options.fuseArgs(target.toAbsolutePath().toString()));
-            fuse.mount(mountPoint, true, false, args.toArray(String[]::new));
+            // A fixed pool of JVM threads drives libfuse's session loop: callbacks never pay
+            // jffi's per-call attach/detach of native threads (docs/benchmarks.md).
+            try (FuseSessionLoop loop = FuseSessionLoop.builder(fuse, mountPoint.toAbsolutePath())
+                    .programName("daxfs")
+                    .options(args)
+                    .threads(options.threads() > 0 ? options.threads() : DEFAULT_THREADS)
+                    .flags(EnumSet.of(FuseOperationFlag.UTIME_OMIT_OK))
+                    .mount()) {
+                LOG.info("serving {} with {} FUSE worker threads", mountPoint, loop.threads());
+                loop.awaitExit();
+            }
             LOG.info("unmounted {}", mountPoint);
             fs.close();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // already running: nothing to remove
-            }
         }
     }
 }

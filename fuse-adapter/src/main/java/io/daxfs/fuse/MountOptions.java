@@ -13,8 +13,12 @@ import java.util.Map;
  * auto, noauto, nofail, _netdev, user, users, owner, comment=, x-*) are dropped.
  */
 public final class MountOptions {
-    /** Defaults: 128 KiB requests (else writes arrive as 4 KiB), kernel permission checks. */
-    static final String[] DEFAULT_FUSE = {"big_writes", "max_write=131072", "max_read=131072", "default_permissions"};
+    /**
+     * Defaults: 128 KiB requests (else writes arrive as 4 KiB), kernel permission checks, and
+     * daxfs's own inode numbers in st_ino (hard links share one; stable across remounts).
+     */
+    static final String[] DEFAULT_FUSE = {"big_writes", "max_write=131072", "max_read=131072", "default_permissions",
+        "use_ino"};
 
     private final Map<String, String> fuse = new LinkedHashMap<>();
     private int threads;

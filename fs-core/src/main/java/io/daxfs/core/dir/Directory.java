@@ -51,24 +51,36 @@ public final class Directory {
     private static final class Block {
         final long pblk;
         final TreeMap<Integer, Rec> recs = new TreeMap<>();
+        /** Largest slack of any record, as of the last {@link #refresh()}. */
+        private int maxSlack;
+        /** The slack this block is filed under in {@link #bySlack}; 0 = not filed. */
+        int indexedSlack;
 
         Block(long pblk) {
             this.pblk = pblk;
         }
 
-        int maxSlack() {
+        /** Recomputes {@link #maxSlack()}; call after every change to {@link #recs}. */
+        void refresh() {
             int max = 0;
             for (Rec r : recs.values()) {
                 max = Math.max(max, r.slack());
             }
-            return max;
+            maxSlack = max;
+        }
+
+        int maxSlack() {
+            return maxSlack;
         }
     }
 
     private final HashMap<String, Entry> entries = new HashMap<>();
     private final HashMap<Long, Block> blocks = new HashMap<>();
-    /** Blocks that may have room for a record; insertion order favours recent blocks last. */
-    private final LinkedHashSet<Long> blocksWithSpace = new LinkedHashSet<>();
+    /**
+     * Blocks by the largest free slot they have (only slots that can hold a record), so an
+     * insert finds a block that fits in O(log n) however large the directory grows.
+     */
+    private final TreeMap<Integer, LinkedHashSet<Long>> bySlack = new TreeMap<>();
     private long subdirectories;
 
     private Directory() {
@@ -114,8 +126,23 @@ public final class Directory {
             off += recLen;
         }
         blocks.put(pblk, b);
-        if (b.maxSlack() >= DirentLayout.needed(1)) {
-            blocksWithSpace.add(pblk);
+        index(b);
+    }
+
+    /** Recomputes {@code b}'s largest slack and re-files it in {@link #bySlack}. */
+    private void index(Block b) {
+        b.refresh();
+        if (b.indexedSlack > 0) {
+            LinkedHashSet<Long> set = bySlack.get(b.indexedSlack);
+            set.remove(b.pblk);
+            if (set.isEmpty()) {
+                bySlack.remove(b.indexedSlack);
+            }
+        }
+        int slack = b.maxSlack();
+        b.indexedSlack = slack >= DirentLayout.needed(1) ? slack : 0;
+        if (b.indexedSlack > 0) {
+            bySlack.computeIfAbsent(b.indexedSlack, k -> new LinkedHashSet<>()).add(b.pblk);
         }
     }
 
@@ -129,6 +156,15 @@ public final class Directory {
 
     public boolean isEmpty() {
         return entries.isEmpty();
+    }
+
+    /** Forgets every block: the directory is empty and its blocks were freed. */
+    public void forgetBlocks() {
+        if (!entries.isEmpty()) {
+            throw new IllegalStateException("directory not empty");
+        }
+        blocks.clear();
+        bySlack.clear();
     }
 
     /** Number of entries that are directories (for the parent's link count). */
@@ -145,25 +181,24 @@ public final class Directory {
     public void add(Transaction tx, String name, long ino, int type, Grower grower) {
         byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
         int need = DirentLayout.needed(nameBytes.length);
-        for (var it = blocksWithSpace.iterator(); it.hasNext(); ) {
-            long pblk = it.next();
-            Block b = blocks.get(pblk);
-            if (place(tx, b, name, nameBytes, need, ino, type)) {
-                if (b.maxSlack() < DirentLayout.needed(1)) {
-                    it.remove();
-                }
-                return;
+        Map.Entry<Integer, LinkedHashSet<Long>> fit = bySlack.ceilingEntry(need);
+        if (fit != null) {
+            Block b = blocks.get(fit.getValue().iterator().next());
+            if (!place(tx, b, name, nameBytes, need, ino, type)) {
+                throw new IllegalStateException("directory block " + b.pblk + " indexed with room it does not have");
             }
+            index(b);
+            return;
         }
         long pblk = grower.newBlock(tx);
         Block b = new Block(pblk);
         b.recs.put(0, new Rec(4096, 0));
         blocks.put(pblk, b);
-        blocksWithSpace.add(pblk);
         // The grower formatted the block as one free record of 4096 bytes.
         if (!place(tx, b, name, nameBytes, need, ino, type)) {
             throw new IllegalStateException("a fresh directory block has no room for " + need + " bytes");
         }
+        index(b);
     }
 
     private boolean place(Transaction tx, Block b, String name, byte[] nameBytes, int need, long ino, int type) {
@@ -227,7 +262,7 @@ public final class Directory {
             r.used = 0;
             tx.putLong(e.recordOffset() + DirentLayout.INO, 0);
         }
-        blocksWithSpace.add(pblk);
+        index(b);
         return e;
     }
 

@@ -127,8 +127,7 @@ class BlockAllocatorTest {
 
     @Test
     void allocateReturnsNullOnlyWhenNothingIsFree() {
-        long seed = new Random().nextLong();
-        System.out.println("BlockAllocatorTest.allocateReturnsNullOnlyWhenNothingIsFree seed=" + seed);
+        long seed = io.daxfs.core.TestDevice.seed("BlockAllocatorTest.allocateReturnsNullOnlyWhenNothingIsFree");
         Random rnd = new Random(seed);
         BlockAllocator a = empty();
         BitSet used = new BitSet();
@@ -222,8 +221,7 @@ class BlockAllocatorTest {
     /** Aligned allocation (huge-page friendly): the result is free, aligned and of the size asked. */
     @Test
     void allocateAlignedTakesOnlyFreeBlocks() {
-        long seed = new Random().nextLong();
-        System.out.println("BlockAllocatorTest.allocateAlignedTakesOnlyFreeBlocks seed=" + seed);
+        long seed = io.daxfs.core.TestDevice.seed("BlockAllocatorTest.allocateAlignedTakesOnlyFreeBlocks");
         Random rnd = new Random(seed);
         for (int round = 0; round < 200; round++) {
             BlockAllocator a = new BlockAllocator(100, 5000);

@@ -8,7 +8,7 @@ import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.MountDaemon;
 import io.daxfs.fuse.MountOptions;
-import io.daxfs.fuse.MountTable;
+import io.daxfs.fuse.session.MountTable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -87,9 +87,9 @@ final class MountCommand implements Callable<Integer> {
         if (!Files.isDirectory(dir)) {
             return "mount point " + dir + " does not exist or is not a directory";
         }
-        Optional<MountTable.Mount> m = MountTable.find(dir);
+        Optional<MountTable.Entry> m = MountTable.find(canonical(dir));
         if (m.isPresent()) {
-            return "mount point " + dir + " is busy: " + m.get().source() + " (" + m.get().type()
+            return "mount point " + dir + " is busy: " + m.get().source() + " (" + m.get().fsType()
                     + ") is already mounted there";
         }
         return null;
@@ -134,8 +134,8 @@ final class MountCommand implements Callable<Integer> {
                 .start();
         long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
         while (System.currentTimeMillis() < deadline) {
-            Optional<MountTable.Mount> m = MountTable.find(dir);
-            if (m.isPresent() && m.get().type().equals("fuse.daxfs")) {
+            Optional<MountTable.Entry> m = MountTable.find(canonical(dir));
+            if (m.isPresent() && m.get().fsType().equals("fuse.daxfs")) {
                 System.out.println("daxfs: mounted " + target + " on " + dir + " (daemon pid " + p.pid()
                         + ", log " + logFile + ")");
                 return 0;
@@ -149,6 +149,15 @@ final class MountCommand implements Callable<Integer> {
         }
         p.destroy();
         return DaxfsCommand.fail("mount", "the mount did not appear within " + READY_TIMEOUT_MS / 1000 + " s; see " + logFile);
+    }
+
+    /** The absolute, symlink-free path mountinfo lists (a dead FUSE mount cannot be resolved). */
+    static Path canonical(Path p) {
+        try {
+            return p.toRealPath();
+        } catch (IOException e) {
+            return p.toAbsolutePath().normalize();
+        }
     }
 
     private Path defaultLog() {

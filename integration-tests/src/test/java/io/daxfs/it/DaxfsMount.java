@@ -1,0 +1,402 @@
+package io.daxfs.it;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static io.daxfs.it.Daxfs.q;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * One daxfs under test: a fresh directory under /tmp holding a sparse image ({@code image}),
+ * a mount point ({@code mnt}) and the daemon log ({@code daemon.log}); the image is made with
+ * {@code daxfs mkfs} and mounted with {@code daxfs mount}, both as separate processes, exactly
+ * as a user runs them.
+ *
+ * <p>{@link #close()} always cleans up, whatever state a failed test left: every mount under
+ * the directory is lazily unmounted ({@code fusermount -u -z}), every daemon this fixture
+ * started is killed, and the directory is deleted. A JVM shutdown hook does the same for
+ * fixtures a crashed test run never closed. Close then fails the test if the daemon logged an
+ * internal error (an operation that failed with an unexpected exception, reported as EIO).
+ */
+final class DaxfsMount implements AutoCloseable {
+    static final String DEFAULT_SIZE = "256M";
+    private static final Pattern DAEMON_PID = Pattern.compile("daemon pid (\\d+)");
+    private static final Set<DaxfsMount> OPEN = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (DaxfsMount m : OPEN) {
+                m.cleanUp();
+            }
+        }, "daxfs-it-cleanup"));
+    }
+
+    final Path dir;
+    final Path image;
+    final Path mnt;
+    final Path log;
+    private final Set<Long> daemons = ConcurrentHashMap.newKeySet();
+    private volatile long pid = -1;
+    private int extraLogs;
+    private int logChecked;
+    private volatile boolean tmpfs;
+
+    private DaxfsMount(Path dir) {
+        this.dir = dir;
+        this.image = dir.resolve("image");
+        this.mnt = dir.resolve("mnt");
+        this.log = dir.resolve("daemon.log");
+    }
+
+    /** Requirements of every integration test: root and /dev/fuse. */
+    static void assumeFuse() {
+        assumeTrue("root".equals(System.getProperty("user.name")),
+                "integration tests mount file systems: run them as root");
+        assumeTrue(Files.exists(Path.of("/dev/fuse")), "no /dev/fuse on this machine");
+    }
+
+    /**
+     * A fresh directory with an empty mount point and no image yet. The directory is a tmpfs
+     * of its own (unless -Ddaxfs.it.tmpfs=false): daxfs makes each metadata change durable with
+     * msync, which costs milliseconds on a disk and nothing in RAM, and the whole suite has to
+     * run in a few minutes. Durability across a killed daemon does not depend on it: the image's
+     * pages live in the page cache either way.
+     */
+    static DaxfsMount empty() {
+        assumeFuse();
+        try {
+            Path dir = Files.createTempDirectory(Path.of("/tmp"), "daxfs-it-").toRealPath();
+            // Readable by all: one test runs daxfs as user nobody in here.
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            DaxfsMount m = new DaxfsMount(dir);
+            OPEN.add(m);
+            try {
+                if (Boolean.parseBoolean(System.getProperty("daxfs.it.tmpfs", "true"))) {
+                    m.tmpfs = true;
+                    Daxfs.sh("mount -t tmpfs -o size=4g,mode=0755 daxfs-it " + q(dir)).expectSuccess();
+                }
+                Files.createDirectory(m.mnt);
+                return m;
+            } catch (IOException | RuntimeException | Error e) {
+                m.cleanUp();
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** mkfs of a 256 MiB sparse image, then mount. */
+    static DaxfsMount mounted() {
+        return mounted(DEFAULT_SIZE);
+    }
+
+    /** mkfs of a sparse image of {@code size} (plus extra mkfs arguments), then mount. */
+    static DaxfsMount mounted(String size, String... mkfsArgs) {
+        DaxfsMount m = empty();
+        try {
+            m.mkfs(size, mkfsArgs);
+            m.mount();
+            return m;
+        } catch (RuntimeException | Error e) {
+            m.cleanUp();
+            throw e;
+        }
+    }
+
+    /** {@code daxfs mkfs image --size SIZE ...}; fails the test if it fails. */
+    void mkfs(String size, String... extra) {
+        List<String> args = new ArrayList<>(List.of("mkfs", image.toString(), "--size", size));
+        args.addAll(List.of(extra));
+        Daxfs.daxfs(args.toArray(String[]::new)).expectSuccess();
+    }
+
+    Path path(String relative) {
+        return mnt.resolve(relative);
+    }
+
+    /** The daemon serving the current mount. */
+    long pid() {
+        if (pid < 0) {
+            fail("not mounted");
+        }
+        return pid;
+    }
+
+    /** {@code daxfs mount image mnt --log daemon.log}; fails the test unless it mounts. */
+    void mount(String... options) {
+        List<String> args = new ArrayList<>(List.of("mount", image.toString(), mnt.toString(), "--log", log.toString()));
+        for (String o : options) {
+            args.add("-o");
+            args.add(o);
+        }
+        Daxfs.Result r = Daxfs.daxfs(args.toArray(String[]::new));
+        long p = recordDaemon(r);
+        if (!r.ok() || p < 0) {
+            fail("mount failed: " + r + "\n  daemon log:\n" + logText());
+        }
+        pid = p;
+        assertTrue(ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false), "daemon " + p + " is not running");
+        assertEquals("fuse.daxfs", mountType(mnt).orElse("(not mounted)"), "type of the mount at " + mnt);
+    }
+
+    /**
+     * Runs {@code daxfs mount TARGET DIR} for a test that expects it to fail; if it mounts
+     * after all, the daemon is recorded so that close() cleans it up.
+     */
+    Daxfs.Result tryMount(Path target, Path at) {
+        Path otherLog = dir.resolve("mount-attempt-" + (++extraLogs) + ".log");
+        Daxfs.Result r = Daxfs.daxfs("mount", target.toString(), at.toString(), "--log", otherLog.toString());
+        recordDaemon(r);
+        return r;
+    }
+
+    private long recordDaemon(Daxfs.Result r) {
+        Matcher m = DAEMON_PID.matcher(r.out());
+        if (!m.find()) {
+            return -1;
+        }
+        long p = Long.parseLong(m.group(1));
+        daemons.add(p);
+        return p;
+    }
+
+    /** {@code umount mnt}, then waits for the daemon to exit (releasing the image). */
+    void umount() {
+        long p = pid();
+        Daxfs.sh("umount " + q(mnt)).expectSuccess();
+        awaitExit(p, "after umount");
+        pid = -1;
+        assertTrue(mountType(mnt).isEmpty(), mnt + " is still mounted after umount");
+    }
+
+    /** SIGKILL to the daemon, then {@code fusermount -u} of the dead mount. */
+    void kill9() {
+        killDaemon();
+        fusermountU();
+    }
+
+    /** SIGKILL to the daemon; waits until it is gone. The mount stays, dead. */
+    void killDaemon() {
+        long p = pid();
+        ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL on Linux
+        awaitExit(p, "after SIGKILL");
+        pid = -1;
+    }
+
+    /** {@code fusermount -u mnt}. */
+    void fusermountU() {
+        Daxfs.sh("fusermount -u " + q(mnt)).expectSuccess();
+        assertTrue(mountType(mnt).isEmpty(), mnt + " is still mounted after fusermount -u");
+    }
+
+    /**
+     * Mounts unless the daemon is serving: for a class that shares one mount, after a test
+     * that failed while it was unmounted (or killed).
+     */
+    void ensureMounted() {
+        if (pid >= 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+                && mountType(mnt).isPresent()) {
+            return;
+        }
+        if (mountType(mnt).isPresent()) {
+            Daxfs.sh("fusermount -u -z " + q(mnt));
+        }
+        if (pid >= 0) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            awaitExit(pid, "after SIGKILL");
+            pid = -1;
+        }
+        mount();
+    }
+
+    void remount() {
+        umount();
+        mount();
+    }
+
+    /** {@code daxfs fsck image}. */
+    Daxfs.Result fsck() {
+        return Daxfs.daxfs("fsck", image.toString());
+    }
+
+    /** fsck, failing the test unless it reports a clean file system (exit 0). */
+    void fsckClean() {
+        Daxfs.Result r = fsck();
+        assertEquals(0, r.exit(), "fsck of " + image + ": " + r);
+    }
+
+    String logText() {
+        try {
+            return Files.exists(log) ? Files.readString(log) : "(no log)";
+        } catch (IOException e) {
+            return "(log unreadable: " + e + ")";
+        }
+    }
+
+    private void awaitExit(long p, String when) {
+        Optional<ProcessHandle> h = ProcessHandle.of(p);
+        if (h.isEmpty()) {
+            return;
+        }
+        try {
+            h.get().onExit().get(Daxfs.PROCESS_LIMIT_SECONDS, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            fail("daemon " + p + " did not exit " + when + ": " + e + "\n  daemon log:\n" + logText());
+        }
+    }
+
+    /** The type of the file system mounted exactly at {@code dir}, per /proc/self/mountinfo. */
+    static Optional<String> mountType(Path dir) {
+        String want = dir.toAbsolutePath().normalize().toString();
+        String type = null;
+        for (String[] m : mountinfo()) {
+            if (m[0].equals(want)) {
+                type = m[1]; // the last one listed is on top
+            }
+        }
+        return Optional.ofNullable(type);
+    }
+
+    /** (mount point, type, source) of every mount. */
+    static List<String[]> mountinfo() {
+        List<String[]> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] f = line.split(" ");
+                int dash = 6;
+                while (dash < f.length && !f[dash].equals("-")) {
+                    dash++;
+                }
+                out.add(new String[] {unescape(f[4]), f[dash + 1], unescape(f[dash + 2])});
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    private static String unescape(String s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length()) {
+                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private List<String> mountsUnderDir() {
+        String prefix = dir + "/";
+        return mountinfo().stream().map(m -> m[0]).filter(p -> p.startsWith(prefix))
+                .sorted(Comparator.comparingInt(String::length).reversed()).distinct().toList();
+    }
+
+    /**
+     * Cleans up (see the class comment), then fails if the daemon logged an internal error
+     * not reported yet.
+     */
+    @Override
+    public void close() {
+        String logged = logText();
+        cleanUp();
+        List<String> errors = errorLines(logged.substring(Math.min(logChecked, logged.length())));
+        if (!errors.isEmpty()) {
+            fail("the daxfs daemon logged internal errors:\n" + String.join("\n", errors));
+        }
+    }
+
+    /**
+     * Fails if the daemon logged an internal error (an unexpected exception in an operation,
+     * which the caller saw as EIO) since the last check.
+     */
+    void assertNoDaemonErrors() {
+        String logged = logText();
+        int from = Math.min(logChecked, logged.length());
+        logChecked = logged.length();
+        List<String> errors = errorLines(logged.substring(from));
+        if (!errors.isEmpty()) {
+            fail("the daxfs daemon logged internal errors:\n" + String.join("\n", errors));
+        }
+    }
+
+    private static List<String> errorLines(String log) {
+        return log.lines().filter(l -> l.contains(" ERROR ") || l.contains("Exception") || l.contains("\tat "))
+                .limit(40).toList();
+    }
+
+    /** Idempotent; never throws. */
+    synchronized void cleanUp() {
+        if (!OPEN.remove(this)) {
+            return;
+        }
+        for (String m : mountsUnderDir()) {
+            Daxfs.Result r = Daxfs.sh("fusermount -u -z " + q(m));
+            if (!r.ok()) {
+                Daxfs.sh("umount -l " + q(m));
+            }
+        }
+        for (long p : daemons) {
+            ProcessHandle.of(p).ifPresent(h -> {
+                h.destroyForcibly();
+                try {
+                    h.onExit().get(30, TimeUnit.SECONDS);
+                } catch (Exception ignored) {
+                    // nothing more to do
+                }
+            });
+        }
+        if (!mountsUnderDir().isEmpty()) {
+            System.err.println("daxfs-it: not deleting " + dir + ": still has mounts " + mountsUnderDir());
+            return;
+        }
+        if (tmpfs && mountType(dir).isPresent()) {
+            if (!Daxfs.sh("umount " + q(dir)).ok()) {
+                Daxfs.sh("umount -l " + q(dir));
+            }
+        }
+        if (mountType(dir).isPresent()) {
+            System.err.println("daxfs-it: not deleting " + dir + ": it is still a mount point");
+            return;
+        }
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                    Files.deleteIfExists(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            System.err.println("daxfs-it: could not delete " + dir + ": " + e);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+# shellcheck shell=bash
+# Shared helpers for the daxfs shell scripts. Source it; do not execute it.
+#
+#   log / warn / die        messages on stderr, prefixed with the script name
+#   repo_root               absolute path of the repository (from this file's location)
+#   find_jdk                finds a JDK >= 25, exports JAVA_HOME and PATH, or dies
+#   need_packages PKG...    installs missing Debian packages (apt-get update once)
+#   build_jar [--force]     builds fuse-adapter/target/daxfs.jar if missing or stale
+#   daxfs_jar               prints the jar's path
+#   fuse_daemon_pids X      pids of FUSE daemons whose command line has X or that map file X
+#   pid_alive PID           true if PID runs (exists and is not a zombie)
+#   is_mountpoint DIR       true if DIR is a mount point (kernel's view)
+#   mount_fstype DIR        file system type mounted at DIR (empty if none)
+#
+# Environment honoured:
+#   JAVA_HOME               tried first by find_jdk
+#   DAXFS_JAVA_MIN          minimum JDK feature release (default 25)
+#   DAXFS_NO_APT=1          need_packages never calls apt-get; it only reports what is missing
+#   DAXFS_QUIET=1           log() prints nothing (warnings and errors still do)
+
+if [[ -n "${_DAXFS_COMMON_SH:-}" ]]; then
+    return 0
+fi
+_DAXFS_COMMON_SH=1
+
+: "${DAXFS_JAVA_MIN:=25}"
+DAXFS_PROG=${DAXFS_PROG:-$(basename -- "$0")}
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+# Flags every daxfs JVM needs (keep in sync with daxfs.jvm.flags in the root pom.xml).
+DAXFS_JVM_FLAGS=(
+    --enable-native-access=ALL-UNNAMED
+    --sun-misc-unsafe-memory-access=deny
+    --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED
+)
+
+# Packages the tests and benchmarks use. libfuse2 is what jnr-fuse loads; fuse3 brings
+# fusermount and mount.fuse (do not install Debian's "fuse": it conflicts with fuse3).
+# shellcheck disable=SC2034
+DAXFS_RUNTIME_PACKAGES=(libfuse2 fuse3 util-linux procps psmisc)
+# shellcheck disable=SC2034
+# libfuse-dev: a fuse-adapter test compiles against fuse.h to check jnr-fuse's struct layout.
+DAXFS_TEST_PACKAGES=("${DAXFS_RUNTIME_PACKAGES[@]}" fio bindfs stress-ng attr acl sqlite3 git
+    python3 python3-matplotlib libfuse-dev gcc)
+
+log() {
+    [[ "${DAXFS_QUIET:-0}" == 1 ]] && return 0
+    printf '%s: %s\n' "$DAXFS_PROG" "$*" >&2
+}
+
+warn() {
+    printf '%s: warning: %s\n' "$DAXFS_PROG" "$*" >&2
+}
+
+die() {
+    printf '%s: error: %s\n' "$DAXFS_PROG" "$*" >&2
+    exit 1
+}
+
+# Absolute path of the repository root, derived from this file (scripts/lib/common.sh),
+# so it works from any working directory and through symlinks to the scripts.
+repo_root() {
+    local lib
+    lib=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
+    (cd -- "$lib/../.." && pwd -P)
+}
+
+# Prints the feature release (e.g. 25, 17, 8) of the java binary $1, or nothing.
+java_major() {
+    local java=$1 line ver
+    [[ -x "$java" ]] || return 1
+    line=$("$java" -version 2>&1 | grep -m1 -E 'version "[^"]+"') || return 1
+    ver=${line#*version \"}
+    ver=${ver%%\"*}
+    if [[ "$ver" == 1.* ]]; then
+        ver=${ver#1.}
+    fi
+    ver=${ver%%[!0-9]*}
+    [[ -n "$ver" ]] || return 1
+    printf '%s\n' "$ver"
+}
+
+# Finds a JDK whose feature release is >= $DAXFS_JAVA_MIN: $JAVA_HOME first, then
+# /usr/lib/jvm/* (newest first), then `java` on PATH. Exports JAVA_HOME and puts its
+# bin/ first on PATH. Dies with a clear message if there is none.
+find_jdk() {
+    local cand major java tried=()
+    local -a cands=()
+    if [[ -n "${JAVA_HOME:-}" ]]; then
+        cands+=("$JAVA_HOME")
+    fi
+    if [[ -d /usr/lib/jvm ]]; then
+        while IFS= read -r cand; do
+            cands+=("$cand")
+        done < <(find /usr/lib/jvm -mindepth 1 -maxdepth 1 \( -type d -o -type l \) 2>/dev/null | sort -rV)
+    fi
+    if java=$(command -v java 2>/dev/null); then
+        java=$(readlink -f -- "$java")
+        cands+=("$(dirname -- "$(dirname -- "$java")")")
+    fi
+    local seen=" " real
+    for cand in "${cands[@]}"; do
+        java="$cand/bin/java"
+        [[ -x "$java" ]] || continue
+        real=$(readlink -f -- "$java")
+        [[ "$seen" == *" $real "* ]] && continue
+        seen+="$real "
+        major=$(java_major "$java") || continue
+        tried+=("$cand (java $major)")
+        if ((major >= DAXFS_JAVA_MIN)); then
+            JAVA_HOME=$(readlink -f -- "$cand")
+            export JAVA_HOME
+            case ":$PATH:" in
+                "$JAVA_HOME/bin:"*) ;;
+                *) PATH="$JAVA_HOME/bin:$PATH" ;;
+            esac
+            export PATH
+            return 0
+        fi
+    done
+    {
+        printf '%s: error: daxfs needs a JDK %s or newer, and none was found.\n' "$DAXFS_PROG" "$DAXFS_JAVA_MIN"
+        printf '  Looked at JAVA_HOME, /usr/lib/jvm/* and "java" on PATH.\n'
+        if ((${#tried[@]})); then
+            printf '  Found only:\n'
+            printf '    %s\n' "${tried[@]}"
+        fi
+        printf '  Install a JDK %s+ (e.g. Temurin 25 under /usr/lib/jvm) or set JAVA_HOME to one.\n' "$DAXFS_JAVA_MIN"
+    } >&2
+    exit 1
+}
+
+# True if Debian package $1 is installed.
+pkg_installed() {
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+_DAXFS_APT_UPDATED=${_DAXFS_APT_UPDATED:-0}
+
+# Installs the Debian packages among $@ that are not installed yet. Runs apt-get update
+# once per process (and only when something is missing), non-interactively.
+need_packages() {
+    local p missing=()
+    command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: need_packages only works on Debian/Ubuntu; install: $*"
+    for p in "$@"; do
+        pkg_installed "$p" || missing+=("$p")
+    done
+    ((${#missing[@]})) || return 0
+    if [[ "${DAXFS_NO_APT:-0}" == 1 ]]; then
+        die "missing Debian packages: ${missing[*]} (DAXFS_NO_APT=1, so not installing them)"
+    fi
+    local -a sudo=()
+    if ((EUID != 0)); then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo=(sudo -n)
+        else
+            die "missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}"
+        fi
+    fi
+    log "installing Debian packages: ${missing[*]}"
+    local -a apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300)
+    if [[ "$_DAXFS_APT_UPDATED" != 1 ]]; then
+        "${apt[@]}" update >/dev/null || die "apt-get update failed"
+        _DAXFS_APT_UPDATED=1
+        export _DAXFS_APT_UPDATED
+    fi
+    if ! "${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null; then
+        die "apt-get install ${missing[*]} failed"
+    fi
+    for p in "${missing[@]}"; do
+        pkg_installed "$p" || die "package $p still not installed after apt-get install"
+    done
+}
+
+daxfs_jar() {
+    printf '%s/fuse-adapter/target/daxfs.jar\n' "$(repo_root)"
+}
+
+# Sets MAVEN_OPTS so Maven on JDK 25 does not warn about sun.misc.Unsafe (guava).
+maven_env() {
+    case " ${MAVEN_OPTS:-} " in
+        *" --sun-misc-unsafe-memory-access="*) ;;
+        *) MAVEN_OPTS="${MAVEN_OPTS:+$MAVEN_OPTS }--sun-misc-unsafe-memory-access=allow" ;;
+    esac
+    export MAVEN_OPTS
+}
+
+# True if the jar is missing or older than any pom.xml or main source/resource file of the
+# modules it is built from.
+jar_stale() {
+    local root jar newer
+    root=$(repo_root)
+    jar=$(daxfs_jar)
+    [[ -f "$jar" ]] || return 0
+    newer=$(find "$root/pom.xml" "$root"/devdax "$root"/fs-core "$root"/fuse-adapter \
+        \( -name target -prune \) -o \
+        \( -type f \( -name pom.xml -o -path '*/src/main/*' \) -newer "$jar" -print -quit \) 2>/dev/null)
+    [[ -n "$newer" ]]
+}
+
+# build_jar [--if-stale|--force]: builds fuse-adapter/target/daxfs.jar (mvn -q -DskipTests package of
+# fuse-adapter and the modules it needs) if it is missing or older than its sources, or always
+# with --force. Serialised with a lock so concurrent callers build once.
+build_jar() {
+    local force=0 root jar lockfile
+    case "${1:---if-stale}" in
+        --force) force=1 ;;
+        --if-stale) ;;
+        *) die "build_jar: unknown argument $1" ;;
+    esac
+    root=$(repo_root)
+    jar=$(daxfs_jar)
+    if ((force == 0)) && ! jar_stale; then
+        return 0
+    fi
+    command -v mvn >/dev/null 2>&1 || die "mvn (Apache Maven) not found; install it: apt-get install maven"
+    find_jdk
+    maven_env
+    lockfile="${TMPDIR:-/tmp}/daxfs-build-$(printf '%s' "$root" | cksum | cut -d' ' -f1).lock"
+    (
+        if command -v flock >/dev/null 2>&1; then
+            exec 9>"$lockfile"
+            flock 9
+        fi
+        # Another process may have built it while we waited for the lock.
+        if ((force == 0)) && ! jar_stale; then
+            exit 0
+        fi
+        if [[ -f "$jar" ]]; then
+            log "rebuilding $jar ($( ((force)) && echo forced || echo sources changed))"
+        else
+            log "building $jar (mvn package, a few minutes the first time)"
+        fi
+        cd -- "$root" || exit 1
+        if ! mvn -B -q -Dstyle.color=never -DskipTests -pl fuse-adapter -am package >&2; then
+            die "mvn package failed; see the Maven output above"
+        fi
+        [[ -f "$jar" ]] || die "mvn package succeeded but $jar was not produced"
+        touch -- "$jar"
+    )
+}
+
+# Prints the pids (one a line) of FUSE daemons (processes holding /dev/fuse open) that are
+# tied to $1: its text appears in their command line, or, if $1 is a path, they have that
+# file open or mapped (an image file shows in /proc/PID/maps with its real path).
+fuse_daemon_pids() {
+    local needle=$1 real="" pid cmd
+    [[ -e "$needle" ]] && real=$(readlink -f -- "$needle")
+    while IFS= read -r pid; do
+        [[ -n "$pid" ]] || continue
+        pid_alive "$pid" || continue
+        cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+        if [[ "$cmd" == *"$needle"* ]]; then
+            printf '%s\n' "$pid"
+        elif [[ -n "$real" ]] && { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 -lname "$real" -print -quit 2>/dev/null | grep -q . ||
+            grep -qF -- " $real" "/proc/$pid/maps" 2>/dev/null; }; then
+            printf '%s\n' "$pid"
+        fi
+    done < <(find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 -lname /dev/fuse -printf '%h\n' 2>/dev/null |
+        sed -n 's|^/proc/\([0-9]*\)/fd$|\1|p' | sort -un)
+    return 0
+}
+
+# True if process $1 exists and is not a zombie. (Detached daemons are re-parented to
+# pid 1, which in containers may never reap them, so kill -0 alone would see them forever.)
+pid_alive() {
+    local stat
+    [[ "${1:-}" =~ ^[0-9]+$ ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ "${stat%% *}" != Z && "${stat%% *}" != X ]]
+}
+
+is_mountpoint() {
+    mountpoint -q -- "$1" 2>/dev/null
+}
+
+# File system type at mount point $1 (exact mount point, not the file system containing it).
+mount_fstype() {
+    findmnt -n -o FSTYPE --mountpoint "$(readlink -f -- "$1")" 2>/dev/null | tail -n1 || true
+}
