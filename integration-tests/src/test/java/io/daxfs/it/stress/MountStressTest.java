@@ -46,6 +46,8 @@ class MountStressTest {
             for (int id = 0; id < WORKERS; id++) {
                 ItAccess.Result r = ItAccess.finish(procs.get(id));
                 assertEquals(0, r.exit(), "worker " + id + " failed:\n" + r);
+                System.out.print(r.out());
+                assertTrue(r.out().matches("(?s).*after [1-9][0-9]{2,} operations.*"), "worker " + id + " did too little: " + r.out());
             }
             m.assertNoDaemonErrors();
             m.umount();
