@@ -33,6 +33,8 @@ import java.util.concurrent.TimeUnit;
                 + "detached until `umount DIR` or `fusermount -u DIR`.")
 final class MountCommand implements Callable<Integer> {
     static final long READY_TIMEOUT_MS = 60_000;
+    /** Daemon JVM sizing unless the user passes -Xmx (DAXFS_JAVA_OPTS in scripts/daxfs). */
+    static final List<String> DAEMON_HEAP = List.of("-Xms64m", "-Xmx384m", "-XX:+UseSerialGC");
 
     @Parameters(index = "0", paramLabel = "TARGET")
     Path target;
@@ -115,7 +117,13 @@ final class MountCommand implements Callable<Integer> {
             cmd.add("/usr/bin/setsid");
         }
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        cmd.addAll(jvmArgs);
+        // The daemon's heap holds indexes, not data (data lives in the mapping): keep it small
+        // unless the user chose a size. The default (a quarter of RAM) lets it grow to GiBs.
+        if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Xmx") || a.startsWith("-XX:MaxRAM"))) {
+            cmd.addAll(DAEMON_HEAP);
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(DaxfsCommand.class.getName());
