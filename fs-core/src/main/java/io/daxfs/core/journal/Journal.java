@@ -282,15 +282,37 @@ public final class Journal {
         }
     }
 
+    /**
+     * Writes every record home, then flushes what they touched once per run of adjacent
+     * pages: a transaction's records cluster in a few pages (an inode, a bitmap word, a
+     * directory block), and on a plain file mapping each flush is an msync system call.
+     */
     static void applyRecords(PmemRegion region, byte[] slot, int from, int to) {
         ByteBuffer b = ByteBuffer.wrap(slot).order(ByteOrder.LITTLE_ENDIAN);
+        java.util.TreeMap<Long, Long> pages = new java.util.TreeMap<>(); // first page -> end page
         int p = from;
         while (p < to) {
             long target = b.getLong(p);
             int len = b.getInt(p + 8);
             region.write(target, slot, p + 16, len);
-            region.flush(target, len);
+            long first = target >>> 12;
+            long end = ((target + Math.max(len, 1) - 1) >>> 12) + 1;
+            pages.merge(first, end, Math::max);
             p += 16 + Transaction.pad8(len);
+        }
+        long runStart = -1;
+        long runEnd = -1;
+        for (var e : pages.entrySet()) {
+            if (e.getKey() > runEnd) {
+                if (runStart >= 0) {
+                    region.flush(runStart << 12, (runEnd - runStart) << 12);
+                }
+                runStart = e.getKey();
+            }
+            runEnd = Math.max(runEnd, e.getValue());
+        }
+        if (runStart >= 0) {
+            region.flush(runStart << 12, (runEnd - runStart) << 12);
         }
     }
 
