@@ -118,6 +118,16 @@ public final class DeviceOpener {
 
     // ---------------------------------------------------------------- regular files
 
+    /** True if {@code path} lives on tmpfs/ramfs, where msync cannot make anything durable. */
+    static boolean isOnMemoryFileSystem(Path path) {
+        try {
+            String type = java.nio.file.Files.getFileStore(path).type();
+            return type.equals("tmpfs") || type.equals("ramfs");
+        } catch (java.io.IOException e) {
+            return false; // unknown: keep msync, the safe choice
+        }
+    }
+
     private OpenedDevice openRegularFile(Path path, DeviceOptions options, Stat target, boolean created)
             throws DeviceException {
         int fd = openDescriptor(path, options.readOnly());
@@ -129,10 +139,15 @@ public final class DeviceOpener {
             checkSize(path, opened.size(), FILE_ALIGNMENT, options.minimumSize());
             arena = Arena.ofShared();
             FileMapping mapping = mapFile(path, fd, opened.size(), options.readOnly(), arena);
-            Persistence persistence = new Persistence.Force(mapping.segment(), mapping.sync(), Posix.pageSize());
+            boolean onTmpfs = !mapping.sync() && isOnMemoryFileSystem(path);
+            Persistence persistence = onTmpfs
+                    ? new Persistence.Volatile()
+                    : new Persistence.Force(mapping.segment(), mapping.sync(), Posix.pageSize());
             HolePuncher puncher = options.readOnly() ? null : new HolePuncher(fd);
             OpenedDevice device = new OpenedDevice(path, DeviceKind.REGULAR_FILE, FILE_ALIGNMENT,
-                    options.readOnly(), created, mapping.description(), arena, fd, mapping.segment(),
+                    options.readOnly(), created,
+                    onTmpfs ? mapping.description() + "; on tmpfs: volatile, flushes skipped" : mapping.description(),
+                    arena, fd, mapping.segment(),
                     persistence, puncher);
             done = true;
             return device;

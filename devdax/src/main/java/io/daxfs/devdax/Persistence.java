@@ -111,6 +111,27 @@ sealed interface Persistence {
         }
     }
 
+    /**
+     * An image on tmpfs: no flush can make it outlive a power cut, and kill -9 safety needs
+     * none (the pages are the file's), so flush does nothing and fence only orders stores.
+     */
+    final class Volatile implements Persistence {
+        @Override
+        public PersistenceMode mode() {
+            return PersistenceMode.VOLATILE;
+        }
+
+        @Override
+        public void flush(long offset, long length) {
+            // nothing to write back to: the file's pages are its only copy
+        }
+
+        @Override
+        public void fence() {
+            VarHandle.fullFence();
+        }
+    }
+
     private static long ceil(long value, long unit) {
         return Math.ceilDiv(value, unit) * unit;
     }

@@ -17,6 +17,13 @@ public enum PersistenceMode {
      */
     MSYNC("msync of a shared file mapping: durable when the backing file system is"),
     /**
+     * A shared mapping of an image on a memory file system (tmpfs, e.g. /dev/shm): its
+     * contents survive the death of the daemon (the pages belong to the file) but never a
+     * power cut or reboot, whatever is flushed. Flush is therefore free (no msync system
+     * call); fence still orders stores.
+     */
+    VOLATILE("image on a memory file system (tmpfs): survives the daemon's death, not a power cut; flushes skipped"),
+    /**
      * Device memory with no way to write back caches from Java: durability relies on a
      * platform whose caches are inside the persistence domain (eADR). Fence only.
      */

@@ -15,10 +15,12 @@ import java.util.Map;
 public final class MountOptions {
     /**
      * Defaults: 128 KiB requests (else writes arrive as 4 KiB), kernel permission checks, and
-     * daxfs's own inode numbers in st_ino (hard links share one; stable across remounts).
+     * daxfs's own inode numbers in st_ino (hard links share one; stable across remounts), and
+     * kernel_cache: the page cache is kept across opens. That is coherent because the device
+     * is locked to this daemon, so every change to a file passes through this mount's cache.
      */
     static final String[] DEFAULT_FUSE = {"big_writes", "max_write=131072", "max_read=131072", "default_permissions",
-        "use_ino"};
+        "use_ino", "kernel_cache"};
 
     private final Map<String, String> fuse = new LinkedHashMap<>();
     private int threads;

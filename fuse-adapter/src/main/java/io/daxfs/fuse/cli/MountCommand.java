@@ -14,7 +14,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -117,7 +116,7 @@ final class MountCommand implements Callable<Integer> {
             cmd.add("/usr/bin/setsid");
         }
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        List<String> jvmArgs = jvmOptions();
         cmd.addAll(jvmArgs);
         // The daemon's heap holds indexes, not data (data lives in the mapping): keep it small
         // unless the user chose a size. The default (a quarter of RAM) lets it grow to GiBs.
@@ -157,6 +156,25 @@ final class MountCommand implements Callable<Integer> {
         }
         p.destroy();
         return DaxfsCommand.fail("mount", "the mount did not appear within " + READY_TIMEOUT_MS / 1000 + " s; see " + logFile);
+    }
+
+    /**
+     * This JVM's own options (everything before -jar / -cp / the main class), so the daemon
+     * runs with the same flags. Read from /proc through ProcessHandle: initialising JMX
+     * (RuntimeMXBean) for this would cost a noticeable part of the mount time.
+     */
+    static List<String> jvmOptions() {
+        String[] args = ProcessHandle.current().info().arguments().orElse(new String[0]);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-jar") || a.equals("-cp") || a.equals("-classpath") || a.equals("--class-path")
+                    || !a.startsWith("-")) {
+                break;
+            }
+            out.add(a);
+        }
+        return out;
     }
 
     /** The absolute, symlink-free path mountinfo lists (a dead FUSE mount cannot be resolved). */
