@@ -25,6 +25,8 @@ TESTS = [
     ("randread-4j", "Random read 4 KiB, 4 jobs", "read", "iops", "IOPS", True),
     ("randwrite-1j", "Random write 4 KiB, 1 job", "write", "iops", "IOPS", True),
     ("randwrite-4j", "Random write 4 KiB, 4 jobs", "write", "iops", "IOPS", True),
+    ("disjoint-1j", "One file, 1 job overwriting 64 KiB blocks of its half", "write", "bw", "MiB/s", True),
+    ("disjoint-2j", "One file, 2 jobs overwriting disjoint halves", "write", "bw", "MiB/s", True),
     ("create", "Create 1 KiB files (create, write, close)", "smallfiles", "create", "files/s", True),
     ("stat", "stat files", "smallfiles", "stat", "files/s", True),
     ("unlink", "Unlink files", "smallfiles", "unlink", "files/s", True),

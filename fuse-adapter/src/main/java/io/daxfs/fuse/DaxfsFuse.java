@@ -25,6 +25,7 @@ import ru.serce.jnrfuse.struct.Statvfs;
 import ru.serce.jnrfuse.struct.Timespec;
 
 import java.lang.foreign.MemorySegment;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.function.IntSupplier;
 
@@ -355,6 +356,66 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int releasedir(String path, FuseFileInfo fi) {
         return 0;
+    }
+
+    // ------------------------------------------------------------------ extended attributes
+
+    /** size 0 asks for the length; a buffer too small is ERANGE (getxattr(2), listxattr(2)). */
+    private static int reply(byte[] data, Pointer buf, long size) {
+        if (size == 0) {
+            return data.length;
+        }
+        if (size < data.length) {
+            return -Errno.ERANGE.code();
+        }
+        if (data.length > 0) {
+            buf.put(0, data, 0, data.length);
+        }
+        return data.length;
+    }
+
+    @Override
+    public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
+        return call("setxattr", path, () -> {
+            if (size > io.daxfs.core.xattr.XattrNames.MAX_VALUE) {
+                return -Errno.E2BIG.code();
+            }
+            byte[] v = new byte[(int) size];
+            if (size > 0) {
+                value.get(0, v, 0, v.length);
+            }
+            fs.setxattr(fs.resolve(path), name, v, flags);
+            return 0;
+        });
+    }
+
+    @Override
+    public int getxattr(String path, String name, Pointer value, @size_t long size) {
+        return call("getxattr", path, () -> reply(fs.getxattr(fs.resolve(path), name), value, size));
+    }
+
+    @Override
+    public int listxattr(String path, Pointer list, @size_t long size) {
+        return call("listxattr", path, () -> {
+            // As Linux lists trusted.* only to CAP_SYS_ADMIN, it is listed only to root here.
+            boolean privileged = callerUid() == 0;
+            ByteArrayOutputStream names = new ByteArrayOutputStream();
+            for (String n : fs.listxattr(fs.resolve(path))) {
+                if (privileged || !io.daxfs.core.xattr.XattrNames.isTrusted(n)) {
+                    names.writeBytes(n.getBytes(StandardCharsets.UTF_8));
+                    names.write(0);
+                }
+            }
+            return reply(names.toByteArray(), list, size);
+        });
+    }
+
+    @Override
+    public int removexattr(String path, String name) {
+        return call("removexattr", path, () -> {
+            fs.removexattr(fs.resolve(path), name);
+            return 0;
+        });
     }
 
     @Override

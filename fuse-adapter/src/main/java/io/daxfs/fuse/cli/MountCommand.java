@@ -1,11 +1,7 @@
 package io.daxfs.fuse.cli;
 
 import io.daxfs.core.format.CorruptFileSystemException;
-import io.daxfs.core.format.Superblock;
 import io.daxfs.devdax.DeviceException;
-import io.daxfs.devdax.DeviceOpener;
-import io.daxfs.devdax.DeviceOptions;
-import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.MountDaemon;
 import io.daxfs.fuse.MountOptions;
 import io.daxfs.fuse.session.MountTable;
@@ -66,16 +62,20 @@ final class MountCommand implements Callable<Integer> {
             try {
                 MountDaemon.serve(target, dir, mountOptions);
                 return 0;
-            } catch (DeviceException | CorruptFileSystemException e) {
+            } catch (DeviceException e) {
+                return DaxfsCommand.fail("mount", e.getMessage()); // names the path itself
+            } catch (CorruptFileSystemException e) {
                 return DaxfsCommand.fail("mount", target + ": " + e.getMessage());
             } catch (Exception e) {
                 e.printStackTrace();
                 return DaxfsCommand.fail("mount", e.toString());
             }
         }
-        problem = checkDevice();
-        if (problem != null) {
-            return DaxfsCommand.fail("mount", problem);
+        // The device itself is checked by the daemon as it opens it (before anything is
+        // mounted); its error is relayed below. Checking it here too would cost this process
+        // the java.lang.foreign start-up, a large part of the mount time.
+        if (!Files.exists(target)) {
+            return DaxfsCommand.fail("mount", target + " does not exist");
         }
         try {
             return startDetached();
@@ -96,21 +96,10 @@ final class MountCommand implements Callable<Integer> {
         return null;
     }
 
-    /** Opens the device read-only (shared lock) and validates the superblock: fast, clear errors. */
-    private String checkDevice() {
-        try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.readOnlyOptions())) {
-            Superblock.read(device.region().readView());
-            return null;
-        } catch (DeviceException e) {
-            return e.getMessage();
-        } catch (CorruptFileSystemException e) {
-            return target + ": " + e.getMessage();
-        }
-    }
-
     private int startDetached() throws IOException, InterruptedException {
         Path logFile = log != null ? log : defaultLog();
         Files.createDirectories(logFile.toAbsolutePath().getParent());
+        long logStart = Files.exists(logFile) ? Files.size(logFile) : 0; // the log is appended to
         List<String> cmd = new ArrayList<>();
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
             cmd.add("/usr/bin/setsid");
@@ -147,10 +136,8 @@ final class MountCommand implements Callable<Integer> {
                         + ", log " + logFile + ")");
                 return 0;
             }
-            if (p.waitFor(20, TimeUnit.MILLISECONDS)) {
-                System.err.println("daxfs mount: the daemon exited with status " + p.exitValue() + "; its log ("
-                        + logFile + ") ends with:");
-                System.err.print(tail(logFile, 20));
+            if (p.waitFor(10, TimeUnit.MILLISECONDS)) {
+                relayFailure(logFile, logStart, p.exitValue());
                 return p.exitValue() == 0 ? 1 : p.exitValue();
             }
         }
@@ -189,6 +176,28 @@ final class MountCommand implements Callable<Integer> {
     private Path defaultLog() {
         String name = dir.toAbsolutePath().normalize().toString().replaceAll("[^A-Za-z0-9._-]", "_");
         return Path.of(System.getProperty("java.io.tmpdir"), "daxfs", name + ".log");
+    }
+
+    /**
+     * The daemon failed before mounting: print its own "daxfs mount: ..." error lines (what
+     * the user would have seen in the foreground), or the end of its log if it has none.
+     */
+    private static void relayFailure(Path logFile, long from, int status) {
+        List<String> errors = List.of();
+        try (var in = Files.newInputStream(logFile)) {
+            in.skipNBytes(from);
+            errors = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+                    .filter(l -> l.startsWith("daxfs mount: ")).toList();
+        } catch (IOException e) {
+            // fall through to the tail
+        }
+        if (!errors.isEmpty()) {
+            errors.subList(Math.max(0, errors.size() - 3), errors.size()).forEach(System.err::println);
+            return;
+        }
+        System.err.println("daxfs mount: the daemon exited with status " + status + "; its log (" + logFile
+                + ") ends with:");
+        System.err.print(tail(logFile, 20));
     }
 
     private static String tail(Path file, int lines) {
