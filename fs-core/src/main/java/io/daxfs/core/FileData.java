@@ -51,6 +51,8 @@ final class FileData {
     private final Space space;
     private final Safeguards safeguards;
     private final PausePoints pauses;
+    /** False where flushing is free (an image on tmpfs): then fsync has nothing to find. */
+    private final boolean trackDirty;
 
     FileData(PmemRegion region, InodeTable table, Journal journal, Space space, Safeguards safeguards,
              PausePoints pauses) {
@@ -61,6 +63,7 @@ final class FileData {
         this.space = space;
         this.safeguards = safeguards;
         this.pauses = pauses;
+        this.trackDirty = region.persistenceMode() != io.daxfs.devdax.PersistenceMode.VOLATILE;
     }
 
     // ------------------------------------------------------------------ read
@@ -130,7 +133,10 @@ final class FileData {
                 k = Math.min(end - pos, (e.logicalEnd() << SHIFT) - pos);
                 dev = (e.physicalOf(lblk) << SHIFT) + (pos & (BS - 1));
                 ref = space.busy().reference(dev >>> SHIFT, blocksSpanned(dev, k), "read");
-                in.cache().put(e.logical(), e.length(), e.physical(), sample);
+                // Cache the part of the extent in the window of the block being read (the
+                // cache holds one window per slot): a long extent is cached where it is used.
+                long windowStart = Math.max(e.logical(), lblk & ~(MappingCache.WINDOW_BLOCKS - 1));
+                in.cache().put(windowStart, e.logicalEnd() - windowStart, e.physicalOf(windowStart), sample);
             } else {
                 FileExtent next = map.nextAfter(lblk);
                 long holeEndBlk = next == null ? Long.MAX_VALUE >>> SHIFT : next.logical();
@@ -385,7 +391,9 @@ final class FileData {
     private void copyRuns(Inode in, List<long[]> runs, MemorySegment src, long srcOffset) {
         for (long[] r : runs) {
             region.write(r[0], src, srcOffset + r[1], r[2]);
-            in.dirty().add(r[0], r[2]);
+            if (trackDirty) {
+                in.dirty().add(r[0], r[2]);
+            }
         }
     }
 
@@ -522,8 +530,10 @@ final class FileData {
         ExtentMap map = in.extents(media);
         try (RangeLock.Range r = in.ranges().lockExclusive(Math.min(offset, table.size(in.ino())), end)) {
             long size = table.size(in.ino());
-            if (!keepSize && offset > size) {
-                zeroMapped(map, size, offset);
+            if (!keepSize && end > size) {
+                // Everything between the old and the new end of file must read as zeros,
+                // including blocks mapped past the old end (which may hold old bytes).
+                zeroMapped(map, size, end);
             }
             long firstBlk = offset >>> SHIFT;
             long endBlk = ((end - 1) >>> SHIFT) + 1;
@@ -610,6 +620,12 @@ final class FileData {
             FileExtent last;
             in.sequence().begin();
             try {
+                FileExtent straddling = lastBefore(map, to);
+                if (to != Long.MAX_VALUE && straddling != null && straddling.logicalEnd() > to
+                        && straddling.logical() < from) {
+                    // Punching the middle of one extent splits it in two: one more slot.
+                    map.reserveSlots(tx, 1, space, straddling.physical());
+                }
                 while ((last = lastBefore(map, to)) != null && last.logicalEnd() > from
                         && extents < maxExtentsPerTx && blocks < maxBlocksPerTx) {
                     long cutEnd = Math.min(to, last.logicalEnd());
@@ -621,7 +637,8 @@ final class FileData {
                     extents++;
                 }
                 int released = map.extentCount() == 0 ? map.releaseOverflowIfEmpty(tx, space) : 0;
-                tx.addLong(table.offset(in.ino()) + InodeLayout.BLOCKS, -(blocks + released));
+                tx.addLong(table.offset(in.ino()) + InodeLayout.BLOCKS,
+                        tx.metaBlocksAllocated() - (blocks + released));
                 pauses.reach("free.detached", in.ino());
                 journal.commit(tx);
             } finally {

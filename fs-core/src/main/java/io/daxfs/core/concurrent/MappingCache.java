@@ -31,6 +31,8 @@ public final class MappingCache {
     }
 
     static final int WINDOW_SHIFT = 8;
+    /** Blocks per window; a cached entry never spans two windows. */
+    public static final long WINDOW_BLOCKS = 1L << WINDOW_SHIFT;
     static final int SLOTS = 16;
     private final AtomicReferenceArray<Mapping> slots = new AtomicReferenceArray<>(SLOTS);
 

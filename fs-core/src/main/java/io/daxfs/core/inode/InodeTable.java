@@ -141,6 +141,15 @@ public final class InodeTable {
      */
     public void touchDirect(long ino, Timestamp t) {
         long o = offset(ino);
+        // Like Linux's coarse inode times: a store only when the time moved by a millisecond
+        // or more. Concurrent writers of one file then mostly read this cache line instead of
+        // bouncing it between CPUs with a store per write.
+        if (media.get(LONG, o + MTIME) == t.seconds()
+                && media.get(INT, o + MTIME_NS) / 1_000_000 == t.nanos() / 1_000_000
+                && media.get(LONG, o + CTIME) == t.seconds()
+                && media.get(INT, o + CTIME_NS) / 1_000_000 == t.nanos() / 1_000_000) {
+            return;
+        }
         region.putLong(o + MTIME, t.seconds());
         region.putInt(o + MTIME_NS, t.nanos());
         region.putLong(o + CTIME, t.seconds());
