@@ -272,6 +272,15 @@ def main():
     L.append(f"Raw fio JSON: `{os.path.relpath(out, os.path.dirname(doc))}/raw/` after a run "
              "(not committed).")
     L.append("")
+    L.append("Daemon memory: the daxfs daemon maps the whole device, so every device page it "
+             "touches counts in its RSS as RssShmem (for an image in /dev/shm those pages are the "
+             "image file's own; they are not extra memory). The daemon's own memory is RssAnon "
+             "(Java heap, capped at 384 MiB by `daxfs mount`, plus native memory).")
+    L.append("")
+    L.append("In-process figures of fs-core's hot paths (JMH, no FUSE: range lock, invalidation "
+             "sequence, allocator, reads and writes, directory lookups, journal commits) are in "
+             "[jmh-results.md](jmh-results.md); `scripts/jmh` reproduces them.")
+    L.append("")
     with open(doc, "w") as f:
         f.write("\n".join(L))
     print(f"bench_report: wrote {doc}" + ("" if chart_note else f" and {png}"), file=sys.stderr)
