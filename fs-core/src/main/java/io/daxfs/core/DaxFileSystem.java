@@ -18,6 +18,8 @@ import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.journal.Journal;
 import io.daxfs.core.journal.Transaction;
+import io.daxfs.core.xattr.XattrBlocks;
+import io.daxfs.core.xattr.XattrStore;
 import io.daxfs.devdax.PmemRegion;
 
 import java.lang.foreign.MemorySegment;
@@ -66,6 +68,7 @@ public final class DaxFileSystem implements AutoCloseable {
     private final Safeguards safeguards = new Safeguards();
     private final PausePoints pauses = new PausePoints();
     private final FileData data;
+    private final XattrStore xattrs;
 
     private DaxFileSystem(PmemRegion region, Superblock sb) {
         this.region = region;
@@ -73,11 +76,22 @@ public final class DaxFileSystem implements AutoCloseable {
         this.superblock = sb;
         this.geometry = sb.geometry();
         this.journal = Journal.recover(region, geometry);
-        this.space = new Space(region, geometry, BlockAllocator.load(media, geometry));
+        this.space = new Space(region, geometry, BlockAllocator.load(media, geometry), journal);
         this.inodeAllocator = InodeAllocator.load(media, geometry);
         this.table = new InodeTable(region, geometry);
         this.orphans = new Orphans(media, geometry, table);
         this.data = new FileData(region, table, journal, space, safeguards, pauses);
+        this.xattrs = new XattrStore(region, geometry, table, journal, new XattrBlocks() {
+            @Override
+            public List<Extent> allocate(Transaction tx, long goal, long blocks) {
+                return space.allocateData(tx, goal, blocks);
+            }
+
+            @Override
+            public void free(Transaction tx, Extent extent) {
+                space.freeData(tx, extent);
+            }
+        }, in -> handles.get(in.ino()) == in && inodeAllocator.isUsed(in.ino()));
     }
 
     /** Makes a new, empty file system on {@code region}. */
@@ -521,7 +535,8 @@ public final class DaxFileSystem implements AutoCloseable {
         try (RangeLock.Range all = in.ranges().lockExclusive(0, Long.MAX_VALUE)) {
             ExtentMap map = in.extents(media);
             int estimate = 64 * (map.extentCount() + map.overflowBlocks().size()) + 64
-                    + (int) Math.min(Integer.MAX_VALUE / 2, map.mappedBlocks() / 8);
+                    + (int) Math.min(Integer.MAX_VALUE / 2, map.mappedBlocks() / 8)
+                    + xattrs.beginFree(tx, in);
             if (journal.fits(tx, estimate)) {
                 freeInodeIn(tx, in, map);
                 return () -> { };
@@ -545,6 +560,7 @@ public final class DaxFileSystem implements AutoCloseable {
         } finally {
             in.sequence().end();
         }
+        xattrs.freeIn(tx, in);
         table.setMode(tx, ino, 0);
         table.setNlink(tx, ino, 0);
         table.setSize(tx, ino, 0);
@@ -590,18 +606,21 @@ public final class DaxFileSystem implements AutoCloseable {
         if (map.extentCount() == 0) {
             return;
         }
+        long freed = 0;
         in.sequence().begin();
         try {
             for (Extent e : map.unmap(tx, 0, Long.MAX_VALUE)) {
                 space.freeData(tx, e);
+                freed += e.length();
             }
-            map.releaseOverflowIfEmpty(tx, space);
+            freed += map.releaseOverflowIfEmpty(tx, space);
         } finally {
             in.sequence().end();
         }
         d.forgetBlocks();
         table.setSize(tx, dir, 0);
-        table.setBlocks(tx, dir, 0);
+        // A delta, not 0: the block count also holds the directory's xattr blocks.
+        tx.addLong(table.offset(dir) + InodeLayout.BLOCKS, -freed);
     }
 
     /** Appends a zeroed, formatted block to a directory; returns its physical block. */
@@ -610,12 +629,15 @@ public final class DaxFileSystem implements AutoCloseable {
         FileExtent last = map.floor(Long.MAX_VALUE);
         long lblk = last == null ? 0 : last.logicalEnd();
         long goal = last == null ? -1 : last.physical() + last.length();
-        map.reserveSlots(tx, 1, space, goal);
-        long blk = space.allocateDirectoryBlock(tx, goal);
-        map.map(tx, lblk, 1, blk);
-        table.setSize(tx, dir.ino(), (lblk + 1) * Geometry.BLOCK_SIZE);
-        table.setBlocks(tx, dir.ino(), map.mappedBlocks() + map.overflowBlocks().size());
-        return blk;
+        try (ExtentMap.Reservation slots = map.reserveSlots(tx, 1, space, goal)) {
+            long blk = space.allocateDirectoryBlock(tx, goal);
+            map.map(slots, tx, lblk, 1, blk);
+            table.setSize(tx, dir.ino(), (lblk + 1) * Geometry.BLOCK_SIZE);
+            // A delta, not an absolute count: the count also holds the directory's xattr blocks,
+            // and an overflow block the reservation added was counted by its own transaction.
+            tx.addLong(table.offset(dir.ino()) + InodeLayout.BLOCKS, 1);
+            return blk;
+        }
     }
 
     // ------------------------------------------------------------------ attributes
@@ -671,6 +693,31 @@ public final class DaxFileSystem implements AutoCloseable {
         } finally {
             w.unlock();
         }
+    }
+
+    // ------------------------------------------------------------------ extended attributes
+
+    /** The value of extended attribute {@code name}; ENODATA if there is none. */
+    public byte[] getxattr(long ino, String name) {
+        return xattrs.get(handle(ino), name);
+    }
+
+    /**
+     * Sets extended attribute {@code name}, atomically and durably. {@code flags}:
+     * {@link io.daxfs.core.xattr.XattrNames#XATTR_CREATE}, {@link io.daxfs.core.xattr.XattrNames#XATTR_REPLACE}.
+     */
+    public void setxattr(long ino, String name, byte[] value, int flags) {
+        xattrs.set(handle(ino), name, value, flags);
+    }
+
+    /** The names of the extended attributes of {@code ino}, sorted. */
+    public List<String> listxattr(long ino) {
+        return xattrs.list(handle(ino));
+    }
+
+    /** Removes extended attribute {@code name}; ENODATA if there is none. */
+    public void removexattr(long ino, String name) {
+        xattrs.remove(handle(ino), name);
     }
 
     // ------------------------------------------------------------------ data

@@ -277,6 +277,7 @@ final class FileData {
             List<long[]> pieces = new ArrayList<>(); // lblk, pblk, len
             long allocated = 0;
             boolean large = end > (2L << 20);
+            ExtentMap.Reservation slots;
             try {
                 for (long[] h : holes) {
                     FileExtent prev = map.floor(h[0] - 1);
@@ -288,7 +289,7 @@ final class FileData {
                         allocated += x.length();
                     }
                 }
-                map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
+                slots = map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
             } catch (RuntimeException ex) {
                 journal.abort(tx);
                 throw ex;
@@ -299,9 +300,9 @@ final class FileData {
             region.fence();
             InvalidationSequence seq = in.sequence();
             seq.begin();
-            try {
+            try (slots) {
                 for (long[] p : pieces) {
-                    map.map(tx, p[0], p[2], p[1]);
+                    map.map(slots, tx, p[0], p[2], p[1]);
                 }
             } finally {
                 seq.end();
@@ -556,6 +557,7 @@ final class FileData {
         Transaction tx = journal.begin();
         List<long[]> pieces = new ArrayList<>();
         long allocated = 0;
+        ExtentMap.Reservation slots;
         try {
             for (long[] h : holes) {
                 FileExtent prev = map.floor(h[0] - 1);
@@ -567,7 +569,7 @@ final class FileData {
                     allocated += x.length();
                 }
             }
-            map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
+            slots = map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
         } catch (RuntimeException ex) {
             journal.abort(tx);
             throw ex;
@@ -577,9 +579,9 @@ final class FileData {
             region.flush(p[1] << SHIFT, p[2] << SHIFT);
         }
         in.sequence().begin();
-        try {
+        try (slots) {
             for (long[] p : pieces) {
-                map.map(tx, p[0], p[2], p[1]);
+                map.map(slots, tx, p[0], p[2], p[1]);
             }
         } finally {
             in.sequence().end();
@@ -619,18 +621,19 @@ final class FileData {
             int extents = 0;
             FileExtent last;
             in.sequence().begin();
+            ExtentMap.Reservation slots = null;
             try {
                 FileExtent straddling = lastBefore(map, to);
                 if (to != Long.MAX_VALUE && straddling != null && straddling.logicalEnd() > to
                         && straddling.logical() < from) {
                     // Punching the middle of one extent splits it in two: one more slot.
-                    map.reserveSlots(tx, 1, space, straddling.physical());
+                    slots = map.reserveSlots(tx, 1, space, straddling.physical());
                 }
                 while ((last = lastBefore(map, to)) != null && last.logicalEnd() > from
                         && extents < maxExtentsPerTx && blocks < maxBlocksPerTx) {
                     long cutEnd = Math.min(to, last.logicalEnd());
                     long cutFrom = Math.max(from, Math.max(last.logical(), cutEnd - (maxBlocksPerTx - blocks)));
-                    for (Extent e : map.unmap(tx, cutFrom, cutEnd)) {
+                    for (Extent e : map.unmap(tx, cutFrom, cutEnd, slots)) {
                         space.freeData(tx, e);
                         blocks += e.length();
                     }
@@ -642,6 +645,9 @@ final class FileData {
                 pauses.reach("free.detached", in.ino());
                 journal.commit(tx);
             } finally {
+                if (slots != null) {
+                    slots.close();
+                }
                 in.sequence().end();
             }
         } while (hasBlocksIn(map, from, to));

@@ -32,7 +32,10 @@ final class Space implements MetaBlocks {
     /** Longest an allocation waits for busy extents to clear before reporting ENOSPC. */
     static final long BUSY_WAIT_MILLIS = 5_000;
 
-    Space(PmemRegion region, Geometry geometry, BlockAllocator allocator) {
+    private final io.daxfs.core.journal.Journal journal;
+
+    Space(PmemRegion region, Geometry geometry, BlockAllocator allocator, io.daxfs.core.journal.Journal journal) {
+        this.journal = journal;
         this.region = region;
         this.geometry = geometry;
         this.allocator = allocator;
@@ -143,5 +146,15 @@ final class Space implements MetaBlocks {
     @Override
     public void free(Transaction tx, long block) {
         freeData(tx, new Extent(block, 1));
+    }
+
+    @Override
+    public Transaction begin() {
+        return journal.begin();
+    }
+
+    @Override
+    public void commit(Transaction tx) {
+        journal.commit(tx);
     }
 }

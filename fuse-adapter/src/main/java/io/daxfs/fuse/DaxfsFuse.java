@@ -46,9 +46,20 @@ public final class DaxfsFuse extends FuseStubFS {
     static final long UTIME_OMIT = (1L << 30) - 2;
 
     private final DaxFileSystem fs;
+    private final boolean xattrs;
 
     public DaxfsFuse(DaxFileSystem fs) {
+        this(fs, true);
+    }
+
+    /**
+     * @param xattrs false answers the extended-attribute calls with ENOSYS, after which the kernel
+     *               stops sending them - and stops asking for security.capability before every
+     *               write(2), one request less per write (docs/compatibility.md)
+     */
+    public DaxfsFuse(DaxFileSystem fs, boolean xattrs) {
         this.fs = fs;
+        this.xattrs = xattrs;
     }
 
     /** Runs an operation, turning exceptions into negative errno values. */
@@ -376,6 +387,9 @@ public final class DaxfsFuse extends FuseStubFS {
 
     @Override
     public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
+        if (!xattrs) {
+            return -Errno.ENOSYS.code();
+        }
         return call("setxattr", path, () -> {
             if (size > io.daxfs.core.xattr.XattrNames.MAX_VALUE) {
                 return -Errno.E2BIG.code();
@@ -391,11 +405,17 @@ public final class DaxfsFuse extends FuseStubFS {
 
     @Override
     public int getxattr(String path, String name, Pointer value, @size_t long size) {
+        if (!xattrs) {
+            return -Errno.ENOSYS.code();
+        }
         return call("getxattr", path, () -> reply(fs.getxattr(fs.resolve(path), name), value, size));
     }
 
     @Override
     public int listxattr(String path, Pointer list, @size_t long size) {
+        if (!xattrs) {
+            return -Errno.ENOSYS.code();
+        }
         return call("listxattr", path, () -> {
             // As Linux lists trusted.* only to CAP_SYS_ADMIN, it is listed only to root here.
             boolean privileged = callerUid() == 0;
@@ -412,6 +432,9 @@ public final class DaxfsFuse extends FuseStubFS {
 
     @Override
     public int removexattr(String path, String name) {
+        if (!xattrs) {
+            return -Errno.ENOSYS.code();
+        }
         return call("removexattr", path, () -> {
             fs.removexattr(fs.resolve(path), name);
             return 0;

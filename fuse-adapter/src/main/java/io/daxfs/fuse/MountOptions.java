@@ -9,7 +9,8 @@ import java.util.Map;
  * The -o options of a daxfs mount: daxfs's own (consumed here) and FUSE/kernel options
  * (passed to libfuse), with speed-critical FUSE options on by default.
  *
- * <p>daxfs options: {@code threads=N} (FUSE worker threads). fstab-only options (defaults,
+ * <p>daxfs options: {@code threads=N} (FUSE worker threads), {@code noxattr} (no extended
+ * attributes). fstab-only options (defaults,
  * auto, noauto, nofail, _netdev, user, users, owner, comment=, x-*) are dropped.
  */
 public final class MountOptions {
@@ -24,6 +25,7 @@ public final class MountOptions {
 
     private final Map<String, String> fuse = new LinkedHashMap<>();
     private int threads;
+    private boolean xattrs = true;
 
     private MountOptions() {
     }
@@ -48,6 +50,12 @@ public final class MountOptions {
                 }
                 if (o.equals("direct_io")) {
                     throw new IllegalArgumentException("direct_io is not supported: it makes shared mmap fail (ENODEV)");
+                }
+                if (o.equals("noxattr")) {
+                    // No extended attributes: the kernel then stops asking for them, which saves
+                    // the security.capability lookup it sends before every write.
+                    m.xattrs = false;
+                    continue;
                 }
                 if (o.equals("no_default_permissions")) {
                     m.fuse.remove("default_permissions");
@@ -77,6 +85,11 @@ public final class MountOptions {
         opts.add("fsname=" + fsname.replace(",", "\\,"));
         opts.add("subtype=daxfs");
         return List.of("-o", String.join(",", opts));
+    }
+
+    /** Whether extended attributes are served (off with -o noxattr). */
+    public boolean xattrs() {
+        return xattrs;
     }
 
     /** Worker threads; 0 means the default. */

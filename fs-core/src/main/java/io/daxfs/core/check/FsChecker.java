@@ -10,6 +10,7 @@ import io.daxfs.core.inode.ExtentMap;
 import io.daxfs.core.inode.FileExtent;
 import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.journal.Journal;
+import io.daxfs.core.xattr.XattrCheck;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,7 +32,8 @@ import java.util.Set;
  * <p>What is checked: superblock and geometry; the namespace tree from the root (every entry
  * names an allocated inode of the type the entry claims; directories have one name and a
  * correct parent; link counts equal the names found, 2 + subdirectories for directories);
- * every extent and overflow block lies in the data area and is owned once; the stored block
+ * every extent, overflow block and extended-attribute block lies in the data area and is owned
+ * once (attribute indexes are validated: CRC, entries, recorded block total); the stored block
  * count matches; the block bitmap equals the set of owned blocks (no leaks, no blocks in use
  * but marked free); every allocated inode is reachable or on the orphan list.
  */
@@ -241,8 +243,10 @@ public final class FsChecker {
             prevEnd = e.logicalEnd();
             claim(ino, e.physical(), e.length(), "data extent");
         }
+        long xattrBlocks = XattrCheck.check(media, g, ino, (start, length, what) -> claim(ino, start, length, what),
+                report::error);
         long blocks = media.get(LONG, inodeOffset(ino) + InodeLayout.BLOCKS);
-        long expected = map.mappedBlocks() + map.overflowBlocks().size();
+        long expected = map.mappedBlocks() + map.overflowBlocks().size() + xattrBlocks;
         if (blocks != expected) {
             report.error("inode " + ino + " records " + blocks + " blocks but owns " + expected);
         }

@@ -31,6 +31,40 @@ public final class ExtentMap {
     private final List<Long> overflowBlocks = new ArrayList<>();
     private final long inodeOffset;
     private volatile long mappedBlocks;
+    /** Free slots promised to callers of {@link #reserveSlots} and not used yet. */
+    private int reserved;
+
+    /**
+     * Free slots set aside for one caller: concurrent allocating writers of one file (disjoint
+     * ranges run together) each get their own, so none finds its slots taken by another.
+     * Close it to give back what was not used.
+     */
+    public final class Reservation implements AutoCloseable {
+        private int left;
+
+        private Reservation(int n) {
+            this.left = n;
+        }
+
+        long take() {
+            synchronized (ExtentMap.this) {
+                if (left == 0) {
+                    throw new IllegalStateException("extent map change without a reserved slot");
+                }
+                left--;
+                reserved--;
+                return freeSlots.poll();
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (ExtentMap.this) {
+                reserved -= left;
+                left = 0;
+            }
+        }
+    }
 
     private ExtentMap(long inodeOffset) {
         this.inodeOffset = inodeOffset;
@@ -107,18 +141,34 @@ public final class ExtentMap {
      * Makes sure {@code n} free slots exist, allocating overflow blocks in {@code tx}. Call it
      * before any change so that a failure (ENOSPC) leaves the map untouched.
      */
-    public synchronized void reserveSlots(Transaction tx, int n, MetaBlocks meta, long goal) {
-        while (freeSlots.size() < n) {
-            long blk = meta.allocateZeroed(tx, goal);
-            long link = overflowBlocks.isEmpty()
-                    ? inodeOffset + InodeLayout.OVERFLOW
-                    : overflowBlocks.getLast() << 12;
-            tx.putLong(link, blk);
-            overflowBlocks.add(blk);
-            long base = (blk << 12) + ExtentSlots.OVERFLOW_HEADER;
-            for (int i = 0; i < ExtentSlots.SLOTS_PER_OVERFLOW_BLOCK; i++) {
-                freeSlots.add(base + (long) i * ExtentSlots.SLOT_SIZE);
-            }
+    public synchronized Reservation reserveSlots(Transaction tx, int n, MetaBlocks meta, long goal) {
+        while (freeSlots.size() - reserved < n) {
+            growChain(meta, goal);
+        }
+        reserved += n;
+        return new Reservation(n);
+    }
+
+    /**
+     * Appends an overflow block to the chain in a transaction of its own, committed at once
+     * (under this map's monitor, so chain growth is serialized): the block is zeroed, linked
+     * and counted in the inode's blocks atomically. Transactions of concurrent writers then
+     * only fill slots of blocks that are durably linked, whatever order they commit in. If
+     * the caller's own transaction is abandoned, the block stays as spare slots.
+     */
+    private void growChain(MetaBlocks meta, long goal) {
+        Transaction own = meta.begin();
+        long blk = meta.allocateZeroed(own, goal);
+        long link = overflowBlocks.isEmpty()
+                ? inodeOffset + InodeLayout.OVERFLOW
+                : overflowBlocks.getLast() << 12;
+        own.putLong(link, blk);
+        own.addLong(inodeOffset + InodeLayout.BLOCKS, 1);
+        meta.commit(own);
+        overflowBlocks.add(blk);
+        long base = (blk << 12) + ExtentSlots.OVERFLOW_HEADER;
+        for (int i = 0; i < ExtentSlots.SLOTS_PER_OVERFLOW_BLOCK; i++) {
+            freeSlots.add(base + (long) i * ExtentSlots.SLOT_SIZE);
         }
     }
 
@@ -127,7 +177,7 @@ public final class ExtentMap {
      * Extends the preceding extent in place when both are contiguous; otherwise needs one free
      * slot (see {@link #reserveSlots}).
      */
-    public synchronized void map(Transaction tx, long lblk, long len, long pblk) {
+    public synchronized void map(Reservation slots, Transaction tx, long lblk, long len, long pblk) {
         FileExtent prev = floor(lblk - 1);
         if (prev != null && prev.logicalEnd() == lblk && prev.physical() + prev.length() == pblk
                 && prev.length() + len <= ExtentSlots.MAX_EXTENT_BLOCKS) {
@@ -135,10 +185,7 @@ public final class ExtentMap {
             byLogical.put(grown.logical(), grown);
             writeSlot(tx, grown);
         } else {
-            Long slot = freeSlots.poll();
-            if (slot == null) {
-                throw new IllegalStateException("map() without a reserved slot");
-            }
+            long slot = slots.take();
             FileExtent e = new FileExtent(lblk, len, pblk, slot);
             byLogical.put(lblk, e);
             writeSlot(tx, e);
@@ -150,7 +197,12 @@ public final class ExtentMap {
      * Unmaps logical [from, to) and returns the physical extents that left the file, in
      * logical order. Needs at most one free slot (a split of one extent into two).
      */
-    public synchronized List<Extent> unmap(Transaction tx, long from, long to) {
+    public List<Extent> unmap(Transaction tx, long from, long to) {
+        return unmap(tx, from, to, null);
+    }
+
+    /** As {@link #unmap(Transaction, long, long)}; a split takes its slot from {@code slots}. */
+    public synchronized List<Extent> unmap(Transaction tx, long from, long to, Reservation slots) {
         List<Extent> freed = new ArrayList<>();
         FileExtent first = floor(from);
         // Boxed on both branches: a long/Long conditional would unbox a null ceilingKey (NPE).
@@ -168,7 +220,7 @@ public final class ExtentMap {
             // Order matters for lock-free lookups outside [from, to): insert the tail before
             // the original goes, and replace the head in place under the same key.
             if (keepTail) {
-                long slot = keepHead ? takeSlot() : e.slot();
+                long slot = keepHead ? takeSlot(slots) : e.slot();
                 FileExtent tail = new FileExtent(cutEnd, e.logicalEnd() - cutEnd, e.physicalOf(cutEnd), slot);
                 byLogical.put(tail.logical(), tail);
                 writeSlot(tx, tail);
@@ -215,12 +267,14 @@ public final class ExtentMap {
         return slot >= first && slot < first + InodeLayout.INLINE_SLOT_COUNT * ExtentSlots.SLOT_SIZE;
     }
 
-    private long takeSlot() {
-        Long slot = freeSlots.poll();
-        if (slot == null) {
+    private long takeSlot(Reservation slots) {
+        if (slots != null) {
+            return slots.take();
+        }
+        if (freeSlots.size() - reserved <= 0) {
             throw new IllegalStateException("unmap() split without a reserved slot");
         }
-        return slot;
+        return freeSlots.poll();
     }
 
     private static void writeSlot(Transaction tx, FileExtent e) {

@@ -10,7 +10,7 @@ package io.daxfs.core.inode;
  *  40 mtime s64      48 mtime ns u32   52 generation u32
  *  56 ctime s64      64 ctime ns u32   68 reserved u32
  *  72 btime s64      80 btime ns u32   84 reserved u32
- *  88 rdev u64       96 blocks u64 (4 KiB blocks owned: data + extent-overflow blocks)
+ *  88 rdev u64       96 blocks u64 (4 KiB blocks owned: data, extent-overflow, xattr)
  * 104 first extent-overflow block u64 (0 = none)
  * 112 xattr block u64 (0 = none)
  * 120 parent inode u64 (directories)

@@ -15,4 +15,10 @@ public interface MetaBlocks {
 
     /** Frees one block when {@code tx} commits. */
     void free(Transaction tx, long block);
+
+    /** A new transaction, for a change that must be durable on its own at once. */
+    Transaction begin();
+
+    /** Commits a transaction from {@link #begin()}. */
+    void commit(Transaction tx);
 }

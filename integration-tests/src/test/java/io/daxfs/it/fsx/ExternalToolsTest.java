@@ -26,7 +26,6 @@ class ExternalToolsTest {
      *
      * <p>Left out, and why:
      * <ul>
-     * <li>xattr: daxfs has no extended attributes yet (stress-ng skips it, exit status 3);</li>
      * <li>fiemap, verity, inode-flags, chattr: FS_IOC_FIEMAP, fs-verity and the inode flag
      * ioctls do not exist on a FUSE mount (skipped, or zero operations);</li>
      * <li>filename with its default options: it probes with every byte value in names, and
@@ -55,7 +54,7 @@ class ExternalToolsTest {
                     + " --filename 1 --filename-opts posix"
                     + " --seek 1 --seek-size 16M --iomix 1 --iomix-bytes 16M --readahead 1 --readahead-bytes 16M"
                     + " --fallocate 1 --fallocate-bytes 64M --fpunch 1 --fsize 1"
-                    + " --copy-file 1 --copy-file-bytes 128M"
+                    + " --copy-file 1 --copy-file-bytes 128M --xattr 1"
                     + " --mmap 1 --mmap-file --mmap-bytes 16M 2>&1")));
             check(problems, m::assertNoDaemonErrors);
             m.umount();
