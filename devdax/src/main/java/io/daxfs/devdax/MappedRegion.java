@@ -123,6 +123,22 @@ final class MappedRegion implements PmemRegion {
     }
 
     @Override
+    public void prepareForWrite(long offset, long length) {
+        Objects.checkFromIndexSize(offset, length, size());
+        if (length < 4 * pageSize || readOnly) {
+            return; // a fault or two costs less than the call
+        }
+        guard.enter();
+        try {
+            long start = Math.floorDiv(offset, pageSize) * pageSize;
+            long end = Math.ceilDiv(offset + length, pageSize) * pageSize;
+            Posix.madvise(segment.address() + start, Math.min(end, size()) - start, Posix.MADV_POPULATE_WRITE);
+        } finally {
+            guard.exit();
+        }
+    }
+
+    @Override
     public void release(long offset, long length) {
         Objects.checkFromIndexSize(offset, length, size());
         checkWritable();

@@ -89,6 +89,9 @@ final class Posix {
             CAPTURE_ERRNO);
     private static final MethodHandle MUNMAP = downcall("munmap",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+    private static final MethodHandle MADVISE = downcall("madvise",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    static final int MADV_POPULATE_WRITE = 23;
     private static final MethodHandle FALLOCATE = downcall("fallocate",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), CAPTURE_ERRNO);
     private static final MethodHandle FCNTL_PTR = downcall("fcntl",
@@ -190,6 +193,18 @@ final class Posix {
             throw e;
         } catch (Throwable t) {
             throw linkageFailure("mmap", t);
+        }
+    }
+
+    /**
+     * madvise(2) without errno: advice is best effort (MADV_POPULATE_WRITE needs Linux 5.14;
+     * older kernels answer EINVAL and nothing changes). Returns the call's result.
+     */
+    static int madvise(long address, long length, int advice) {
+        try {
+            return (int) MADVISE.invokeExact(MemorySegment.ofAddress(address), length, advice);
+        } catch (Throwable t) {
+            return -1;
         }
     }
 

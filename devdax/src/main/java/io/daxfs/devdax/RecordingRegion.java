@@ -181,6 +181,11 @@ public final class RecordingRegion implements PmemRegion {
     }
 
     @Override
+    public void prepareForWrite(long offset, long length) {
+        delegate.prepareForWrite(offset, length); // a hint: changes no byte, so nothing to record
+    }
+
+    @Override
     public synchronized void fence() {
         delegate.fence();
         log.add(FENCE);

@@ -297,7 +297,13 @@ public final class DaxFileSystem implements AutoCloseable {
             Timestamp now = Timestamp.now();
             try {
                 tx.updateBits(geometry.inodeBitmapOffset(), ino - 1, 1, true);
-                table.initialize(tx, ino, mode, uid, gid, rdev, dir, isDir ? 2 : 1, now);
+                // A setgid directory passes its group to new entries, and its setgid bit to new
+                // subdirectories (System V semantics, as ext4; the kernel leaves it to us).
+                int parentMode = table.mode(dir);
+                boolean setgidParent = (parentMode & FileMode.S_ISGID) != 0;
+                int effectiveMode = setgidParent && isDir ? mode | FileMode.S_ISGID : mode;
+                int effectiveGid = setgidParent ? table.attributes(dir).gid() : gid;
+                table.initialize(tx, ino, effectiveMode, uid, effectiveGid, rdev, dir, isDir ? 2 : 1, now);
                 if (symlinkTarget != null) {
                     writeSymlinkTarget(tx, ino, symlinkTarget);
                 }

@@ -295,6 +295,7 @@ final class FileData {
                 throw ex;
             }
             for (long[] p : pieces) {
+                region.prepareForWrite(p[1] << SHIFT, p[2] << SHIFT);
                 fillNewBlocks(p, offset, end, src, srcOffset);
             }
             region.fence();

@@ -11,6 +11,8 @@ public final class FileMode {
     public static final int S_IFCHR = 0020000;
     public static final int S_IFIFO = 0010000;
     public static final int PERMISSION_BITS = 07777;
+    public static final int S_ISUID = 04000;
+    public static final int S_ISGID = 02000;
 
     private FileMode() {
     }
