@@ -77,6 +77,9 @@ final class MountCommand implements Callable<Integer> {
         if (!Files.exists(target)) {
             return DaxfsCommand.fail("mount", target + " does not exist");
         }
+        if (!Files.isReadable(target) || !Files.isWritable(target)) {
+            return DaxfsCommand.fail("mount", target + ": permission denied (the daemon needs to read and write it)");
+        }
         try {
             return startDetached();
         } catch (IOException | InterruptedException e) {
