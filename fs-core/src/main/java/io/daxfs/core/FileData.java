@@ -275,25 +275,8 @@ final class FileData {
             pauses.reach("write.allocating", in.ino());
             Transaction tx = journal.begin();
             List<long[]> pieces = new ArrayList<>(); // lblk, pblk, len
-            long allocated = 0;
-            boolean large = end > (2L << 20);
-            ExtentMap.Reservation slots;
-            try {
-                for (long[] h : holes) {
-                    FileExtent prev = map.floor(h[0] - 1);
-                    long goal = prev != null && prev.logicalEnd() == h[0] ? prev.physical() + prev.length() : -1;
-                    long at = h[0];
-                    for (Extent x : space.allocateData(tx, goal, h[1] - h[0], large ? h[0] : -1)) {
-                        pieces.add(new long[] {at, x.start(), x.length()});
-                        at += x.length();
-                        allocated += x.length();
-                    }
-                }
-                slots = map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
-            } catch (RuntimeException ex) {
-                journal.abort(tx);
-                throw ex;
-            }
+            ExtentMap.Reservation slots = allocatePieces(tx, map, holes, end > (2L << 20), pieces);
+            long allocated = blocksOf(pieces);
             for (long[] p : pieces) {
                 region.prepareForWrite(p[1] << SHIFT, p[2] << SHIFT);
                 fillNewBlocks(p, offset, end, src, srcOffset);
@@ -318,6 +301,39 @@ final class FileData {
                 entries.close();
             }
         }
+    }
+
+    /**
+     * Allocates blocks for every hole (lblk start, lblk end) in {@code tx}, extending the extent
+     * before each hole when it can (or 2 MiB-congruent for {@code large} files), appends the
+     * pieces (lblk, pblk, length) and reserves the extent slots they need. All or nothing:
+     * on failure (ENOSPC) the transaction is abandoned and nothing stays allocated.
+     */
+    private ExtentMap.Reservation allocatePieces(Transaction tx, ExtentMap map, List<long[]> holes, boolean large,
+                                                 List<long[]> pieces) {
+        try {
+            for (long[] h : holes) {
+                FileExtent prev = map.floor(h[0] - 1);
+                long goal = prev != null && prev.logicalEnd() == h[0] ? prev.physical() + prev.length() : -1;
+                long at = h[0];
+                for (Extent x : space.allocateData(tx, goal, h[1] - h[0], large ? h[0] : -1)) {
+                    pieces.add(new long[] {at, x.start(), x.length()});
+                    at += x.length();
+                }
+            }
+            return map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
+        } catch (RuntimeException ex) {
+            journal.abort(tx);
+            throw ex;
+        }
+    }
+
+    private static long blocksOf(List<long[]> pieces) {
+        long n = 0;
+        for (long[] p : pieces) {
+            n += p[2];
+        }
+        return n;
     }
 
     /** Writes the part of [offset, end) falling in a new piece, zeroes the rest, flushes. */
@@ -556,25 +572,9 @@ final class FileData {
             return;
         }
         Transaction tx = journal.begin();
-        List<long[]> pieces = new ArrayList<>();
-        long allocated = 0;
-        ExtentMap.Reservation slots;
-        try {
-            for (long[] h : holes) {
-                FileExtent prev = map.floor(h[0] - 1);
-                long goal = prev != null && prev.logicalEnd() == h[0] ? prev.physical() + prev.length() : -1;
-                long at = h[0];
-                for (Extent x : space.allocateData(tx, goal, h[1] - h[0], large ? h[0] : -1)) {
-                    pieces.add(new long[] {at, x.start(), x.length()});
-                    at += x.length();
-                    allocated += x.length();
-                }
-            }
-            slots = map.reserveSlots(tx, pieces.size(), space, pieces.getFirst()[1]);
-        } catch (RuntimeException ex) {
-            journal.abort(tx);
-            throw ex;
-        }
+        List<long[]> pieces = new ArrayList<>(); // lblk, pblk, len
+        ExtentMap.Reservation slots = allocatePieces(tx, map, holes, large, pieces);
+        long allocated = blocksOf(pieces);
         for (long[] p : pieces) {
             region.fill(p[1] << SHIFT, p[2] << SHIFT, (byte) 0);
             region.flush(p[1] << SHIFT, p[2] << SHIFT);
