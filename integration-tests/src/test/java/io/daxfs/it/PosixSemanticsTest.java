@@ -1,0 +1,105 @@
+package io.daxfs.it;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static io.daxfs.it.Daxfs.q;
+import static io.daxfs.it.Daxfs.sh;
+import static io.daxfs.it.Daxfs.shOk;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * POSIX behaviour that real programs rely on, through a mount with allow_other (so other
+ * users created by the test, here uids 1000 and 1001 via setpriv, can reach it):
+ * flock and record locks across processes, setuid/setgid clearing on chown and on writes by
+ * unprivileged users, and permission checks for other users by the mode bits.
+ */
+class PosixSemanticsTest {
+    private static DaxfsMount m;
+    private static Path d;
+
+    @BeforeAll
+    static void mount() throws Exception {
+        m = DaxfsMount.empty();
+        m.mkfs("64M");
+        m.mount("allow_other");
+        d = m.mnt;
+        Files.setPosixFilePermissions(d, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+
+    @AfterAll
+    static void unmount() {
+        if (m != null) {
+            m.close();
+        }
+    }
+
+    private static String as(int uid, String script) {
+        return "setpriv --reuid=" + uid + " --regid=" + uid + " --clear-groups sh -c " + q(script);
+    }
+
+    private static void assumeSetpriv() {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv is not installed");
+    }
+
+    @Test
+    void flockIsExclusiveAcrossProcesses() {
+        Path f = d.resolve("flock");
+        shOk("touch " + q(f));
+        // One process holds the lock while a second tries without waiting.
+        String out = shOk("flock -x " + q(f) + " sh -c 'sleep 1' & sleep 0.3; "
+                + "if flock -n -x " + q(f) + " true; then echo free; else echo held; fi; wait");
+        assertEquals("held", out.strip());
+        assertEquals("free", shOk("flock -n -x " + q(f) + " echo free").strip(), "released after the holder exits");
+    }
+
+    @Test
+    void posixRecordLocksAreExclusiveAcrossProcesses() {
+        Path f = d.resolve("lockf");
+        shOk("touch " + q(f));
+        String probe = "import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
+                + "try:\n fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB,10,0);print('free')\n"
+                + "except OSError:\n print('held')\n";
+        String holder = "import fcntl,os,sys,subprocess\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
+                + "fcntl.lockf(fd,fcntl.LOCK_EX,10,0)\n"
+                + "print(subprocess.run([sys.executable,'-c',sys.argv[2],sys.argv[1]],capture_output=True,text=True).stdout.strip())\n";
+        String out = shOk(Daxfs.PYTHON + " -c " + q(holder) + " " + q(f) + " " + q(probe));
+        assertEquals("held", out.strip(), "bytes 0..9 are locked by the first process");
+    }
+
+    @Test
+    void chownAndUnprivilegedWritesClearSetuidAndSetgid() {
+        assumeSetpriv();
+        Path f = d.resolve("suid");
+        shOk("echo x > " + q(f) + " && chmod 6755 " + q(f) + " && chown 1000:1000 " + q(f));
+        assertEquals("755", shOk("stat -c %a " + q(f)).strip(), "chown clears setuid and setgid");
+        shOk("chmod 6777 " + q(f));
+        shOk(as(1001, "echo more >> " + f));
+        assertEquals("777", shOk("stat -c %a " + q(f)).strip(), "a write by an unprivileged user clears them");
+    }
+
+    @Test
+    void otherUsersAreAllowedAndDeniedByTheModeBits() {
+        assumeSetpriv();
+        Path priv = d.resolve("private");
+        Path pub = d.resolve("public");
+        shOk("mkdir " + q(priv) + " " + q(pub) + " && echo secret > " + q(priv) + "/f && echo open > "
+                + q(pub) + "/f && chmod 700 " + q(priv) + " && chmod 755 " + q(pub));
+        assertFalse(sh(as(1001, "cat " + priv + "/f")).ok(), "0700 directory of root: denied");
+        assertEquals("open", shOk(as(1001, "cat " + pub + "/f")).strip(), "0755 directory: allowed to read");
+        assertFalse(sh(as(1001, "echo no > " + pub + "/g")).ok(), "0755 directory of root: no create");
+        Path own = d.resolve("own");
+        shOk("mkdir " + q(own) + " && chown 1001:1001 " + q(own) + " && chmod 700 " + q(own));
+        shOk(as(1001, "echo mine > " + own + "/f"));
+        assertEquals("1001", shOk("stat -c %u " + q(own.resolve("f"))).strip(), "files belong to their creator");
+        assertFalse(sh(as(1000, "ls " + own)).ok(), "another user cannot list it");
+        assertTrue(sh("cat " + q(own.resolve("f"))).ok(), "root can");
+    }
+}
