@@ -169,28 +169,25 @@ public final class CrashImages {
         }
     }
 
+    /** The bytes an event changes, as {offset, length}; null for flushes and fences. */
+    static long[] changedRange(Event e) {
+        return switch (e) {
+            case Store s -> new long[] {s.offset(), s.bytes().length};
+            case Fill f -> new long[] {f.offset(), f.length()};
+            case Release r -> new long[] {r.offset(), r.length()};
+            default -> null;
+        };
+    }
+
     private static void validate(byte[] base, List<? extends Event> log) {
         for (int i = 0; i < log.size(); i++) {
             Event e = log.get(i);
-            long offset;
-            long length;
-            switch (e) {
-                case Store s -> {
-                    offset = s.offset();
-                    length = s.bytes().length;
-                }
-                case Fill f -> {
-                    offset = f.offset();
-                    length = f.length();
-                }
-                case Release r -> {
-                    offset = r.offset();
-                    length = r.length();
-                }
-                default -> {
-                    continue;
-                }
+            long[] range = changedRange(e);
+            if (range == null) {
+                continue;
             }
+            long offset = range[0];
+            long length = range[1];
             if (offset < 0 || length < 0 || offset + length > base.length) {
                 throw new IllegalArgumentException("event " + i + " (" + e + ") lies outside the "
                         + base.length + "-byte image");
@@ -325,25 +322,12 @@ public final class CrashImages {
             Map<Long, Integer> wordIds = new HashMap<>();
             for (int i = from; i < to; i++) {
                 Event e = log.get(i);
-                long offset;
-                long length;
-                switch (e) {
-                    case Store s -> {
-                        offset = s.offset();
-                        length = s.bytes().length;
-                    }
-                    case Fill f -> {
-                        offset = f.offset();
-                        length = f.length();
-                    }
-                    case Release r -> {
-                        offset = r.offset();
-                        length = r.length();
-                    }
-                    default -> {
-                        continue;
-                    }
+                long[] range = changedRange(e);
+                if (range == null) {
+                    continue;
                 }
+                long offset = range[0];
+                long length = range[1];
                 long end = offset + length;
                 for (long word = offset >>> 3; word << 3 < end; word++) {
                     long fs = Math.max(offset, word << 3);
