@@ -1,5 +1,7 @@
 package io.daxfs.it.fsx;
 
+import io.daxfs.it.Posix;
+
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;

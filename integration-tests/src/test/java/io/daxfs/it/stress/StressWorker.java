@@ -1,5 +1,7 @@
 package io.daxfs.it.stress;
 
+import io.daxfs.it.Posix;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -109,7 +111,7 @@ public final class StressWorker {
                 check(fd, f, model[f], last ? eof[f] : stripe, off, len);
             } else if (op < 85) {
                 int other = rnd.nextInt(workers);
-                posix.pread(fd, buf, len, (long) other * stripe + off);
+                posix.preadFully(fd, buf, len, (long) other * stripe + off);
             } else if (op < 95) {
                 chaos(fds[shared], rnd);
             } else if (last) {
@@ -144,13 +146,13 @@ public final class StressWorker {
             case 0, 1 -> posix.pwriteFully(fd, buf, Math.min(len, buf.byteSize()), off);
             case 2 -> posix.fallocate(fd, Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE, off, len);
             case 3 -> posix.ftruncate(fd, off);
-            default -> posix.pread(fd, buf, Math.min(len, buf.byteSize()), off);
+            default -> posix.preadFully(fd, buf, Math.min(len, buf.byteSize()), off);
         }
     }
 
     /** Reads [off, off+len) of this worker's stripe and compares it with the model. */
     private void check(int fd, int f, byte[] model, int eof, int off, int len) {
-        long n = posix.pread(fd, buf, len, base() + off);
+        long n = posix.preadFully(fd, buf, len, base() + off);
         long expected = last ? Math.max(0, Math.min(len, eof - off)) : len;
         if (n != expected) {
             throw new MismatchException("file " + files[f] + " stripe offset " + off + ": read " + n + " bytes, expected "

@@ -1,4 +1,4 @@
-package io.daxfs.it.fsx;
+package io.daxfs.it;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -15,16 +15,16 @@ import java.lang.invoke.MethodHandle;
  * errno capture buffer is confined to the thread that made it. A failing call throws
  * {@link ErrnoException} naming the call and errno.
  */
-final class Posix implements AutoCloseable {
-    static final int O_RDWR = 2;
-    static final int FALLOC_FL_KEEP_SIZE = 1;
-    static final int FALLOC_FL_PUNCH_HOLE = 2;
-    static final int FALLOC_FL_ZERO_RANGE = 0x10;
-    static final int PROT_READ = 1;
-    static final int PROT_WRITE = 2;
-    static final int MAP_SHARED = 1;
-    static final int MS_SYNC = 4;
-    static final long PAGE = 4096;
+public final class Posix implements AutoCloseable {
+    public static final int O_RDWR = 2;
+    public static final int FALLOC_FL_KEEP_SIZE = 1;
+    public static final int FALLOC_FL_PUNCH_HOLE = 2;
+    public static final int FALLOC_FL_ZERO_RANGE = 0x10;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1;
+    public static final int MS_SYNC = 4;
+    public static final long PAGE = 4096;
     /** Offset of st_size in struct stat on x86_64 (and aarch64) Linux; the struct is 144 bytes. */
     private static final long ST_SIZE = 48;
     private static final long STAT_BYTES = 144;
@@ -62,7 +62,7 @@ final class Posix implements AutoCloseable {
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
 
     /** A system call that failed. */
-    static final class ErrnoException extends RuntimeException {
+    public static final class ErrnoException extends RuntimeException {
         final int errno;
 
         ErrnoException(String call, long rc, int errno) {
@@ -84,7 +84,7 @@ final class Posix implements AutoCloseable {
     }
 
     /** open(path, O_RDWR) of an existing file. */
-    int open(String path) {
+    public int open(String path) {
         try {
             int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), O_RDWR);
             if (fd < 0) {
@@ -96,7 +96,7 @@ final class Posix implements AutoCloseable {
         }
     }
 
-    void close(int fd) {
+    public void close(int fd) {
         try {
             int rc = (int) CLOSE.invokeExact(state, fd);
             if (rc != 0) {
@@ -108,7 +108,7 @@ final class Posix implements AutoCloseable {
     }
 
     /** Reads until {@code len} bytes or end of file; returns the bytes read. */
-    long preadFully(int fd, MemorySegment buf, long len, long off) {
+    public long preadFully(int fd, MemorySegment buf, long len, long off) {
         try {
             long done = 0;
             while (done < len) {
@@ -127,7 +127,7 @@ final class Posix implements AutoCloseable {
         }
     }
 
-    void pwriteFully(int fd, MemorySegment buf, long len, long off) {
+    public void pwriteFully(int fd, MemorySegment buf, long len, long off) {
         try {
             long done = 0;
             while (done < len) {
@@ -142,7 +142,7 @@ final class Posix implements AutoCloseable {
         }
     }
 
-    void fallocate(int fd, int mode, long off, long len) {
+    public void fallocate(int fd, int mode, long off, long len) {
         try {
             int rc = (int) FALLOCATE.invokeExact(state, fd, mode, off, len);
             if (rc != 0) {
@@ -153,7 +153,7 @@ final class Posix implements AutoCloseable {
         }
     }
 
-    void ftruncate(int fd, long size) {
+    public void ftruncate(int fd, long size) {
         try {
             int rc = (int) FTRUNCATE.invokeExact(state, fd, size);
             if (rc != 0) {
@@ -164,7 +164,7 @@ final class Posix implements AutoCloseable {
         }
     }
 
-    void fsync(int fd) {
+    public void fsync(int fd) {
         try {
             int rc = (int) FSYNC.invokeExact(state, fd);
             if (rc != 0) {
@@ -176,7 +176,7 @@ final class Posix implements AutoCloseable {
     }
 
     /** st_size from fstat. */
-    long fstatSize(int fd) {
+    public long fstatSize(int fd) {
         try {
             int rc = (int) FSTAT.invokeExact(state, fd, stat);
             if (rc != 0) {
@@ -189,7 +189,7 @@ final class Posix implements AutoCloseable {
     }
 
     /** mmap(NULL, len, prot, MAP_SHARED, fd, off) as a segment of {@code len} bytes. */
-    MemorySegment mmapShared(int fd, long len, int prot, long off) {
+    public MemorySegment mmapShared(int fd, long len, int prot, long off) {
         try {
             MemorySegment p = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, len, prot, MAP_SHARED, fd, off);
             if (p.address() == -1L) {
@@ -201,7 +201,7 @@ final class Posix implements AutoCloseable {
         }
     }
 
-    void msync(MemorySegment map) {
+    public void msync(MemorySegment map) {
         try {
             int rc = (int) MSYNC.invokeExact(state, map, map.byteSize(), MS_SYNC);
             if (rc != 0) {
@@ -212,7 +212,7 @@ final class Posix implements AutoCloseable {
         }
     }
 
-    void munmap(MemorySegment map) {
+    public void munmap(MemorySegment map) {
         try {
             int rc = (int) MUNMAP.invokeExact(state, map, map.byteSize());
             if (rc != 0) {
