@@ -279,3 +279,63 @@ is_mountpoint() {
 mount_fstype() {
     findmnt -n -o FSTYPE --mountpoint "$(readlink -f -- "$1")" 2>/dev/null | tail -n1 || true
 }
+
+# Path of the daemon's AOT cache (read by MountCommand: DaemonStartupCache).
+aot_cache() {
+    printf '%s/fuse-adapter/target/daxfs.aot\n' "$(repo_root)"
+}
+
+# build_aot_cache [--if-stale]: trains the daemon's start-up cache (JDK AOT cache) with one
+# mount of a scratch image: the daemon runs with -XX:AOTCacheOutput, a few file operations
+# go through the mount, and the cache is written when the daemon exits after the unmount.
+# Needs /dev/fuse and fusermount; without them (or on any failure) it warns and leaves no
+# cache, which only makes mounts start slower. The JVM options must match the daemon's
+# (MountCommand.DAEMON_HEAP) and the class path must be the same absolute jar.
+build_aot_cache() {
+    local jar cache tmp pid ok=0 i
+    jar=$(daxfs_jar)
+    cache=$(aot_cache)
+    [[ -f "$jar" ]] || die "build_aot_cache: $jar is missing"
+    if [[ "${1:-}" == --if-stale && -f "$cache" && "$cache" -nt "$jar" ]]; then
+        return 0
+    fi
+    if [[ ! -c /dev/fuse ]] || ! command -v fusermount >/dev/null 2>&1; then
+        warn "no /dev/fuse or fusermount: mounts start without the AOT cache"
+        return 0
+    fi
+    find_jdk
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/daxfs-aot.XXXXXX")
+    mkdir -p "$tmp/mnt"
+    rm -f -- "$cache" "$cache.tmp"
+    log "training the daemon's start-up cache ($cache)"
+    "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -jar "$jar" mkfs --size 64M "$tmp/train.img" >/dev/null 2>&1 &&
+        {
+            "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -Xms64m -Xmx384m -XX:+UseSerialGC \
+                -XX:AOTCacheOutput="$cache.tmp" -Xlog:aot*=off -Xlog:cds*=off \
+                -cp "$jar" io.daxfs.fuse.cli.DaxfsCommand mount --foreground "$tmp/train.img" "$tmp/mnt" \
+                >"$tmp/daemon.log" 2>&1 &
+            pid=$!
+            for ((i = 0; i < 600; i++)); do
+                [[ "$(mount_fstype "$tmp/mnt")" == fuse.daxfs ]] && { ok=1; break; }
+                pid_alive "$pid" || break
+                sleep 0.05
+            done
+            if ((ok)); then
+                (
+                    cd "$tmp/mnt" && mkdir -p d/e && head -c 1048576 /dev/zero >d/f && cat d/f >/dev/null &&
+                        ln d/f d/g && mv d/g d/h && ls -la d >/dev/null && stat d/f >/dev/null &&
+                        truncate -s 4096 d/f && df . >/dev/null && rm -rf d
+                ) || ok=0
+                fusermount -u "$tmp/mnt" 2>/dev/null || ok=0
+            fi
+            wait "$pid" 2>/dev/null || true
+        }
+    if ((ok)) && [[ -s "$cache.tmp" ]]; then
+        mv -f -- "$cache.tmp" "$cache"
+    else
+        rm -f -- "$cache.tmp"
+        warn "could not train the daemon's start-up cache (see $tmp/daemon.log); mounts start without it"
+        return 0
+    fi
+    rm -rf -- "$tmp"
+}

@@ -115,8 +115,10 @@ final class MountCommand implements Callable<Integer> {
         if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Xmx") || a.startsWith("-XX:MaxRAM"))) {
             cmd.addAll(DAEMON_HEAP);
         }
+        String classPath = System.getProperty("java.class.path");
+        cmd.addAll(DaemonStartupCache.jvmOptions(classPath));
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(classPath);
         cmd.add(DaxfsCommand.class.getName());
         cmd.add("mount");
         cmd.add("--foreground");
@@ -162,7 +164,9 @@ final class MountCommand implements Callable<Integer> {
                     || !a.startsWith("-")) {
                 break;
             }
-            out.add(a);
+            if (!DaemonStartupCache.isAotOption(a)) {
+                out.add(a);
+            }
         }
         return out;
     }
