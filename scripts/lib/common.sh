@@ -285,7 +285,34 @@ aot_cache() {
     printf '%s/fuse-adapter/target/daxfs.aot\n' "$(repo_root)"
 }
 
-# build_aot_cache [--if-stale]: trains the daemon's start-up cache (JDK AOT cache) with one
+# Path of the command line's own AOT cache (used by scripts/daxfs: daxfs_cli_flags).
+cli_aot_cache() {
+    printf '%s/fuse-adapter/target/daxfs-cli.aot\n' "$(repo_root)"
+}
+
+# shellcheck disable=SC2034
+# JVM options of the daxfs command itself (scripts/daxfs), beyond DAXFS_JVM_FLAGS: the serial
+# collector starts fastest, and a mount's daemon inherits these options (it uses it too).
+DAXFS_CLI_FLAGS=(-XX:+UseSerialGC)
+
+# Prints, one a line, the JVM options that make the daxfs command start from its AOT cache:
+# nothing unless the cache is newer than the jar (the JVM would refuse a stale one).
+daxfs_cli_aot_flags() {
+    local cache
+    cache=$(cli_aot_cache)
+    if [[ -f "$cache" && "$cache" -nt "$(daxfs_jar)" ]]; then
+        printf '%s\n' "-XX:AOTCache=$cache" "-Xlog:aot*=off" "-Xlog:cds*=off"
+    fi
+}
+
+# True if both AOT caches exist and are newer than the jar.
+aot_caches_fresh() {
+    local jar
+    jar=$(daxfs_jar)
+    [[ -f "$(aot_cache)" && "$(aot_cache)" -nt "$jar" && -f "$(cli_aot_cache)" && "$(cli_aot_cache)" -nt "$jar" ]]
+}
+
+# build_aot_cache [--if-stale|--force]: trains the daemon's start-up cache (JDK AOT cache) with one
 # mount of a scratch image: the daemon runs with -XX:AOTCacheOutput, a few file operations
 # go through the mount, and the cache is written when the daemon exits after the unmount.
 # Needs /dev/fuse and fusermount; without them (or on any failure) it warns and leaves no
@@ -296,7 +323,8 @@ build_aot_cache() {
     jar=$(daxfs_jar)
     cache=$(aot_cache)
     [[ -f "$jar" ]] || die "build_aot_cache: $jar is missing"
-    if [[ "${1:-}" == --if-stale && -f "$cache" && "$cache" -nt "$jar" ]]; then
+    case "${1:---force}" in --if-stale | --force) ;; *) die "build_aot_cache: unknown argument $1" ;; esac
+    if [[ "${1:-}" == --if-stale ]] && aot_caches_fresh; then
         return 0
     fi
     if [[ ! -c /dev/fuse ]] || ! command -v fusermount >/dev/null 2>&1; then
@@ -335,6 +363,28 @@ build_aot_cache() {
     else
         rm -f -- "$cache.tmp"
         warn "could not train the daemon's start-up cache (see $tmp/daemon.log); mounts start without it"
+        return 0
+    fi
+    # The command line's own cache: one detached `daxfs mount` (its daemon now starts from the
+    # cache above; MountCommand never passes AOT options on), recorded as the command exits.
+    cache=$(cli_aot_cache)
+    rm -f -- "$cache" "$cache.tmp"
+    ok=0
+    if "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" "${DAXFS_CLI_FLAGS[@]}" -XX:AOTCacheOutput="$cache.tmp" \
+        -Xlog:aot*=off -Xlog:cds*=off -jar "$jar" mount --log "$tmp/cli-daemon.log" "$tmp/train.img" "$tmp/mnt" \
+        >"$tmp/cli.log" 2>&1; then
+        ok=1
+        fusermount -u "$tmp/mnt" 2>/dev/null || ok=0
+        for ((i = 0; i < 200; i++)); do
+            [[ -z "$(fuse_daemon_pids "$tmp/train.img")" ]] && break
+            sleep 0.05
+        done
+    fi
+    if ((ok)) && [[ -s "$cache.tmp" ]]; then
+        mv -f -- "$cache.tmp" "$cache"
+    else
+        rm -f -- "$cache.tmp"
+        warn "could not train the daxfs command's start-up cache (see $tmp/cli.log)"
         return 0
     fi
     rm -rf -- "$tmp"
