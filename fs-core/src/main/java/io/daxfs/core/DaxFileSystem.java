@@ -716,6 +716,14 @@ public final class DaxFileSystem implements AutoCloseable {
         xattrs.set(handle(ino), name, value, flags);
     }
 
+    /**
+     * {@link #setxattr}, and in the same transaction the permission bits become
+     * {@code modeChange} applied to the current mode (setting a POSIX ACL changes the mode).
+     */
+    public void setxattr(long ino, String name, byte[] value, int flags, java.util.function.IntUnaryOperator modeChange) {
+        xattrs.set(handle(ino), name, value, flags, modeChange);
+    }
+
     /** The names of the extended attributes of {@code ino}, sorted. */
     public List<String> listxattr(long ino) {
         return xattrs.list(handle(ino));
@@ -724,6 +732,11 @@ public final class DaxFileSystem implements AutoCloseable {
     /** Removes extended attribute {@code name}; ENODATA if there is none. */
     public void removexattr(long ino, String name) {
         xattrs.remove(handle(ino), name);
+    }
+
+    /** {@link #removexattr}, changing the permission bits in the same transaction. */
+    public void removexattr(long ino, String name, java.util.function.IntUnaryOperator modeChange) {
+        xattrs.remove(handle(ino), name, modeChange);
     }
 
     // ------------------------------------------------------------------ data

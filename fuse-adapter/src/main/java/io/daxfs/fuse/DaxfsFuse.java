@@ -4,9 +4,12 @@ import io.daxfs.core.Attributes;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.DirEntry;
 import io.daxfs.core.Errno;
+import io.daxfs.core.FileMode;
 import io.daxfs.core.FsException;
 import io.daxfs.core.FsStats;
 import io.daxfs.core.Timestamp;
+import io.daxfs.core.perm.Credentials;
+import io.daxfs.core.perm.PermissionChecker;
 import jnr.ffi.Pointer;
 import jnr.ffi.types.dev_t;
 import jnr.ffi.types.gid_t;
@@ -39,17 +42,34 @@ import java.util.function.IntSupplier;
  *
  * <p>Data moves between the kernel's request buffer and device memory in one copy, through
  * a MemorySegment over the FUSE buffer (no byte[] in between).
+ *
+ * <p>Permissions: with {@link PermissionPolicy#daemonChecks()} every path is resolved and every
+ * operation checked by {@link AccessControl} (mode bits and POSIX ACLs); {@link PosixAcls} keeps
+ * ACLs and mode coupled. Otherwise both pass through (docs/permissions.md).
  */
 public final class DaxfsFuse extends FuseStubFS {
     private static final Logger LOG = LoggerFactory.getLogger(DaxfsFuse.class);
     static final long UTIME_NOW = (1L << 30) - 1;
     static final long UTIME_OMIT = (1L << 30) - 2;
 
+    /** FUSE_CAP_DONT_MASK: the kernel passes create modes unmasked, with the umask beside them. */
+    static final int FUSE_CAP_DONT_MASK = 1 << 6;
+    /** Offsets of {@code capable} and {@code want} in libfuse 2.9's struct fuse_conn_info (all unsigned). */
+    static final int CONN_CAPABLE = 20;
+    static final int CONN_WANT = 24;
+
     private final DaxFileSystem fs;
     private final boolean xattrs;
+    private final PermissionPolicy permissions;
+    private final PosixAcls acls;
+    private final AccessControl access;
 
     public DaxfsFuse(DaxFileSystem fs) {
         this(fs, true);
+    }
+
+    public DaxfsFuse(DaxFileSystem fs, boolean xattrs) {
+        this(fs, xattrs, PermissionPolicy.KERNEL_MODE_BITS);
     }
 
     /**
@@ -57,9 +77,12 @@ public final class DaxfsFuse extends FuseStubFS {
      *               stops sending them - and stops asking for security.capability before every
      *               write(2), one request less per write (docs/compatibility.md)
      */
-    public DaxfsFuse(DaxFileSystem fs, boolean xattrs) {
+    public DaxfsFuse(DaxFileSystem fs, boolean xattrs, PermissionPolicy permissions) {
         this.fs = fs;
         this.xattrs = xattrs;
+        this.permissions = permissions;
+        this.acls = new PosixAcls(fs, permissions.aclSemantics());
+        this.access = new AccessControl(fs, acls, permissions.daemonChecks());
     }
 
     /** Runs an operation, turning exceptions into negative errno values. */
@@ -74,8 +97,14 @@ public final class DaxfsFuse extends FuseStubFS {
         }
     }
 
-    private long parentOf(String path) {
-        return fs.resolve(PathNames.parent(path));
+    /** The caller of the current request; supplementary groups are read only if a check needs them. */
+    private Credentials caller() {
+        FuseContext c = getContext();
+        if (c == null) {
+            return Credentials.of(0, 0);
+        }
+        long pid = c.pid.longValue();
+        return new Credentials((int) c.uid.get(), (int) c.gid.get(), () -> ProcGroups.of(pid));
     }
 
     private long inodeOf(String path, FuseFileInfo fi) {
@@ -91,11 +120,6 @@ public final class DaxfsFuse extends FuseStubFS {
     private int callerUid() {
         FuseContext c = getContext();
         return c == null ? 0 : (int) c.uid.get();
-    }
-
-    private int callerGid() {
-        FuseContext c = getContext();
-        return c == null ? 0 : (int) c.gid.get();
     }
 
     private int callerUmask() {
@@ -124,7 +148,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int getattr(String path, FileStat stat) {
         return call("getattr", path, () -> {
-            fill(stat, fs.getattr(fs.resolve(path)));
+            fill(stat, fs.getattr(access.lookup(caller(), path)));
             return 0;
         });
     }
@@ -152,9 +176,12 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int opendir(String path, FuseFileInfo fi) {
         return call("opendir", path, () -> {
-            if (!fs.getattr(fs.resolve(path)).isDirectory()) {
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            if (!fs.getattr(ino).isDirectory()) {
                 return -Errno.ENOTDIR.code();
             }
+            access.require(who, ino, PermissionChecker.MAY_READ);
             return 0;
         });
     }
@@ -162,7 +189,11 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int mkdir(String path, @mode_t long mode) {
         return call("mkdir", path, () -> {
-            fs.mkdir(parentOf(path), PathNames.name(path), (int) mode, callerUid(), callerGid());
+            Credentials who = caller();
+            long dir = access.parent(who, path);
+            access.mayCreate(who, dir);
+            PosixAcls.NewInode n = acls.forNew(dir, FileMode.S_IFDIR | ((int) mode & FileMode.PERMISSION_BITS), callerUmask());
+            acls.inherit(fs.mkdir(dir, PathNames.name(path), n.mode(), who.uid(), who.gid()), n);
             return 0;
         });
     }
@@ -170,7 +201,12 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
         return call("create", path, () -> {
-            long ino = fs.create(parentOf(path), PathNames.name(path), (int) mode, callerUid(), callerGid());
+            Credentials who = caller();
+            long dir = access.parent(who, path);
+            access.mayCreate(who, dir);
+            PosixAcls.NewInode n = acls.forNew(dir, FileMode.S_IFREG | ((int) mode & FileMode.PERMISSION_BITS), callerUmask());
+            long ino = fs.create(dir, PathNames.name(path), n.mode(), who.uid(), who.gid());
+            acls.inherit(ino, n);
             fi.fh.set(ino);
             return 0;
         });
@@ -179,7 +215,12 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
         return call("mknod", path, () -> {
-            fs.mknod(parentOf(path), PathNames.name(path), (int) mode, rdev, callerUid(), callerGid());
+            Credentials who = caller();
+            long dir = access.parent(who, path);
+            access.mayCreate(who, dir);
+            int requested = FileMode.type((int) mode) == 0 ? (int) mode | FileMode.S_IFREG : (int) mode;
+            PosixAcls.NewInode n = acls.forNew(dir, requested, callerUmask());
+            acls.inherit(fs.mknod(dir, PathNames.name(path), n.mode(), rdev, who.uid(), who.gid()), n);
             return 0;
         });
     }
@@ -187,7 +228,10 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int symlink(String target, String path) {
         return call("symlink", path, () -> {
-            fs.symlink(parentOf(path), PathNames.name(path), target, callerUid(), callerGid());
+            Credentials who = caller();
+            long dir = access.parent(who, path);
+            access.mayCreate(who, dir);
+            fs.symlink(dir, PathNames.name(path), target, who.uid(), who.gid());
             return 0;
         });
     }
@@ -195,7 +239,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int readlink(String path, Pointer buf, @size_t long size) {
         return call("readlink", path, () -> {
-            byte[] target = fs.readlink(fs.resolve(path)).getBytes(StandardCharsets.UTF_8);
+            byte[] target = fs.readlink(access.lookup(caller(), path)).getBytes(StandardCharsets.UTF_8);
             int n = (int) Math.min(target.length, size - 1);
             buf.put(0, target, 0, n);
             buf.putByte(n, (byte) 0);
@@ -206,7 +250,11 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int link(String existing, String path) {
         return call("link", path, () -> {
-            fs.link(fs.resolve(existing), parentOf(path), PathNames.name(path));
+            Credentials who = caller();
+            long ino = access.lookup(who, existing);
+            long dir = access.parent(who, path);
+            access.mayCreate(who, dir);
+            fs.link(ino, dir, PathNames.name(path));
             return 0;
         });
     }
@@ -214,7 +262,12 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int unlink(String path) {
         return call("unlink", path, () -> {
-            fs.unlink(parentOf(path), PathNames.name(path));
+            Credentials who = caller();
+            long dir = access.parent(who, path);
+            if (access.enforcing()) {
+                access.mayDelete(who, dir, fs.lookup(dir, PathNames.name(path)));
+            }
+            fs.unlink(dir, PathNames.name(path));
             return 0;
         });
     }
@@ -222,7 +275,12 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int rmdir(String path) {
         return call("rmdir", path, () -> {
-            fs.rmdir(parentOf(path), PathNames.name(path));
+            Credentials who = caller();
+            long dir = access.parent(who, path);
+            if (access.enforcing()) {
+                access.mayDelete(who, dir, fs.lookup(dir, PathNames.name(path)));
+            }
+            fs.rmdir(dir, PathNames.name(path));
             return 0;
         });
     }
@@ -230,7 +288,13 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int rename(String from, String to) {
         return call("rename", from, () -> {
-            fs.rename(parentOf(from), PathNames.name(from), parentOf(to), PathNames.name(to));
+            Credentials who = caller();
+            long srcDir = access.parent(who, from);
+            long dstDir = access.parent(who, to);
+            if (access.enforcing()) {
+                access.mayRename(who, srcDir, fs.lookup(srcDir, PathNames.name(from)), dstDir, existing(dstDir, PathNames.name(to)));
+            }
+            fs.rename(srcDir, PathNames.name(from), dstDir, PathNames.name(to));
             return 0;
         });
     }
@@ -238,7 +302,9 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int chmod(String path, @mode_t long mode) {
         return call("chmod", path, () -> {
-            fs.chmod(fs.resolve(path), (int) mode);
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            acls.chmod(ino, access.chmodMode(who, ino, (int) mode));
             return 0;
         });
     }
@@ -246,7 +312,10 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int chown(String path, @uid_t long uid, @gid_t long gid) {
         return call("chown", path, () -> {
-            fs.chown(fs.resolve(path), (int) uid, (int) gid);
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            access.mayChown(who, ino, (int) uid, (int) gid);
+            fs.chown(ino, (int) uid, (int) gid);
             return 0;
         });
     }
@@ -254,9 +323,22 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int utimens(String path, Timespec[] timespec) {
         return call("utimens", path, () -> {
-            fs.setTimes(fs.resolve(path), toTimestamp(timespec[0]), toTimestamp(timespec[1]));
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            access.maySetTimes(who, ino, isExplicit(timespec[0]) || isExplicit(timespec[1]),
+                    isNow(timespec[0]) || isNow(timespec[1]));
+            fs.setTimes(ino, toTimestamp(timespec[0]), toTimestamp(timespec[1]));
             return 0;
         });
+    }
+
+    private static boolean isNow(Timespec t) {
+        return t.tv_nsec.longValue() == UTIME_NOW;
+    }
+
+    private static boolean isExplicit(Timespec t) {
+        long nsec = t.tv_nsec.longValue();
+        return nsec != UTIME_NOW && nsec != UTIME_OMIT;
     }
 
     /** null means UTIME_OMIT; UTIME_NOW becomes the current time. */
@@ -274,7 +356,10 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int truncate(String path, @off_t long size) {
         return call("truncate", path, () -> {
-            fs.truncate(fs.resolve(path), size);
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            access.require(who, ino, PermissionChecker.MAY_WRITE);
+            fs.truncate(ino, size);
             return 0;
         });
     }
@@ -282,7 +367,9 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
         return call("ftruncate", path, () -> {
-            fs.truncate(inodeOf(path, fi), size);
+            long ino = inodeOf(path, fi);
+            access.mayTruncateOpenFile(caller(), ino);
+            fs.truncate(ino, size);
             return 0;
         });
     }
@@ -290,10 +377,12 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int open(String path, FuseFileInfo fi) {
         return call("open", path, () -> {
-            long ino = fs.resolve(path);
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
             if (fs.getattr(ino).isDirectory()) {
                 return -Errno.EISDIR.code();
             }
+            access.mayOpen(who, ino, fi.flags.get());
             fi.fh.set(ino);
             return 0;
         });
@@ -398,7 +487,10 @@ public final class DaxfsFuse extends FuseStubFS {
             if (size > 0) {
                 value.get(0, v, 0, v.length);
             }
-            fs.setxattr(fs.resolve(path), name, v, flags);
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            access.mayWriteXattr(who, ino, name);
+            acls.setxattr(who, ino, name, v, flags);
             return 0;
         });
     }
@@ -408,7 +500,12 @@ public final class DaxfsFuse extends FuseStubFS {
         if (!xattrs) {
             return -Errno.ENOSYS.code();
         }
-        return call("getxattr", path, () -> reply(fs.getxattr(fs.resolve(path), name), value, size));
+        return call("getxattr", path, () -> {
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            access.mayReadXattr(who, ino, name);
+            return reply(fs.getxattr(ino, name), value, size);
+        });
     }
 
     @Override
@@ -420,7 +517,7 @@ public final class DaxfsFuse extends FuseStubFS {
             // As Linux lists trusted.* only to CAP_SYS_ADMIN, it is listed only to root here.
             boolean privileged = callerUid() == 0;
             ByteArrayOutputStream names = new ByteArrayOutputStream();
-            for (String n : fs.listxattr(fs.resolve(path))) {
+            for (String n : fs.listxattr(access.lookup(caller(), path))) {
                 if (privileged || !io.daxfs.core.xattr.XattrNames.isTrusted(n)) {
                     names.writeBytes(n.getBytes(StandardCharsets.UTF_8));
                     names.write(0);
@@ -436,7 +533,10 @@ public final class DaxfsFuse extends FuseStubFS {
             return -Errno.ENOSYS.code();
         }
         return call("removexattr", path, () -> {
-            fs.removexattr(fs.resolve(path), name);
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            access.mayWriteXattr(who, ino, name);
+            fs.removexattr(ino, name);
             return 0;
         });
     }
@@ -458,9 +558,51 @@ public final class DaxfsFuse extends FuseStubFS {
         });
     }
 
+    /**
+     * access(2), chdir(2) and the like: sent by the kernel only without default_permissions.
+     * F_OK (0) asks only whether the path resolves.
+     */
+    @Override
+    public int access(String path, int mask) {
+        return call("access", path, () -> {
+            Credentials who = caller();
+            long ino = access.lookup(who, path);
+            if (mask != 0) {
+                access.require(who, ino, mask & (PermissionChecker.MAY_READ | PermissionChecker.MAY_WRITE
+                        | PermissionChecker.MAY_EXEC));
+            }
+            return 0;
+        });
+    }
+
+    /** The inode a name in {@code dir} refers to, or 0 if there is none. */
+    private long existing(long dir, String name) {
+        try {
+            return fs.lookup(dir, name);
+        } catch (FsException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return 0;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * With ACL semantics, asks for FUSE_CAP_DONT_MASK: the kernel then passes the mode of a new
+     * inode unmasked, and the daemon applies the umask only when the directory has no default
+     * ACL (posix_acl_create).
+     */
     @Override
     public Pointer init(Pointer conn) {
-        LOG.info("FUSE session initialised");
+        if (conn != null && permissions.aclSemantics()) {
+            int capable = conn.getInt(CONN_CAPABLE);
+            if ((capable & FUSE_CAP_DONT_MASK) != 0) {
+                conn.putInt(CONN_WANT, conn.getInt(CONN_WANT) | FUSE_CAP_DONT_MASK);
+            } else {
+                LOG.warn("the kernel cannot leave the umask to the daemon: default ACLs are masked by the umask too");
+            }
+        }
+        LOG.info("FUSE session initialised (permissions: {})", permissions);
         return null;
     }
 }

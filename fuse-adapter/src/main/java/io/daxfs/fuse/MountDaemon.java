@@ -34,7 +34,7 @@ public final class MountDaemon {
             DaxFileSystem fs = DaxFileSystem.mount(device.region());
             LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {})", target, mountPoint,
                     fs.superblock().uuid(), device.size() >> 20, device.mappingDescription());
-            DaxfsFuse fuse = new DaxfsFuse(fs, options.xattrs());
+            DaxfsFuse fuse = new DaxfsFuse(fs, options.xattrs(), options.permissions());
             List<String> args = new ArrayList<>(options.fuseArgs(target.toAbsolutePath().toString()));
             // A fixed pool of JVM threads drives libfuse's session loop: callbacks never pay
             // jffi's per-call attach/detach of native threads (docs/benchmarks.md).

@@ -10,7 +10,10 @@ import java.util.Map;
  * (passed to libfuse), with speed-critical FUSE options on by default.
  *
  * <p>daxfs options: {@code threads=N} (FUSE worker threads), {@code noxattr} (no extended
- * attributes). fstab-only options (defaults,
+ * attributes), {@code acl} (the default) / {@code noacl} (POSIX ACLs enforced by the daemon, or
+ * opaque attributes with the kernel checking mode bits: {@link PermissionPolicy}). With
+ * {@code acl}, a requested {@code default_permissions} is not passed to the kernel: the daemon
+ * does the checks (docs/permissions.md). fstab-only options (defaults,
  * auto, noauto, nofail, _netdev, user, users, owner, comment=, x-*) are dropped.
  */
 public final class MountOptions {
@@ -26,6 +29,8 @@ public final class MountOptions {
     private final Map<String, String> fuse = new LinkedHashMap<>();
     private int threads;
     private boolean xattrs = true;
+    private boolean acl = true;
+    private PermissionPolicy permissions;
 
     private MountOptions() {
     }
@@ -57,12 +62,21 @@ public final class MountOptions {
                     m.xattrs = false;
                     continue;
                 }
+                if (o.equals("acl") || o.equals("noacl")) {
+                    m.acl = o.equals("acl");
+                    continue;
+                }
                 if (o.equals("no_default_permissions")) {
                     m.fuse.remove("default_permissions");
                     continue;
                 }
                 m.put(o);
             }
+        }
+        m.permissions = PermissionPolicy.of(m.acl, m.fuse.containsKey("default_permissions"));
+        if (m.permissions.daemonChecks()) {
+            // The kernel would check the mode bits alone and refuse what an ACL grants.
+            m.fuse.remove("default_permissions");
         }
         return m;
     }
@@ -90,6 +104,11 @@ public final class MountOptions {
     /** Whether extended attributes are served (off with -o noxattr). */
     public boolean xattrs() {
         return xattrs;
+    }
+
+    /** Who checks permissions and whether ACLs are enforced. */
+    public PermissionPolicy permissions() {
+        return permissions;
     }
 
     /** Worker threads; 0 means the default. */

@@ -23,6 +23,7 @@ import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
+import java.util.function.IntUnaryOperator;
 import java.util.function.Predicate;
 
 /**
@@ -132,6 +133,14 @@ public final class XattrStore {
      * if present), {@link XattrNames#XATTR_REPLACE} (ENODATA if absent).
      */
     public void set(Inode in, String name, byte[] value, int flags) {
+        set(in, name, value, flags, null);
+    }
+
+    /**
+     * {@link #set}, and in the same transaction the inode's mode becomes {@code modeChange}
+     * applied to its current mode (null: unchanged), as setting a POSIX ACL changes the mode.
+     */
+    public void set(Inode in, String name, byte[] value, int flags, IntUnaryOperator modeChange) {
         XattrNames.checkFlags(flags);
         byte[] nameBytes = XattrNames.checkLength(name);
         XattrNames.checkValueSize(value.length);
@@ -184,7 +193,7 @@ public final class XattrStore {
                     journal.abort(tx);
                     throw e;
                 }
-                commit(tx, in, cur, name, next, old, plan);
+                commit(tx, in, cur, name, next, old, plan, modeChange);
                 return;
             }
         } finally {
@@ -194,6 +203,11 @@ public final class XattrStore {
 
     /** Removes {@code name}; ENODATA if absent. */
     public void remove(Inode in, String name) {
+        remove(in, name, null);
+    }
+
+    /** {@link #remove}, changing the mode in the same transaction as {@link #set} does. */
+    public void remove(Inode in, String name, IntUnaryOperator modeChange) {
         byte[] nameBytes = XattrNames.checkLength(name);
         if (XattrNames.isUser(name) && !userAllowed(in)) {
             throw new FsException(Errno.EPERM, "user attributes are only for regular files and directories");
@@ -222,7 +236,7 @@ public final class XattrStore {
                     journal.abort(tx);
                     throw e;
                 }
-                commit(tx, in, cur, name, null, old, plan);
+                commit(tx, in, cur, name, null, old, plan, modeChange);
                 return;
             }
         } finally {
@@ -334,7 +348,11 @@ public final class XattrStore {
      * frees what the change released, commits, and only then applies the change in memory.
      */
     private void commit(Transaction tx, Inode in, XattrSet cur, String name, XattrEntry next, XattrEntry old,
-                        Plan plan) {
+                        Plan plan, IntUnaryOperator modeChange) {
+        if (modeChange != null) {
+            int mode = table.mode(in.ino());
+            table.setMode(tx, in.ino(), (mode & FileMode.S_IFMT) | (modeChange.applyAsInt(mode) & FileMode.PERMISSION_BITS));
+        }
         if (plan.header() != null) {
             tx.write(Geometry.blockOffset(plan.pointer()), plan.header());
         }
