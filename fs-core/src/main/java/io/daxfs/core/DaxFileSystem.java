@@ -63,6 +63,7 @@ public final class DaxFileSystem implements AutoCloseable {
     private final InodeAllocator inodeAllocator;
     private final InodeTable table;
     private final Orphans orphans;
+    private final OpenFiles openFiles = new OpenFiles();
     private final ConcurrentHashMap<Long, Inode> handles = new ConcurrentHashMap<>();
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock(true);
     private final Safeguards safeguards = new Safeguards();
@@ -244,7 +245,16 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /** Creates a regular file; EEXIST if the name is taken. */
     public long create(long dir, String name, int mode, int uid, int gid) {
-        return makeNode(dir, name, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null);
+        return makeNode(dir, name, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null, false);
+    }
+
+    /**
+     * Creates a regular file and registers an open handle of it ({@link #open(long)}) before any
+     * other directory change can run, so the new file cannot be unlinked and freed in between:
+     * {@code open(O_CREAT)}. The caller must {@link #release} it.
+     */
+    public long createOpen(long dir, String name, int mode, int uid, int gid) {
+        return makeNode(dir, name, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null, true);
     }
 
     /** Creates a FIFO, socket, device node or regular file. */
@@ -255,11 +265,11 @@ public final class DaxFileSystem implements AutoCloseable {
         } else if (type == FileMode.S_IFDIR || type == FileMode.S_IFLNK) {
             throw new FsException(Errno.EINVAL, "mknod cannot make directories or symlinks");
         }
-        return makeNode(dir, name, mode, rdev, uid, gid, null);
+        return makeNode(dir, name, mode, rdev, uid, gid, null, false);
     }
 
     public long mkdir(long dir, String name, int mode, int uid, int gid) {
-        return makeNode(dir, name, FileMode.S_IFDIR | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null);
+        return makeNode(dir, name, FileMode.S_IFDIR | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null, false);
     }
 
     public long symlink(long dir, String name, String target, int uid, int gid) {
@@ -270,10 +280,11 @@ public final class DaxFileSystem implements AutoCloseable {
         if (t.length > MAX_SYMLINK) {
             throw new FsException(Errno.ENAMETOOLONG, "symlink target longer than " + MAX_SYMLINK + " bytes");
         }
-        return makeNode(dir, name, FileMode.S_IFLNK | 0777, 0, uid, gid, t);
+        return makeNode(dir, name, FileMode.S_IFLNK | 0777, 0, uid, gid, t, false);
     }
 
-    private long makeNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget) {
+    private long makeNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget,
+                          boolean open) {
         checkName(name);
         Lock l = namespace.writeLock();
         l.lock();
@@ -319,6 +330,9 @@ public final class DaxFileSystem implements AutoCloseable {
             table.setMtime(tx, dir, now);
             table.setCtime(tx, dir, now);
             journal.commit(tx);
+            if (open) {
+                openFiles.open(ino);
+            }
             return ino;
         } finally {
             l.unlock();
@@ -356,6 +370,11 @@ public final class DaxFileSystem implements AutoCloseable {
                 throw new FsException(Errno.EEXIST, name);
             }
             long nlink = table.nlink(ino);
+            if (nlink == 0) {
+                // Only an open file that lost its last name has none (by number, never by path):
+                // it is on the orphan list and its last release frees it, so it must not come back.
+                throw new FsException(Errno.ENOENT, "inode " + ino + " has no name left");
+            }
             if (nlink >= 0xFFFF_FFF0L) {
                 throw new FsException(Errno.EMLINK, "too many links");
             }
@@ -525,9 +544,10 @@ public final class DaxFileSystem implements AutoCloseable {
     }
 
     /**
-     * Drops one link of {@code ino} in {@code tx}. At zero links the inode is freed in the
-     * same transaction when that fits; otherwise it goes on the orphan list and the returned
-     * action (run after commit) frees it in several transactions.
+     * Drops one link of {@code ino} in {@code tx}. At zero links a file that is still open goes
+     * on the orphan list and its last {@link #release} frees it. Otherwise the inode is freed in
+     * the same transaction when that fits, or goes on the orphan list and the returned action
+     * (run after commit) frees it in several transactions.
      */
     private Runnable dropLink(Transaction tx, long ino, Timestamp now) {
         boolean isDir = FileMode.isDirectory(table.mode(ino));
@@ -535,6 +555,13 @@ public final class DaxFileSystem implements AutoCloseable {
         if (nlink > 0) {
             table.setNlink(tx, ino, nlink);
             table.setCtime(tx, ino, now);
+            return () -> { };
+        }
+        if (!isDir && openFiles.keepIfOpen(ino)) {
+            // The open handles keep using the inode and its blocks; a crash before the last
+            // release leaves it on the list, and the next mount frees it.
+            table.setCtime(tx, ino, now);
+            orphan(tx, ino);
             return () -> { };
         }
         Inode in = handle(ino);
@@ -547,11 +574,16 @@ public final class DaxFileSystem implements AutoCloseable {
                 freeInodeIn(tx, in, map);
                 return () -> { };
             }
-            table.setNlink(tx, ino, 0);
-            table.setFlags(tx, ino, table.flags(ino) | InodeLayout.FLAG_ORPHAN);
-            orphans.add(tx, ino);
+            orphan(tx, ino);
             return () -> finishOrphan(ino);
         }
+    }
+
+    /** Puts {@code ino}, whose last name goes in {@code tx}, on the orphan list. */
+    private void orphan(Transaction tx, long ino) {
+        table.setNlink(tx, ino, 0);
+        table.setFlags(tx, ino, table.flags(ino) | InodeLayout.FLAG_ORPHAN);
+        orphans.add(tx, ino);
     }
 
     /** Frees every block and the inode itself in {@code tx}. Caller holds the inode exclusively. */
@@ -597,6 +629,83 @@ public final class DaxFileSystem implements AutoCloseable {
         for (long ino : orphans.snapshot()) {
             finishOrphan(ino);
         }
+    }
+
+    // ------------------------------------------------------------------ open handles
+
+    /**
+     * Registers an open handle of file {@code ino}: while it is registered, removing the file's
+     * last name keeps the inode and its data (on the orphan list) until the last
+     * {@link #release}. ENOENT if the inode is free, or has no name and no open handle left
+     * (it is being freed); EISDIR for a directory (directories are freed at rmdir: the kernel
+     * sends nothing but releasedir for a removed directory).
+     */
+    public void open(long ino) {
+        Lock l = namespace.readLock();
+        l.lock();
+        try {
+            openLocked(ino);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Resolves {@code path} and registers an open handle of the file it names, with no unlink
+     * in between (which could otherwise free the number, or hand it to a new file); returns the
+     * inode number.
+     */
+    public long open(String path) {
+        Lock l = namespace.readLock();
+        l.lock();
+        try {
+            long ino = resolve(path);
+            openLocked(ino);
+            return ino;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Caller holds the namespace lock (shared suffices: it excludes every unlink). */
+    private void openLocked(long ino) {
+        checkIno(ino);
+        if (FileMode.isDirectory(table.mode(ino))) {
+            throw new FsException(Errno.EISDIR, "inode " + ino + " is a directory");
+        }
+        if (table.nlink(ino) == 0 && !openFiles.isOpen(ino)) {
+            throw new FsException(Errno.ENOENT, "inode " + ino + " is being freed");
+        }
+        openFiles.open(ino);
+    }
+
+    /**
+     * Drops one open handle of {@code ino} (from {@link #open} or {@link #createOpen}). The last
+     * handle of a file whose last name is gone frees it, in bounded transactions, and takes it
+     * off the orphan list.
+     */
+    public void release(long ino) {
+        if (!openFiles.release(ino)) {
+            return;
+        }
+        // The unlink that kept the inode holds the namespace lock until its transaction has
+        // committed, so once we hold it the media says whether the inode is an orphan. No
+        // new handle can appear: open refuses an inode with no name and no handle.
+        Lock l = namespace.writeLock();
+        l.lock();
+        try {
+            if (inodeAllocator.isUsed(ino) && table.nlink(ino) == 0
+                    && (table.flags(ino) & InodeLayout.FLAG_ORPHAN) != 0 && !openFiles.isOpen(ino)) {
+                finishOrphan(ino);
+            }
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Open handles of {@code ino} (tests, diagnostics). */
+    public int openHandles(long ino) {
+        return openFiles.handles(ino);
     }
 
     /**
