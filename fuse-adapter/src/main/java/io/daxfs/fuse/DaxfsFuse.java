@@ -34,8 +34,17 @@ import java.util.function.IntSupplier;
  *
  * <p>Every callback returns 0 or a negative errno; an {@link FsException} becomes its errno,
  * anything else is logged and becomes EIO (a bug must never take the daemon down). Files
- * opened or created get their inode number as the FUSE file handle, so I/O on an open file
- * never resolves a path and keeps working after a rename.
+ * opened or created, and directories opened, get their inode number as the FUSE file handle,
+ * so I/O on an open file never resolves a path and keeps working after a rename or unlink.
+ * Files hold an open handle in {@link DaxFileSystem} from open/create to release: unlinking
+ * one that is open keeps its data until the last release.
+ *
+ * <p>The mount sets {@code hard_remove}, {@code flag_nullpath_ok} and {@code flag_nopath}
+ * ({@link MountDaemon}): libfuse then passes a null path to read, write, flush, release,
+ * fsync, readdir, releasedir, fsyncdir, fgetattr, ftruncate (a size-only setattr with a file
+ * handle), fallocate, lock, flock, ioctl and poll, which therefore work from {@code fi.fh}
+ * alone. Every other callback gets a path: libfuse answers ENOENT itself when it has none
+ * (the node of an unlinked file); a null one would still be answered ENOENT here.
  *
  * <p>Data moves between the kernel's request buffer and device memory in one copy, through
  * a MemorySegment over the FUSE buffer (no byte[] in between).
@@ -74,10 +83,23 @@ public final class DaxfsFuse extends FuseStubFS {
         }
     }
 
-    private long parentOf(String path) {
-        return fs.resolve(PathNames.parent(path));
+    /** The inode a path names; ENOENT for a null path (libfuse has no path for an unlinked node). */
+    private long resolve(String path) {
+        return fs.resolve(present(path));
     }
 
+    private static String present(String path) {
+        if (path == null) {
+            throw new FsException(Errno.ENOENT, "no path (the file has no name)");
+        }
+        return path;
+    }
+
+    private long parentOf(String path) {
+        return fs.resolve(PathNames.parent(present(path)));
+    }
+
+    /** The inode of an open file or directory: its file handle, else (never with nopath) its path. */
     private long inodeOf(String path, FuseFileInfo fi) {
         if (fi != null) {
             long fh = fi.fh.get();
@@ -85,7 +107,7 @@ public final class DaxfsFuse extends FuseStubFS {
                 return fh;
             }
         }
-        return fs.resolve(path);
+        return resolve(path);
     }
 
     private int callerUid() {
@@ -124,7 +146,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int getattr(String path, FileStat stat) {
         return call("getattr", path, () -> {
-            fill(stat, fs.getattr(fs.resolve(path)));
+            fill(stat, fs.getattr(resolve(path)));
             return 0;
         });
     }
@@ -140,7 +162,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
         return call("readdir", path, () -> {
-            for (DirEntry e : fs.readdir(fs.resolve(path))) {
+            for (DirEntry e : fs.readdir(inodeOf(path, fi))) {
                 if (filter.apply(buf, e.name(), null, 0) != 0) {
                     break;
                 }
@@ -152,9 +174,13 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int opendir(String path, FuseFileInfo fi) {
         return call("opendir", path, () -> {
-            if (!fs.getattr(fs.resolve(path)).isDirectory()) {
+            long ino = resolve(path);
+            if (!fs.getattr(ino).isDirectory()) {
                 return -Errno.ENOTDIR.code();
             }
+            // readdir gets no path (nopath): it lists the directory by this handle. A removed
+            // directory needs no open count: the kernel marks it dead and sends only releasedir.
+            fi.fh.set(ino);
             return 0;
         });
     }
@@ -162,7 +188,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int mkdir(String path, @mode_t long mode) {
         return call("mkdir", path, () -> {
-            fs.mkdir(parentOf(path), PathNames.name(path), (int) mode, callerUid(), callerGid());
+            fs.mkdir(parentOf(path), PathNames.name(present(path)), (int) mode, callerUid(), callerGid());
             return 0;
         });
     }
@@ -170,7 +196,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int create(String path, @mode_t long mode, FuseFileInfo fi) {
         return call("create", path, () -> {
-            long ino = fs.create(parentOf(path), PathNames.name(path), (int) mode, callerUid(), callerGid());
+            long ino = fs.createOpen(parentOf(path), PathNames.name(present(path)), (int) mode, callerUid(), callerGid());
             fi.fh.set(ino);
             return 0;
         });
@@ -179,7 +205,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
         return call("mknod", path, () -> {
-            fs.mknod(parentOf(path), PathNames.name(path), (int) mode, rdev, callerUid(), callerGid());
+            fs.mknod(parentOf(path), PathNames.name(present(path)), (int) mode, rdev, callerUid(), callerGid());
             return 0;
         });
     }
@@ -187,7 +213,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int symlink(String target, String path) {
         return call("symlink", path, () -> {
-            fs.symlink(parentOf(path), PathNames.name(path), target, callerUid(), callerGid());
+            fs.symlink(parentOf(path), PathNames.name(present(path)), target, callerUid(), callerGid());
             return 0;
         });
     }
@@ -195,7 +221,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int readlink(String path, Pointer buf, @size_t long size) {
         return call("readlink", path, () -> {
-            byte[] target = fs.readlink(fs.resolve(path)).getBytes(StandardCharsets.UTF_8);
+            byte[] target = fs.readlink(resolve(path)).getBytes(StandardCharsets.UTF_8);
             int n = (int) Math.min(target.length, size - 1);
             buf.put(0, target, 0, n);
             buf.putByte(n, (byte) 0);
@@ -206,7 +232,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int link(String existing, String path) {
         return call("link", path, () -> {
-            fs.link(fs.resolve(existing), parentOf(path), PathNames.name(path));
+            fs.link(resolve(existing), parentOf(path), PathNames.name(present(path)));
             return 0;
         });
     }
@@ -214,7 +240,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int unlink(String path) {
         return call("unlink", path, () -> {
-            fs.unlink(parentOf(path), PathNames.name(path));
+            fs.unlink(parentOf(path), PathNames.name(present(path)));
             return 0;
         });
     }
@@ -222,7 +248,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int rmdir(String path) {
         return call("rmdir", path, () -> {
-            fs.rmdir(parentOf(path), PathNames.name(path));
+            fs.rmdir(parentOf(path), PathNames.name(present(path)));
             return 0;
         });
     }
@@ -230,7 +256,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int rename(String from, String to) {
         return call("rename", from, () -> {
-            fs.rename(parentOf(from), PathNames.name(from), parentOf(to), PathNames.name(to));
+            fs.rename(parentOf(from), PathNames.name(present(from)), parentOf(to), PathNames.name(present(to)));
             return 0;
         });
     }
@@ -238,7 +264,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int chmod(String path, @mode_t long mode) {
         return call("chmod", path, () -> {
-            fs.chmod(fs.resolve(path), (int) mode);
+            fs.chmod(resolve(path), (int) mode);
             return 0;
         });
     }
@@ -246,7 +272,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int chown(String path, @uid_t long uid, @gid_t long gid) {
         return call("chown", path, () -> {
-            fs.chown(fs.resolve(path), (int) uid, (int) gid);
+            fs.chown(resolve(path), (int) uid, (int) gid);
             return 0;
         });
     }
@@ -254,7 +280,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int utimens(String path, Timespec[] timespec) {
         return call("utimens", path, () -> {
-            fs.setTimes(fs.resolve(path), toTimestamp(timespec[0]), toTimestamp(timespec[1]));
+            fs.setTimes(resolve(path), toTimestamp(timespec[0]), toTimestamp(timespec[1]));
             return 0;
         });
     }
@@ -274,7 +300,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int truncate(String path, @off_t long size) {
         return call("truncate", path, () -> {
-            fs.truncate(fs.resolve(path), size);
+            fs.truncate(resolve(path), size);
             return 0;
         });
     }
@@ -290,11 +316,8 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int open(String path, FuseFileInfo fi) {
         return call("open", path, () -> {
-            long ino = fs.resolve(path);
-            if (fs.getattr(ino).isDirectory()) {
-                return -Errno.EISDIR.code();
-            }
-            fi.fh.set(ino);
+            // Resolves and registers the handle in one step: no unlink can free the file between.
+            fi.fh.set(fs.open(present(path)));
             return 0;
         });
     }
@@ -361,7 +384,13 @@ public final class DaxfsFuse extends FuseStubFS {
 
     @Override
     public int release(String path, FuseFileInfo fi) {
-        return 0;
+        return call("release", path, () -> {
+            long ino = fi.fh.get();
+            if (ino != 0) {
+                fs.release(ino); // the last release of an unlinked file frees it
+            }
+            return 0;
+        });
     }
 
     @Override
@@ -398,7 +427,7 @@ public final class DaxfsFuse extends FuseStubFS {
             if (size > 0) {
                 value.get(0, v, 0, v.length);
             }
-            fs.setxattr(fs.resolve(path), name, v, flags);
+            fs.setxattr(resolve(path), name, v, flags);
             return 0;
         });
     }
@@ -408,7 +437,7 @@ public final class DaxfsFuse extends FuseStubFS {
         if (!xattrs) {
             return -Errno.ENOSYS.code();
         }
-        return call("getxattr", path, () -> reply(fs.getxattr(fs.resolve(path), name), value, size));
+        return call("getxattr", path, () -> reply(fs.getxattr(resolve(path), name), value, size));
     }
 
     @Override
@@ -420,7 +449,7 @@ public final class DaxfsFuse extends FuseStubFS {
             // As Linux lists trusted.* only to CAP_SYS_ADMIN, it is listed only to root here.
             boolean privileged = callerUid() == 0;
             ByteArrayOutputStream names = new ByteArrayOutputStream();
-            for (String n : fs.listxattr(fs.resolve(path))) {
+            for (String n : fs.listxattr(resolve(path))) {
                 if (privileged || !io.daxfs.core.xattr.XattrNames.isTrusted(n)) {
                     names.writeBytes(n.getBytes(StandardCharsets.UTF_8));
                     names.write(0);
@@ -436,7 +465,7 @@ public final class DaxfsFuse extends FuseStubFS {
             return -Errno.ENOSYS.code();
         }
         return call("removexattr", path, () -> {
-            fs.removexattr(fs.resolve(path), name);
+            fs.removexattr(resolve(path), name);
             return 0;
         });
     }

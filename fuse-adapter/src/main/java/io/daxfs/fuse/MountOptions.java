@@ -19,9 +19,11 @@ public final class MountOptions {
      * daxfs's own inode numbers in st_ino (hard links share one; stable across remounts), and
      * kernel_cache: the page cache is kept across opens. That is coherent because the device
      * is locked to this daemon, so every change to a file passes through this mount's cache.
+     * hard_remove: libfuse passes the unlink of an open file on instead of renaming the file to
+     * a hidden {@code .fuse_hidden*} name; daxfs keeps the data until the last release itself.
      */
     static final String[] DEFAULT_FUSE = {"big_writes", "max_write=131072", "max_read=131072", "default_permissions",
-        "use_ino", "kernel_cache"};
+        "use_ino", "kernel_cache", "hard_remove"};
 
     private final Map<String, String> fuse = new LinkedHashMap<>();
     private int threads;
