@@ -45,8 +45,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <li>an inode's lock ({@link Inode#lock()}): shared to read data, exclusive to write data,
  *     change the block map or size. Several inode locks are taken in ascending number.</li>
  * <li>the journal's commit lock (inside {@link Journal#commit}).</li>
- * <li>the allocators' monitors (leaves).</li>
+ * <li>the allocators' monitors and {@link OpenFiles} (leaves).</li>
  * </ol>
+ * The last {@link #release} of an unlinked file leaves {@link OpenFiles} before it takes the
+ * namespace lock (docs/concurrency.md, "Open handles and unlink").
  */
 public final class DaxFileSystem implements AutoCloseable {
     public static final long ROOT = 1;
