@@ -45,8 +45,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <li>an inode's lock ({@link Inode#lock()}): shared to read data, exclusive to write data,
  *     change the block map or size. Several inode locks are taken in ascending number.</li>
  * <li>the journal's commit lock (inside {@link Journal#commit}).</li>
- * <li>the allocators' monitors (leaves).</li>
+ * <li>the allocators' monitors and {@link OpenFiles} (leaves).</li>
  * </ol>
+ * The last {@link #release} of an unlinked file leaves {@link OpenFiles} before it takes the
+ * namespace lock (docs/concurrency.md, "Open handles and unlink").
  */
 public final class DaxFileSystem implements AutoCloseable {
     public static final long ROOT = 1;
@@ -63,6 +65,9 @@ public final class DaxFileSystem implements AutoCloseable {
     private final InodeAllocator inodeAllocator;
     private final InodeTable table;
     private final Orphans orphans;
+    private final OpenFiles openFiles = new OpenFiles();
+    /** libfuse's hidden names for unlinked open files (see {@link #unlinkKeepingAlias}). */
+    private final UnlinkedAliases aliases = new UnlinkedAliases();
     private final ConcurrentHashMap<Long, Inode> handles = new ConcurrentHashMap<>();
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock(true);
     private final Safeguards safeguards = new Safeguards();
@@ -165,6 +170,10 @@ public final class DaxFileSystem implements AutoCloseable {
         Lock l = namespace.readLock();
         l.lock();
         try {
+            long alias = aliases.lookup(path.substring(path.lastIndexOf('/') + 1));
+            if (alias != 0) {
+                return alias; // an unlinked open file, even if its directory is gone too
+            }
             long ino = ROOT;
             int i = 0;
             int n = path.length();
@@ -201,6 +210,10 @@ public final class DaxFileSystem implements AutoCloseable {
         Directory d = directory(dir);
         Directory.Entry e = d.lookup(name);
         if (e == null) {
+            long alias = aliases.lookup(name);
+            if (alias != 0) {
+                return alias;
+            }
             throw new FsException(Errno.ENOENT, name);
         }
         return e.ino();
@@ -244,7 +257,16 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /** Creates a regular file; EEXIST if the name is taken. */
     public long create(long dir, String name, int mode, int uid, int gid) {
-        return makeNode(dir, name, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null);
+        return makeNode(dir, name, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null, false);
+    }
+
+    /**
+     * Creates a regular file and registers an open handle of it ({@link #open(long)}) before any
+     * other directory change can run, so the new file cannot be unlinked and freed in between:
+     * {@code open(O_CREAT)}. The caller must {@link #release} it.
+     */
+    public long createOpen(long dir, String name, int mode, int uid, int gid) {
+        return makeNode(dir, name, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null, true);
     }
 
     /** Creates a FIFO, socket, device node or regular file. */
@@ -255,11 +277,11 @@ public final class DaxFileSystem implements AutoCloseable {
         } else if (type == FileMode.S_IFDIR || type == FileMode.S_IFLNK) {
             throw new FsException(Errno.EINVAL, "mknod cannot make directories or symlinks");
         }
-        return makeNode(dir, name, mode, rdev, uid, gid, null);
+        return makeNode(dir, name, mode, rdev, uid, gid, null, false);
     }
 
     public long mkdir(long dir, String name, int mode, int uid, int gid) {
-        return makeNode(dir, name, FileMode.S_IFDIR | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null);
+        return makeNode(dir, name, FileMode.S_IFDIR | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null, false);
     }
 
     public long symlink(long dir, String name, String target, int uid, int gid) {
@@ -270,10 +292,11 @@ public final class DaxFileSystem implements AutoCloseable {
         if (t.length > MAX_SYMLINK) {
             throw new FsException(Errno.ENAMETOOLONG, "symlink target longer than " + MAX_SYMLINK + " bytes");
         }
-        return makeNode(dir, name, FileMode.S_IFLNK | 0777, 0, uid, gid, t);
+        return makeNode(dir, name, FileMode.S_IFLNK | 0777, 0, uid, gid, t, false);
     }
 
-    private long makeNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget) {
+    private long makeNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget,
+                          boolean open) {
         checkName(name);
         Lock l = namespace.writeLock();
         l.lock();
@@ -319,6 +342,9 @@ public final class DaxFileSystem implements AutoCloseable {
             table.setMtime(tx, dir, now);
             table.setCtime(tx, dir, now);
             journal.commit(tx);
+            if (open) {
+                openFiles.open(ino);
+            }
             return ino;
         } finally {
             l.unlock();
@@ -356,6 +382,11 @@ public final class DaxFileSystem implements AutoCloseable {
                 throw new FsException(Errno.EEXIST, name);
             }
             long nlink = table.nlink(ino);
+            if (nlink == 0) {
+                // Only an open file that lost its last name has none (by number, never by path):
+                // it is on the orphan list and its last release frees it, so it must not come back.
+                throw new FsException(Errno.ENOENT, "inode " + ino + " has no name left");
+            }
             if (nlink >= 0xFFFF_FFF0L) {
                 throw new FsException(Errno.EMLINK, "too many links");
             }
@@ -400,33 +431,77 @@ public final class DaxFileSystem implements AutoCloseable {
             Directory d = directory(dir);
             Directory.Entry e = d.lookup(name);
             if (e == null) {
+                if (!wantDir && aliases.remove(name)) {
+                    return; // libfuse's final unlink of a hidden name: the file went at the first
+                }
                 throw new FsException(Errno.ENOENT, name);
             }
-            boolean isDir = FileMode.isDirectory(table.mode(e.ino()));
-            if (wantDir && !isDir) {
-                throw new FsException(Errno.ENOTDIR, name);
-            }
-            if (!wantDir && isDir) {
-                throw new FsException(Errno.EISDIR, name);
-            }
-            if (isDir && !directory(e.ino()).isEmpty()) {
-                throw new FsException(Errno.ENOTEMPTY, name);
-            }
-            Transaction tx = journal.begin();
-            d.remove(tx, name);
-            shrinkIfEmpty(tx, dir, d);
-            Timestamp now = Timestamp.now();
-            if (isDir) {
-                table.setNlink(tx, dir, table.nlink(dir) - 1);
-            }
-            table.setMtime(tx, dir, now);
-            table.setCtime(tx, dir, now);
-            Runnable later = dropLink(tx, e.ino(), now);
-            journal.commit(tx);
-            later.run();
+            removeEntryLocked(dir, d, e, name, wantDir);
         } finally {
             l.unlock();
         }
+    }
+
+    /**
+     * Unlinks {@code name} in {@code dir} if it names a regular file that is open, and lets
+     * {@code alias} (a last path component, see {@link UnlinkedAliases}) stand for the file
+     * until it is freed; returns false (and
+     * changes nothing) if the file is not open or not a regular file.
+     *
+     * <p>This is how daxfs answers libfuse 2's "hide" step: libfuse renames an open file that
+     * is unlinked or renamed over to {@code .fuse_hidden…} and unlinks that name at the last
+     * close. Done for real, the name would be visible in readdir, keep its directory from
+     * being removed, and survive a crash. Instead the file is unlinked here, as on ext4: its
+     * data lives on through the open handles (orphan list; freed at the last release, or at
+     * the next mount after a crash), and the alias - memory only - lets libfuse's path-based
+     * calls on it (fstat, fchmod, the final unlink) still find it.
+     */
+    public boolean unlinkKeepingAlias(long dir, String name, String alias) {
+        checkNameLength(name);
+        checkNameLength(alias);
+        Lock l = namespace.writeLock();
+        l.lock();
+        try {
+            Directory d = directory(dir);
+            Directory.Entry e = d.lookup(name);
+            if (e == null) {
+                throw new FsException(Errno.ENOENT, name);
+            }
+            if (!FileMode.isRegular(table.mode(e.ino())) || !openFiles.isOpen(e.ino())) {
+                return false;
+            }
+            removeEntryLocked(dir, d, e, name, false);
+            aliases.add(alias, e.ino());
+            return true;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Caller holds the namespace write lock; {@code e} is {@code name}'s entry in {@code d}. */
+    private void removeEntryLocked(long dir, Directory d, Directory.Entry e, String name, boolean wantDir) {
+        boolean isDir = FileMode.isDirectory(table.mode(e.ino()));
+        if (wantDir && !isDir) {
+            throw new FsException(Errno.ENOTDIR, name);
+        }
+        if (!wantDir && isDir) {
+            throw new FsException(Errno.EISDIR, name);
+        }
+        if (isDir && !directory(e.ino()).isEmpty()) {
+            throw new FsException(Errno.ENOTEMPTY, name);
+        }
+        Transaction tx = journal.begin();
+        d.remove(tx, name);
+        shrinkIfEmpty(tx, dir, d);
+        Timestamp now = Timestamp.now();
+        if (isDir) {
+            table.setNlink(tx, dir, table.nlink(dir) - 1);
+        }
+        table.setMtime(tx, dir, now);
+        table.setCtime(tx, dir, now);
+        Runnable later = dropLink(tx, e.ino(), now);
+        journal.commit(tx);
+        later.run();
     }
 
     /**
@@ -525,9 +600,10 @@ public final class DaxFileSystem implements AutoCloseable {
     }
 
     /**
-     * Drops one link of {@code ino} in {@code tx}. At zero links the inode is freed in the
-     * same transaction when that fits; otherwise it goes on the orphan list and the returned
-     * action (run after commit) frees it in several transactions.
+     * Drops one link of {@code ino} in {@code tx}. At zero links a file that is still open goes
+     * on the orphan list and its last {@link #release} frees it. Otherwise the inode is freed in
+     * the same transaction when that fits, or goes on the orphan list and the returned action
+     * (run after commit) frees it in several transactions.
      */
     private Runnable dropLink(Transaction tx, long ino, Timestamp now) {
         boolean isDir = FileMode.isDirectory(table.mode(ino));
@@ -535,6 +611,13 @@ public final class DaxFileSystem implements AutoCloseable {
         if (nlink > 0) {
             table.setNlink(tx, ino, nlink);
             table.setCtime(tx, ino, now);
+            return () -> { };
+        }
+        if (!isDir && openFiles.keepIfOpen(ino)) {
+            // The open handles keep using the inode and its blocks; a crash before the last
+            // release leaves it on the list, and the next mount frees it.
+            table.setCtime(tx, ino, now);
+            orphan(tx, ino);
             return () -> { };
         }
         Inode in = handle(ino);
@@ -547,11 +630,16 @@ public final class DaxFileSystem implements AutoCloseable {
                 freeInodeIn(tx, in, map);
                 return () -> { };
             }
-            table.setNlink(tx, ino, 0);
-            table.setFlags(tx, ino, table.flags(ino) | InodeLayout.FLAG_ORPHAN);
-            orphans.add(tx, ino);
+            orphan(tx, ino);
             return () -> finishOrphan(ino);
         }
+    }
+
+    /** Puts {@code ino}, whose last name goes in {@code tx}, on the orphan list. */
+    private void orphan(Transaction tx, long ino) {
+        table.setNlink(tx, ino, 0);
+        table.setFlags(tx, ino, table.flags(ino) | InodeLayout.FLAG_ORPHAN);
+        orphans.add(tx, ino);
     }
 
     /** Frees every block and the inode itself in {@code tx}. Caller holds the inode exclusively. */
@@ -574,6 +662,7 @@ public final class DaxFileSystem implements AutoCloseable {
         table.setFlags(tx, ino, 0);
         tx.updateBits(geometry.inodeBitmapOffset(), ino - 1, 1, false);
         tx.afterCommit(() -> {
+            aliases.forget(ino); // before the number can be allocated again
             handles.remove(ino);
             in.forget();
             inodeAllocator.release(ino);
@@ -597,6 +686,83 @@ public final class DaxFileSystem implements AutoCloseable {
         for (long ino : orphans.snapshot()) {
             finishOrphan(ino);
         }
+    }
+
+    // ------------------------------------------------------------------ open handles
+
+    /**
+     * Registers an open handle of file {@code ino}: while it is registered, removing the file's
+     * last name keeps the inode and its data (on the orphan list) until the last
+     * {@link #release}. ENOENT if the inode is free, or has no name and no open handle left
+     * (it is being freed); EISDIR for a directory (directories are freed at rmdir: the kernel
+     * sends nothing but releasedir for a removed directory).
+     */
+    public void open(long ino) {
+        Lock l = namespace.readLock();
+        l.lock();
+        try {
+            openLocked(ino);
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /**
+     * Resolves {@code path} and registers an open handle of the file it names, with no unlink
+     * in between (which could otherwise free the number, or hand it to a new file); returns the
+     * inode number.
+     */
+    public long open(String path) {
+        Lock l = namespace.readLock();
+        l.lock();
+        try {
+            long ino = resolve(path);
+            openLocked(ino);
+            return ino;
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Caller holds the namespace lock (shared suffices: it excludes every unlink). */
+    private void openLocked(long ino) {
+        checkIno(ino);
+        if (FileMode.isDirectory(table.mode(ino))) {
+            throw new FsException(Errno.EISDIR, "inode " + ino + " is a directory");
+        }
+        if (table.nlink(ino) == 0 && !openFiles.isOpen(ino)) {
+            throw new FsException(Errno.ENOENT, "inode " + ino + " is being freed");
+        }
+        openFiles.open(ino);
+    }
+
+    /**
+     * Drops one open handle of {@code ino} (from {@link #open} or {@link #createOpen}). The last
+     * handle of a file whose last name is gone frees it, in bounded transactions, and takes it
+     * off the orphan list.
+     */
+    public void release(long ino) {
+        if (!openFiles.release(ino)) {
+            return;
+        }
+        // The unlink that kept the inode holds the namespace lock until its transaction has
+        // committed, so once we hold it the media says whether the inode is an orphan. No
+        // new handle can appear: open refuses an inode with no name and no handle.
+        Lock l = namespace.writeLock();
+        l.lock();
+        try {
+            if (inodeAllocator.isUsed(ino) && table.nlink(ino) == 0
+                    && (table.flags(ino) & InodeLayout.FLAG_ORPHAN) != 0 && !openFiles.isOpen(ino)) {
+                finishOrphan(ino);
+            }
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Open handles of {@code ino} (tests, diagnostics). */
+    public int openHandles(long ino) {
+        return openFiles.handles(ino);
     }
 
     /**

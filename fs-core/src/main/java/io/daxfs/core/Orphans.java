@@ -10,10 +10,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The on-media orphan list: inodes whose last name is gone but whose space is not yet freed
- * (a file too large to free in one transaction). The head lives in the journal header at
+ * The on-media orphan list: inodes whose last name is gone but whose space is not yet freed.
+ * Two kinds: a file too large to free in one transaction (freed right after, in bounded
+ * transactions), and a file still open when its last name went (freed at its last release).
+ * Every orphan has link count 0 and the orphan flag. The head lives in the journal header at
  * byte 16; each orphan links to the next through its NEXT_ORPHAN field. Mount finishes
- * freeing every inode on the list, so a crash mid-way leaks nothing.
+ * freeing every inode on the list - after a crash nothing is open - so a crash mid-way leaks
+ * nothing.
  *
  * <p>Every change happens under the namespace write lock, which is held until the transaction
  * that carries it commits: list changes therefore reach the media in the order the mirror

@@ -54,6 +54,11 @@ final class AccessControl {
 
     /** Resolves an absolute path, checking search permission on every directory on the way. */
     long lookup(Credentials who, String path) {
+        if (path == null) {
+            // libfuse has no path for the node of an unlinked file (hard_remove); it answers
+            // ENOENT itself before most callbacks, this covers the rest.
+            throw new FsException(Errno.ENOENT, "no path (the file has no name)");
+        }
         if (!enforce || who.isRoot()) {
             return fs.resolve(path); // root may search any directory
         }

@@ -107,12 +107,16 @@ public final class DaxfsFuse extends FuseStubFS {
         return new Credentials((int) c.uid.get(), (int) c.gid.get(), () -> ProcGroups.of(pid));
     }
 
+    /** The inode of an open file or directory: its file handle, else (never with nopath) its path. */
     private long inodeOf(String path, FuseFileInfo fi) {
         if (fi != null) {
             long fh = fi.fh.get();
             if (fh != 0) {
                 return fh;
             }
+        }
+        if (path == null) {
+            throw new FsException(Errno.ENOENT, "no path and no file handle");
         }
         return fs.resolve(path);
     }
@@ -164,7 +168,7 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filter, @off_t long offset, FuseFileInfo fi) {
         return call("readdir", path, () -> {
-            for (DirEntry e : fs.readdir(fs.resolve(path))) {
+            for (DirEntry e : fs.readdir(inodeOf(path, fi))) {
                 if (filter.apply(buf, e.name(), null, 0) != 0) {
                     break;
                 }
@@ -182,6 +186,9 @@ public final class DaxfsFuse extends FuseStubFS {
                 return -Errno.ENOTDIR.code();
             }
             access.require(who, ino, PermissionChecker.MAY_READ);
+            // readdir gets no path (nopath): it lists the directory by this handle. A removed
+            // directory needs no open count: the kernel marks it dead and sends only releasedir.
+            fi.fh.set(ino);
             return 0;
         });
     }
@@ -205,8 +212,14 @@ public final class DaxfsFuse extends FuseStubFS {
             long dir = access.parent(who, path);
             access.mayCreate(who, dir);
             PosixAcls.NewInode n = acls.forNew(dir, FileMode.S_IFREG | ((int) mode & FileMode.PERMISSION_BITS), callerUmask());
-            long ino = fs.create(dir, PathNames.name(path), n.mode(), who.uid(), who.gid());
-            acls.inherit(ino, n);
+            // createOpen registers the open handle before any unlink can run (release drops it).
+            long ino = fs.createOpen(dir, PathNames.name(path), n.mode(), who.uid(), who.gid());
+            try {
+                acls.inherit(ino, n);
+            } catch (RuntimeException | Error e) {
+                fs.release(ino);
+                throw e;
+            }
             fi.fh.set(ino);
             return 0;
         });
@@ -294,9 +307,30 @@ public final class DaxfsFuse extends FuseStubFS {
             if (access.enforcing()) {
                 access.mayRename(who, srcDir, fs.lookup(srcDir, PathNames.name(from)), dstDir, existing(dstDir, PathNames.name(to)));
             }
+            if (srcDir == dstDir && isLibfuseHiddenName(PathNames.name(to))
+                    && fs.unlinkKeepingAlias(srcDir, PathNames.name(from), PathNames.name(to))) {
+                return 0; // libfuse hiding an open file that is being unlinked or renamed over
+            }
             fs.rename(srcDir, PathNames.name(from), dstDir, PathNames.name(to));
             return 0;
         });
+    }
+
+    /**
+     * libfuse 2.9's name for an open file it hides instead of unlinking:
+     * {@code ".fuse_hidden%08x%08x"} (lib/fuse.c, hidden_name). Such a rename of a file that
+     * is open becomes a real unlink in daxfs ({@link DaxFileSystem#unlinkKeepingAlias}).
+     */
+    static boolean isLibfuseHiddenName(String name) {
+        if (name.length() != 28 || !name.startsWith(".fuse_hidden")) {
+            return false;
+        }
+        for (int i = 12; i < 28; i++) {
+            if (Character.digit(name.charAt(i), 16) < 0 || Character.isUpperCase(name.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -378,11 +412,16 @@ public final class DaxfsFuse extends FuseStubFS {
     public int open(String path, FuseFileInfo fi) {
         return call("open", path, () -> {
             Credentials who = caller();
-            long ino = access.lookup(who, path);
-            if (fs.getattr(ino).isDirectory()) {
-                return -Errno.EISDIR.code();
+            access.lookup(who, path); // search permission along the path
+            // Resolves and registers the handle in one step (EISDIR for a directory): no
+            // unlink can free the file, or hand its number to a new one, in between.
+            long ino = fs.open(path);
+            try {
+                access.mayOpen(who, ino, fi.flags.get());
+            } catch (RuntimeException | Error e) {
+                fs.release(ino);
+                throw e;
             }
-            access.mayOpen(who, ino, fi.flags.get());
             fi.fh.set(ino);
             return 0;
         });
@@ -450,7 +489,13 @@ public final class DaxfsFuse extends FuseStubFS {
 
     @Override
     public int release(String path, FuseFileInfo fi) {
-        return 0;
+        return call("release", path, () -> {
+            long ino = fi.fh.get();
+            if (ino != 0) {
+                fs.release(ino); // the last release of an unlinked file frees it
+            }
+            return 0;
+        });
     }
 
     @Override

@@ -22,6 +22,10 @@ public final class MountOptions {
      * daxfs's own inode numbers in st_ino (hard links share one; stable across remounts), and
      * kernel_cache: the page cache is kept across opens. That is coherent because the device
      * is locked to this daemon, so every change to a file passes through this mount's cache.
+     * Not hard_remove: libfuse then keeps a path for an unlinked open file (its "hidden" name,
+     * which daxfs turns into a real unlink plus an in-memory alias, DaxFileSystem
+     * .unlinkKeepingAlias), so fstat and friends on it keep working. With -o hard_remove the
+     * name goes the same way, but libfuse loses the path and answers those with ENOENT.
      */
     static final String[] DEFAULT_FUSE = {"big_writes", "max_write=131072", "max_read=131072", "default_permissions",
         "use_ino", "kernel_cache"};

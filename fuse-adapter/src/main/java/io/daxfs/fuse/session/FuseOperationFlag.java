@@ -13,11 +13,21 @@ package io.daxfs.fuse.session;
  */
 public enum FuseOperationFlag {
     /**
-     * The file system accepts a NULL path for read, write, flush, release, fsync, readdir,
-     * releasedir, fsyncdir, ftruncate, fgetattr, lock, ioctl and poll (needed for -o hard_remove).
+     * The file system accepts a NULL path where libfuse 2.9 (lib/fuse.c, {@code get_path_nullok})
+     * cannot build one - the node of a file unlinked under -o hard_remove, a removed directory -
+     * in exactly these callbacks: read, write (write_buf), flush, release, fsync, readdir,
+     * releasedir, fsyncdir, lock, flock, ioctl, poll, fallocate, fgetattr (a getattr that carries
+     * a file handle) and ftruncate (a setattr of the size alone that carries a file handle). Every
+     * other callback always gets a path; when libfuse has none it answers ENOENT itself. Without
+     * this flag release gets the string "-" and the others fail with ENOENT.
      */
     NULLPATH_OK(0),
-    /** The path need not be computed for the operations listed under {@link #NULLPATH_OK}. */
+    /**
+     * libfuse does not build the path at all for the callbacks listed under {@link #NULLPATH_OK}:
+     * they always get NULL (jnr-fuse hands it to Java as a null String), so they must work from
+     * the file handle alone. Saves a path walk under libfuse's tree lock and a String decode per
+     * read and write.
+     */
     NOPATH(1),
     /**
      * utimens understands UTIME_NOW / UTIME_OMIT in tv_nsec. Without it libfuse silently drops a
