@@ -348,7 +348,7 @@ class FuseOperationsTest {
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             Files.delete(f);
             assertFalse(Files.exists(f));
-            assertEquals(List.of(".", ".."), lsA(d), "no hidden name while the file is open (hard_remove)");
+            assertEquals(List.of(".", ".."), lsA(d), "no hidden name while the file is open (the hide rename is an unlink in daxfs)");
             ByteBuffer back = ByteBuffer.allocate(data.length);
             while (back.hasRemaining() && ch.read(back, back.position()) > 0) {
                 // read on
@@ -430,7 +430,7 @@ class FuseOperationsTest {
     @Test
     @Disabled("libfuse 2 high-level API limitation (docs/compatibility.md): a reader whose lookup of the target "
             + "happened just before the rename sends OPEN for the old node, which libfuse dropped from its path "
-            + "table at the rename, and gets ENOENT (failed 1 run in 20 with hard_remove). Needs the low-level, "
+            + "table at the rename, and gets ENOENT (1 run in 12 failed, Nov 2026). Needs the low-level, "
             + "inode-based API. Torn reads never occur.")
     void renameOverATargetIsAtomicForAConcurrentReader() throws Exception {
         Path target = d.resolve("target");
