@@ -1,5 +1,7 @@
 package io.daxfs.fuse;
 
+import io.daxfs.core.AtimePolicy;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,7 +12,7 @@ import java.util.Map;
  * (passed to libfuse), with speed-critical FUSE options on by default.
  *
  * <p>daxfs options: {@code threads=N} (FUSE worker threads), {@code noxattr} (no extended
- * attributes). fstab-only options (defaults,
+ * attributes), and the atime options (see {@link #atimeOption}). fstab-only options (defaults,
  * auto, noauto, nofail, _netdev, user, users, owner, comment=, x-*) are dropped.
  */
 public final class MountOptions {
@@ -26,6 +28,8 @@ public final class MountOptions {
     private final Map<String, String> fuse = new LinkedHashMap<>();
     private int threads;
     private boolean xattrs = true;
+    private AtimePolicy atime = AtimePolicy.RELATIME;
+    private boolean readOnly;
 
     private MountOptions() {
     }
@@ -57,6 +61,12 @@ public final class MountOptions {
                     m.xattrs = false;
                     continue;
                 }
+                if (m.atimeOption(o)) {
+                    continue;
+                }
+                if (o.equals("ro")) {
+                    m.readOnly = true; // and passed on: the kernel refuses writes
+                }
                 if (o.equals("no_default_permissions")) {
                     m.fuse.remove("default_permissions");
                     continue;
@@ -65,6 +75,42 @@ public final class MountOptions {
             }
         }
         return m;
+    }
+
+    /**
+     * The atime options, as mount(8) documents them (mount(8) passes them to the helper like
+     * any other option). FUSE inodes are S_NOATIME, so the kernel ignores its own atime flags
+     * and daxfs applies them: strictatime, relatime (the default), noatime; nodiratime and
+     * diratime; atime, norelatime and nostrictatime mean the default. The last one given wins.
+     * libfuse 2 knows only atime and noatime (kernel flags, shown in the mount table): those
+     * two are passed on as well; the others it would refuse, so they are consumed here.
+     *
+     * @return whether {@code o} was consumed
+     */
+    private boolean atimeOption(String o) {
+        switch (o) {
+            case "strictatime" -> atime = atime.withMode(AtimePolicy.Mode.STRICT);
+            case "relatime", "norelatime", "nostrictatime" -> atime = atime.withMode(AtimePolicy.Mode.RELATIME);
+            case "atime" -> {
+                atime = atime.withMode(AtimePolicy.Mode.RELATIME);
+                return false;
+            }
+            case "noatime" -> {
+                atime = atime.withMode(AtimePolicy.Mode.NEVER);
+                return false;
+            }
+            case "nodiratime" -> atime = atime.withDirectories(false);
+            case "diratime" -> atime = atime.withDirectories(true);
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** When accesses update atime; never on a read-only mount (as Linux). */
+    public AtimePolicy atimePolicy() {
+        return readOnly ? AtimePolicy.NEVER : atime;
     }
 
     private void put(String option) {
