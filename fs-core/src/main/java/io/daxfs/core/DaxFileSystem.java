@@ -74,8 +74,9 @@ public final class DaxFileSystem implements AutoCloseable {
     private final PausePoints pauses = new PausePoints();
     private final FileData data;
     private final XattrStore xattrs;
+    private final AccessTimes accessTimes;
 
-    private DaxFileSystem(PmemRegion region, Superblock sb) {
+    private DaxFileSystem(PmemRegion region, Superblock sb, AtimePolicy atime) {
         this.region = region;
         this.media = region.readView();
         this.superblock = sb;
@@ -86,6 +87,7 @@ public final class DaxFileSystem implements AutoCloseable {
         this.table = new InodeTable(region, geometry);
         this.orphans = new Orphans(media, geometry, table);
         this.data = new FileData(region, table, journal, space, safeguards, pauses);
+        this.accessTimes = new AccessTimes(table, atime);
         this.xattrs = new XattrStore(region, geometry, table, journal, new XattrBlocks() {
             @Override
             public List<Extent> allocate(Transaction tx, long goal, long blocks) {
@@ -111,8 +113,17 @@ public final class DaxFileSystem implements AutoCloseable {
      * @throws io.daxfs.core.format.CorruptFileSystemException if the device holds no valid daxfs
      */
     public static DaxFileSystem mount(PmemRegion region) {
+        return mount(region, AtimePolicy.NEVER);
+    }
+
+    /**
+     * Mounts with an atime policy. {@link #mount(PmemRegion)} uses {@link AtimePolicy#NEVER}: tools
+     * and tests that read to check must not change what they check; the FUSE daemon passes the
+     * mount options' policy (relatime unless told otherwise).
+     */
+    public static DaxFileSystem mount(PmemRegion region, AtimePolicy atime) {
         Superblock sb = Superblock.read(region.readView());
-        DaxFileSystem fs = new DaxFileSystem(region, sb);
+        DaxFileSystem fs = new DaxFileSystem(region, sb, atime);
         if (!FileMode.isDirectory(fs.table.mode(ROOT)) || !fs.inodeAllocator.isUsed(ROOT)) {
             throw new io.daxfs.core.format.CorruptFileSystemException("root directory inode is damaged");
         }
@@ -146,6 +157,16 @@ public final class DaxFileSystem implements AutoCloseable {
     /** The in-memory handle of an inode: its locks and sequence (tests and diagnostics). */
     public Inode inode(long ino) {
         return handle(ino);
+    }
+
+    /** When accesses update atime. */
+    public AtimePolicy atimePolicy() {
+        return accessTimes.policy();
+    }
+
+    /** Changes when accesses update atime (a mount option; tests). */
+    public void atimePolicy(AtimePolicy policy) {
+        accessTimes.policy(policy);
     }
 
     /** Pause points where tests stop threads to force interleavings. */
@@ -224,7 +245,7 @@ public final class DaxFileSystem implements AutoCloseable {
         return table.attributes(ino);
     }
 
-    /** The entries of a directory, "." and ".." first. */
+    /** The entries of a directory, "." and ".." first. A listing is an access (atime). */
     public List<DirEntry> readdir(long dir) {
         Lock l = namespace.readLock();
         l.lock();
@@ -236,12 +257,15 @@ public final class DaxFileSystem implements AutoCloseable {
             for (var e : d.snapshot()) {
                 out.add(new DirEntry(e.getKey(), e.getValue().ino(), e.getValue().type()));
             }
+            // Under the namespace lock: the directory cannot be freed (and its inode reused) meanwhile.
+            accessTimes.accessed(dir, true);
             return out;
         } finally {
             l.unlock();
         }
     }
 
+    /** The target of a symbolic link. As on Linux, this is an access: it goes through {@link #read} (atime). */
     public String readlink(long ino) {
         checkIno(ino);
         if ((table.mode(ino) & FileMode.S_IFMT) != FileMode.S_IFLNK) {
@@ -909,13 +933,16 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /**
      * Reads up to {@code length} bytes at {@code offset} into {@code dst}; holes read as
-     * zeros. Returns the number of bytes read (0 at or past end of file).
+     * zeros. Returns the number of bytes read (0 at or past end of file). Updates atime as the
+     * {@link AtimePolicy} says (also at end of file, as Linux's read(2)).
      */
     public int read(long ino, long offset, MemorySegment dst, long dstOffset, int length) {
         if (offset < 0) {
             throw new FsException(Errno.EINVAL, "negative offset");
         }
-        return data.read(handle(ino), offset, dst, dstOffset, length);
+        int n = data.read(handle(ino), offset, dst, dstOffset, length);
+        accessTimes.accessed(ino, false);
+        return n;
     }
 
     /** Writes {@code length} bytes of {@code src} at {@code offset}, allocating as needed. */

@@ -541,7 +541,10 @@ final class FileData {
         }
     }
 
-    /** Allocates (zeroed) every hole of [offset, offset+length); extends the size unless keepSize. */
+    /**
+     * Allocates (zeroed) every hole of [offset, offset+length); extends the size unless keepSize.
+     * Times as ext4: ctime always; mtime only when the size grows (the contents read the same).
+     */
     void fallocate(Inode in, long offset, long length, boolean keepSize) {
         requireRegular(in);
         long end = offset + length;
@@ -559,10 +562,13 @@ final class FileData {
             for (long chunk = firstBlk; chunk < endBlk; chunk += 1L << 18) {
                 allocateZeroed(in, map, chunk, Math.min(endBlk, chunk + (1L << 18)), end > (2L << 20));
             }
-            if (!keepSize && end > size) {
+            boolean grows = !keepSize && end > size;
+            if (grows) {
                 journal.storeMax(table.offset(in.ino()) + InodeLayout.SIZE, end);
+                table.touchDirect(in.ino(), Timestamp.now());
+            } else {
+                table.touchCtimeDirect(in.ino(), Timestamp.now());
             }
-            table.touchDirect(in.ino(), Timestamp.now());
         }
     }
 

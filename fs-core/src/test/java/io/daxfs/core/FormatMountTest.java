@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -118,6 +119,19 @@ class FormatMountTest {
             // Rounded up to whole inode-table blocks.
             assertEquals(112, dev.fs().statfs().totalInodes());
         }
+    }
+
+    @Test
+    void inodeCountIsRoundedUpAndBounded() {
+        assertEquals(1_000_016, Geometry.forDevice(1024 * MIB, 1_000_001).inodeCount(), "rounded up to 16 per block");
+        assertEquals(16, Geometry.forDevice(16 * MIB, 1).inodeCount());
+        assertThrows(IllegalArgumentException.class, () -> Geometry.forDevice(64 * MIB, -1));
+        assertThrows(IllegalArgumentException.class, () -> Geometry.forDevice(1L << 50, Geometry.MAX_INODES + 1));
+        var e = assertThrows(IllegalArgumentException.class, () -> Geometry.forDevice(64 * MIB, 1_000_000));
+        assertTrue(e.getMessage().contains("fewer inodes"), e.getMessage());
+        Geometry big = Geometry.forDevice(1L << 50, Geometry.MAX_INODES);
+        assertEquals(Geometry.MAX_INODES, big.inodeCount());
+        assertNull(big.validate(1L << 50), "the largest inode count is a valid geometry");
     }
 
     @Test

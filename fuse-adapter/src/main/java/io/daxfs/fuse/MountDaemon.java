@@ -41,9 +41,9 @@ public final class MountDaemon {
     /** Serves until unmounted. Throws if the device cannot be opened or mounted. */
     public static void serve(Path target, Path mountPoint, MountOptions options) throws Exception {
         try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.defaults())) {
-            DaxFileSystem fs = DaxFileSystem.mount(device.region());
-            LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {})", target, mountPoint,
-                    fs.superblock().uuid(), device.size() >> 20, device.mappingDescription());
+            DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.atimePolicy());
+            LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {})", target, mountPoint,
+                    fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(), options.atimePolicy());
             DaxfsFuse fuse = new DaxfsFuse(fs, options.xattrs(), options.permissions());
             List<String> args = new ArrayList<>(options.fuseArgs(target.toAbsolutePath().toString()));
             // A fixed pool of JVM threads drives libfuse's session loop: callbacks never pay

@@ -1,5 +1,7 @@
 package io.daxfs.fuse;
 
+import io.daxfs.core.AtimePolicy;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +15,7 @@ import java.util.Map;
  * attributes), {@code acl} (the default) / {@code noacl} (POSIX ACLs enforced by the daemon, or
  * opaque attributes with the kernel checking mode bits: {@link PermissionPolicy}). With
  * {@code acl}, a requested {@code default_permissions} is not passed to the kernel: the daemon
- * does the checks (docs/permissions.md). fstab-only options (defaults,
+ * does the checks (docs/permissions.md). The atime options: see {@link #atimeOption}. fstab-only options (defaults,
  * auto, noauto, nofail, _netdev, user, users, owner, comment=, x-*) are dropped.
  */
 public final class MountOptions {
@@ -35,6 +37,8 @@ public final class MountOptions {
     private boolean xattrs = true;
     private boolean acl = true;
     private PermissionPolicy permissions;
+    private AtimePolicy atime = AtimePolicy.RELATIME;
+    private boolean readOnly;
 
     private MountOptions() {
     }
@@ -70,6 +74,12 @@ public final class MountOptions {
                     m.acl = o.equals("acl");
                     continue;
                 }
+                if (m.atimeOption(o)) {
+                    continue;
+                }
+                if (o.equals("ro")) {
+                    m.readOnly = true; // and passed on: the kernel refuses writes
+                }
                 if (o.equals("no_default_permissions")) {
                     m.fuse.remove("default_permissions");
                     continue;
@@ -83,6 +93,42 @@ public final class MountOptions {
             m.fuse.remove("default_permissions");
         }
         return m;
+    }
+
+    /**
+     * The atime options, as mount(8) documents them (mount(8) passes them to the helper like
+     * any other option). FUSE inodes are S_NOATIME, so the kernel ignores its own atime flags
+     * and daxfs applies them: strictatime, relatime (the default), noatime; nodiratime and
+     * diratime; atime, norelatime and nostrictatime mean the default. The last one given wins.
+     * libfuse 2 knows only atime and noatime (kernel flags, shown in the mount table): those
+     * two are passed on as well; the others it would refuse, so they are consumed here.
+     *
+     * @return whether {@code o} was consumed
+     */
+    private boolean atimeOption(String o) {
+        switch (o) {
+            case "strictatime" -> atime = atime.withMode(AtimePolicy.Mode.STRICT);
+            case "relatime", "norelatime", "nostrictatime" -> atime = atime.withMode(AtimePolicy.Mode.RELATIME);
+            case "atime" -> {
+                atime = atime.withMode(AtimePolicy.Mode.RELATIME);
+                return false;
+            }
+            case "noatime" -> {
+                atime = atime.withMode(AtimePolicy.Mode.NEVER);
+                return false;
+            }
+            case "nodiratime" -> atime = atime.withDirectories(false);
+            case "diratime" -> atime = atime.withDirectories(true);
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** When accesses update atime; never on a read-only mount (as Linux). */
+    public AtimePolicy atimePolicy() {
+        return readOnly ? AtimePolicy.NEVER : atime;
     }
 
     private void put(String option) {

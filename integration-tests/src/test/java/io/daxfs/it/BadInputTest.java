@@ -118,6 +118,20 @@ class BadInputTest {
     }
 
     @Test
+    void mkfsInodeCountOutOfRangeIsRefusedBeforeCreatingTheImage() {
+        DaxfsMount m = fresh();
+        Path notCreated = m.dir.resolve("new.img");
+        assertFailsSaying(Daxfs.daxfs("mkfs", notCreated.toString(), "--size", "64M", "--inodes", "0"), "at least 1");
+        assertFailsSaying(Daxfs.daxfs("mkfs", notCreated.toString(), "--size", "64M", "--inodes", "1000000"),
+                "fewer inodes");
+        assertFailsSaying(Daxfs.daxfs("mkfs", notCreated.toString(), "--size", "64M", "--inodes", "9999999999"),
+                "out of range");
+        assertFalse(Files.exists(notCreated));
+        String out = Daxfs.daxfs("mkfs", notCreated.toString(), "--size", "64M", "--inodes", "1001").expectSuccess().out();
+        assertTrue(out.contains(" 1008 inodes"), "rounded up to a multiple of 16: " + out);
+    }
+
+    @Test
     void misalignedImageSize() throws IOException {
         DaxfsMount m = fresh();
         Path odd = sparseFile(m.dir.resolve("odd.img"), (16L << 20) + 1);

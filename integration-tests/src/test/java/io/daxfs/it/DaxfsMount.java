@@ -159,6 +159,23 @@ final class DaxfsMount implements AutoCloseable {
     }
 
     /**
+     * Mounts the way {@code mount -t fuse.daxfs image mnt -o OPTIONS} does: mount(8) runs the
+     * helper {@code scripts/mount.fuse.daxfs image mnt -o rw,OPTIONS} (it adds rw or ro and
+     * passes the generic VFS flags such as noatime or relatime along); fails unless it mounts.
+     */
+    void mountWithHelper(String options) {
+        Path helper = Path.of(System.getProperty("daxfs.root", "..")).resolve("scripts/mount.fuse.daxfs").toAbsolutePath();
+        Daxfs.Result r = Daxfs.exec(List.of("/usr/bin/env", "DAXFS_NO_BUILD=1", helper.toString(), image.toString(),
+                mnt.toString(), "-o", options));
+        long p = recordDaemon(r);
+        if (!r.ok() || p < 0) {
+            fail("mount through the helper failed: " + r);
+        }
+        pid = p;
+        assertEquals("fuse.daxfs", mountType(mnt).orElse("(not mounted)"), "type of the mount at " + mnt);
+    }
+
+    /**
      * Runs {@code daxfs mount TARGET DIR} for a test that expects it to fail; if it mounts
      * after all, the daemon is recorded so that close() cleans it up.
      */

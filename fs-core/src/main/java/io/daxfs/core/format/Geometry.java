@@ -30,9 +30,24 @@ public record Geometry(
     public static final long MIN_DEVICE_BYTES = 16L << 20;
     public static final long MIN_JOURNAL_BLOCKS = 256;
     public static final long MAX_JOURNAL_BLOCKS = 16384;
+    /**
+     * Most inodes a file system can have: the in-memory inode allocator is a java.util.BitSet,
+     * indexed by int (2^31 - 1, rounded down to a whole inode-table block).
+     */
+    public static final long MAX_INODES = (Integer.MAX_VALUE / INODES_PER_BLOCK) * (long) INODES_PER_BLOCK;
 
-    /** Default geometry for a device of {@code bytes}: one inode per 16 KiB, journal ~1/256. */
+    /**
+     * Geometry for a device of {@code bytes}: {@code requestedInodes} inodes rounded up to a
+     * multiple of {@link #INODES_PER_BLOCK} (0 = the default, one per 16 KiB, at least 1024),
+     * journal ~1/256 of the device.
+     *
+     * @throws IllegalArgumentException for a negative inode count, one above {@link #MAX_INODES},
+     *                                  or one whose table leaves no room for data
+     */
     public static Geometry forDevice(long bytes, long requestedInodes) {
+        if (requestedInodes < 0 || requestedInodes > MAX_INODES) {
+            throw new IllegalArgumentException("inode count " + requestedInodes + " is out of range: 1 to " + MAX_INODES);
+        }
         if (bytes < MIN_DEVICE_BYTES) {
             throw new IllegalArgumentException("device of " + bytes + " bytes is smaller than the minimum of "
                     + MIN_DEVICE_BYTES + " bytes (16 MiB)");
@@ -51,7 +66,8 @@ public record Geometry(
         long dataStart = inodeTableStart + inodeTableBlocks;
         if (dataStart + 64 > total) {
             throw new IllegalArgumentException("device of " + bytes + " bytes has no room for data after "
-                    + dataStart + " metadata blocks; ask for fewer inodes");
+                    + dataStart + " metadata blocks (" + inodes + " inodes take " + inodeTableBlocks
+                    + " blocks); ask for fewer inodes");
         }
         return new Geometry(total, journalStart, journal, inodeBitmapStart, inodeBitmapBlocks,
                 blockBitmapStart, blockBitmapBlocks, inodeTableStart, inodes, dataStart);
@@ -68,7 +84,7 @@ public record Geometry(
                 || blockBitmapStart != inodeBitmapStart + inodeBitmapBlocks
                 || blockBitmapBlocks != divUp(totalBlocks, BLOCK_SIZE * 8L)
                 || inodeTableStart != blockBitmapStart + blockBitmapBlocks
-                || inodeCount <= 0 || inodeCount % INODES_PER_BLOCK != 0
+                || inodeCount <= 0 || inodeCount > MAX_INODES || inodeCount % INODES_PER_BLOCK != 0
                 || dataStart != inodeTableStart + inodeCount / INODES_PER_BLOCK
                 || dataStart >= totalBlocks) {
             return "inconsistent geometry " + this;

@@ -156,6 +156,65 @@ public final class InodeTable {
         region.putInt(o + CTIME_NS, t.nanos());
     }
 
+    /**
+     * Updates ctime alone in place, as {@link #touchDirect} does for both: for changes of an
+     * inode that leave its contents as they were (fallocate that allocates without growing
+     * the file).
+     */
+    public void touchCtimeDirect(long ino, Timestamp t) {
+        long o = offset(ino);
+        if (media.get(LONG, o + CTIME) == t.seconds() && media.get(INT, o + CTIME_NS) / 1_000_000 == t.nanos() / 1_000_000) {
+            return;
+        }
+        region.putLong(o + CTIME, t.seconds());
+        region.putInt(o + CTIME_NS, t.nanos());
+    }
+
+    /**
+     * Whether relatime wants atime moved to now: atime is not after mtime or not after ctime,
+     * or it is {@link io.daxfs.core.AtimePolicy#RELATIME_MAX_AGE_SECONDS} old. On the read path:
+     * in the common case (atime already after both, and recent) three loads of one inode.
+     */
+    public boolean atimeStale(long ino, long nowSeconds) {
+        long o = offset(ino);
+        long a = media.get(LONG, o + ATIME);
+        if (nowSeconds - a >= io.daxfs.core.AtimePolicy.RELATIME_MAX_AGE_SECONDS) {
+            return true;
+        }
+        long m = media.get(LONG, o + MTIME);
+        long c = media.get(LONG, o + CTIME);
+        if (a > m && a > c) {
+            return false;
+        }
+        int an = media.get(INT, o + ATIME_NS);
+        return !after(a, an, m, media.get(INT, o + MTIME_NS)) || !after(a, an, c, media.get(INT, o + CTIME_NS));
+    }
+
+    private static boolean after(long s1, int ns1, long s2, int ns2) {
+        return s1 > s2 || (s1 == s2 && ns1 > ns2);
+    }
+
+    /**
+     * Records an access: atime becomes {@code t}, stored in place - no journal, no flush, no
+     * fence, so a read costs no transaction and no cache-line write-back (the same reasoning
+     * as {@link #touchDirect}). The stores cover the 12 atime bytes only, so no other field
+     * can be damaged. Crash semantics: atime is best effort. The stores reach the media when
+     * the line is written back (a journaled change of this inode, fsync's msync of an image
+     * file, cache eviction on pmem); a crash before that leaves an older atime, at worst
+     * seconds and nanoseconds from two different accesses; a journal replay may re-apply an
+     * older utimens atime over it. None of that matters to anything but atime itself.
+     * Like {@link #touchDirect}, it skips the store when atime already holds this millisecond,
+     * so readers of one file under strictatime do not bounce the inode's line between CPUs.
+     */
+    public void touchAtimeDirect(long ino, Timestamp t) {
+        long o = offset(ino);
+        if (media.get(LONG, o + ATIME) == t.seconds() && media.get(INT, o + ATIME_NS) / 1_000_000 == t.nanos() / 1_000_000) {
+            return;
+        }
+        region.putLong(o + ATIME, t.seconds());
+        region.putInt(o + ATIME_NS, t.nanos());
+    }
+
     /** Stores a new size in place: one aligned 8-byte store, durable after flush+fence. */
     public void setSizeDirect(long ino, long size) {
         long o = offset(ino) + SIZE;

@@ -29,14 +29,19 @@ final class MkfsCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Overwrite an existing daxfs.")
     boolean force;
 
-    @Option(names = "--inodes", paramLabel = "N", description = "Number of inodes (default: one per 16 KiB).")
-    long inodes;
+    @Option(names = "--inodes", paramLabel = "N", description = "Number of inodes, i.e. the most files, directories "
+            + "and symlinks the file system can hold (rounded up to a multiple of 16; 256 bytes of the device each; "
+            + "at most " + Geometry.MAX_INODES + "). Default: one per 16 KiB of device, at least 1024.")
+    Long inodes;
 
     @Option(names = "--label", paramLabel = "LABEL", description = "Volume label (up to 64 bytes).")
     String label = "";
 
     @Override
     public Integer call() {
+        if (inodes != null && inodes < 1) {
+            return DaxfsCommand.fail("mkfs", "--inodes must be at least 1 (got " + inodes + ")");
+        }
         long createSize = 0;
         if (size != null) {
             try {
@@ -46,6 +51,11 @@ final class MkfsCommand implements Callable<Integer> {
             }
             if (createSize < Geometry.MIN_DEVICE_BYTES) {
                 return DaxfsCommand.fail("mkfs", "size " + size + " is below the minimum of 16 MiB");
+            }
+            try {
+                Geometry.forDevice(createSize, inodes == null ? 0 : inodes); // before the image is created
+            } catch (IllegalArgumentException e) {
+                return DaxfsCommand.fail("mkfs", e.getMessage());
             }
         } else if (!Files.exists(target)) {
             return DaxfsCommand.fail("mkfs", target + " does not exist (give --size to create an image file)");
@@ -58,7 +68,7 @@ final class MkfsCommand implements Callable<Integer> {
             }
             Superblock sb;
             try {
-                sb = DaxFileSystem.format(device.region(), new FormatOptions(inodes, label, 0, 0));
+                sb = DaxFileSystem.format(device.region(), new FormatOptions(inodes == null ? 0 : inodes, label, 0, 0));
             } catch (IllegalArgumentException e) {
                 return DaxfsCommand.fail("mkfs", e.getMessage());
             }
