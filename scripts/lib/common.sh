@@ -340,7 +340,7 @@ build_aot_cache() {
         {
             "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -Xms64m -Xmx384m -XX:+UseSerialGC \
                 -XX:AOTCacheOutput="$cache.tmp" -Xlog:aot*=off -Xlog:cds*=off \
-                -cp "$jar" io.daxfs.fuse.cli.DaxfsCommand mount --foreground "$tmp/train.img" "$tmp/mnt" \
+                -cp "$jar" io.daxfs.fuse.cli.DaemonMain "$tmp/train.img" "$tmp/mnt" \
                 >"$tmp/daemon.log" 2>&1 &
             pid=$!
             for ((i = 0; i < 600; i++)); do

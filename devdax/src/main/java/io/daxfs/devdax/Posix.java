@@ -79,30 +79,62 @@ final class Posix {
             CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
-    private static final MethodHandle OPEN = downcall("open",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-            CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = downcall("close",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
-    private static final MethodHandle MMAP = downcall("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG),
-            CAPTURE_ERRNO);
-    private static final MethodHandle MUNMAP = downcall("munmap",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
-    private static final MethodHandle MADVISE = downcall("madvise",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     static final int MADV_POPULATE_WRITE = 23;
-    private static final MethodHandle FALLOCATE = downcall("fallocate",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), CAPTURE_ERRNO);
-    private static final MethodHandle FCNTL_PTR = downcall("fcntl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS),
-            CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle SYSCONF = downcall("sysconf",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
-    private static final MethodHandle STRERROR = downcall("strerror",
-            FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
-    private static final long PAGE_SIZE = querySysconf(SC_PAGESIZE, 4096);
+    // Each downcall handle lives in its own holder class, created on first use: making one costs
+    // about 10 ms of method-handle spinning (not kept by the AOT cache), and a mount needs only a
+    // few of them. A static final in a holder stays a constant for the JIT.
+    private static final class OpenCall {
+        static final MethodHandle HANDLE = downcall("open",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+                CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    }
+
+    private static final class CloseCall {
+        static final MethodHandle HANDLE = downcall("close",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+    }
+
+    private static final class MmapCall {
+        static final MethodHandle HANDLE = downcall("mmap",
+                FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG),
+                CAPTURE_ERRNO);
+    }
+
+    private static final class MunmapCall {
+        static final MethodHandle HANDLE = downcall("munmap",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+    }
+
+    private static final class MadviseCall {
+        static final MethodHandle HANDLE = downcall("madvise",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    }
+
+    private static final class FallocateCall {
+        static final MethodHandle HANDLE = downcall("fallocate",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), CAPTURE_ERRNO);
+    }
+
+    private static final class FcntlPtrCall {
+        static final MethodHandle HANDLE = downcall("fcntl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS),
+                CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+    }
+
+    private static final class SysconfCall {
+        static final MethodHandle HANDLE = downcall("sysconf",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+    }
+
+    private static final class StrerrorCall {
+        static final MethodHandle HANDLE = downcall("strerror",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    }
+
+    private static final class PageSize {
+        static final long VALUE = querySysconf(SC_PAGESIZE, 4096);
+    }
 
     private Posix() {
     }
@@ -131,11 +163,11 @@ final class Posix {
     }
 
     private static long querySysconf(int name, long fallback) {
-        if (SYSCONF == null) {
+        if (SysconfCall.HANDLE == null) {
             return fallback;
         }
         try {
-            long v = (long) SYSCONF.invokeExact(name);
+            long v = (long) SysconfCall.HANDLE.invokeExact(name);
             return v > 0 ? v : fallback;
         } catch (Throwable t) {
             return fallback;
@@ -144,7 +176,7 @@ final class Posix {
 
     /** The kernel's page size (the granularity of msync and hole punching). */
     static long pageSize() {
-        return PAGE_SIZE;
+        return PageSize.VALUE;
     }
 
     /** open(2); returns the new file descriptor. */
@@ -152,7 +184,7 @@ final class Posix {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             MemorySegment cPath = arena.allocateFrom(path.toString());
-            int fd = (int) OPEN.invokeExact(state, cPath, flags, 0);
+            int fd = (int) OpenCall.HANDLE.invokeExact(state, cPath, flags, 0);
             if (fd < 0) {
                 throw new ErrnoException("open", errno(state));
             }
@@ -168,7 +200,7 @@ final class Posix {
     static void close(int fd) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) CLOSE.invokeExact(state, fd);
+            int rc = (int) CloseCall.HANDLE.invokeExact(state, fd);
             if (rc != 0) {
                 throw new ErrnoException("close", errno(state));
             }
@@ -183,7 +215,7 @@ final class Posix {
     static long mmap(long length, int prot, int flags, int fd) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            MemorySegment addr = (MemorySegment) MMAP.invokeExact(
+            MemorySegment addr = (MemorySegment) MmapCall.HANDLE.invokeExact(
                     state, MemorySegment.NULL, length, prot, flags, fd, 0L);
             if (addr.address() == -1L) { // MAP_FAILED
                 throw new ErrnoException("mmap", errno(state));
@@ -202,7 +234,7 @@ final class Posix {
      */
     static int madvise(long address, long length, int advice) {
         try {
-            return (int) MADVISE.invokeExact(MemorySegment.ofAddress(address), length, advice);
+            return (int) MadviseCall.HANDLE.invokeExact(MemorySegment.ofAddress(address), length, advice);
         } catch (Throwable t) {
             return -1;
         }
@@ -212,7 +244,7 @@ final class Posix {
     static void munmap(long address, long length) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) MUNMAP.invokeExact(state, MemorySegment.ofAddress(address), length);
+            int rc = (int) MunmapCall.HANDLE.invokeExact(state, MemorySegment.ofAddress(address), length);
             if (rc != 0) {
                 throw new ErrnoException("munmap", errno(state));
             }
@@ -227,7 +259,7 @@ final class Posix {
     static void fallocate(int fd, int mode, long offset, long length) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
+            int rc = (int) FallocateCall.HANDLE.invokeExact(state, fd, mode, offset, length);
             if (rc != 0) {
                 throw new ErrnoException("fallocate", errno(state));
             }
@@ -249,7 +281,7 @@ final class Posix {
             MemorySegment flock = arena.allocate(FLOCK); // zeroed: l_start = l_len = l_pid = 0
             flock.set(JAVA_SHORT, 0, shared ? F_RDLCK : F_WRLCK);
             flock.set(JAVA_SHORT, 2, SEEK_SET);
-            int rc = (int) FCNTL_PTR.invokeExact(state, fd, F_OFD_SETLK, flock);
+            int rc = (int) FcntlPtrCall.HANDLE.invokeExact(state, fd, F_OFD_SETLK, flock);
             if (rc == 0) {
                 return true;
             }
@@ -267,11 +299,11 @@ final class Posix {
 
     /** strerror(3): the C library's text for an errno value. */
     static String strerror(int errno) {
-        if (STRERROR == null) {
+        if (StrerrorCall.HANDLE == null) {
             return "errno " + errno;
         }
         try {
-            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment text = (MemorySegment) StrerrorCall.HANDLE.invokeExact(errno);
             return text.reinterpret(256).getString(0);
         } catch (Throwable t) {
             return "errno " + errno;

@@ -48,28 +48,17 @@ final class MountCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        MountOptions mountOptions;
+        if (foreground) {
+            return serveInForeground(target, dir, options);
+        }
         try {
-            mountOptions = MountOptions.parse(options);
+            MountOptions.parse(options);
         } catch (IllegalArgumentException e) {
             return DaxfsCommand.fail("mount", "bad option: " + e.getMessage());
         }
-        String problem = checkMountPoint();
+        String problem = checkMountPoint(dir);
         if (problem != null) {
             return DaxfsCommand.fail("mount", problem);
-        }
-        if (foreground) {
-            try {
-                MountDaemon.serve(target, dir, mountOptions);
-                return 0;
-            } catch (DeviceException e) {
-                return DaxfsCommand.fail("mount", e.getMessage()); // names the path itself
-            } catch (CorruptFileSystemException e) {
-                return DaxfsCommand.fail("mount", target + ": " + e.getMessage());
-            } catch (Exception e) {
-                e.printStackTrace();
-                return DaxfsCommand.fail("mount", e.toString());
-            }
         }
         // The device itself is checked by the daemon as it opens it (before anything is
         // mounted); its error is relayed below. Checking it here too would cost this process
@@ -87,7 +76,36 @@ final class MountCommand implements Callable<Integer> {
         }
     }
 
-    private String checkMountPoint() {
+    /**
+     * Serves {@code target} at {@code dir} in this process until unmounted: {@code mount
+     * --foreground}, and the detached daemon ({@link DaemonMain}). Returns the exit status; an
+     * error is printed as "daxfs mount: ...", which the detaching parent relays.
+     */
+    static int serveInForeground(Path target, Path dir, List<String> options) {
+        MountOptions mountOptions;
+        try {
+            mountOptions = MountOptions.parse(options);
+        } catch (IllegalArgumentException e) {
+            return DaxfsCommand.fail("mount", "bad option: " + e.getMessage());
+        }
+        String problem = checkMountPoint(dir);
+        if (problem != null) {
+            return DaxfsCommand.fail("mount", problem);
+        }
+        try {
+            MountDaemon.serve(target, dir, mountOptions);
+            return 0;
+        } catch (DeviceException e) {
+            return DaxfsCommand.fail("mount", e.getMessage()); // names the path itself
+        } catch (CorruptFileSystemException e) {
+            return DaxfsCommand.fail("mount", target + ": " + e.getMessage());
+        } catch (Exception e) {
+            e.printStackTrace();
+            return DaxfsCommand.fail("mount", e.toString());
+        }
+    }
+
+    private static String checkMountPoint(Path dir) {
         if (!Files.isDirectory(dir)) {
             return "mount point " + dir + " does not exist or is not a directory";
         }
@@ -119,15 +137,7 @@ final class MountCommand implements Callable<Integer> {
         cmd.addAll(DaemonStartupCache.jvmOptions(classPath));
         cmd.add("-cp");
         cmd.add(classPath);
-        cmd.add(DaxfsCommand.class.getName());
-        cmd.add("mount");
-        cmd.add("--foreground");
-        for (String o : options) {
-            cmd.add("-o");
-            cmd.add(o);
-        }
-        cmd.add(target.toAbsolutePath().toString());
-        cmd.add(dir.toAbsolutePath().toString());
+        cmd.addAll(DaemonMain.arguments(target.toAbsolutePath(), dir.toAbsolutePath(), options));
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))

@@ -1,0 +1,111 @@
+# shellcheck shell=bash
+# detached_mount JAR ARGS...: `daxfs mount` without a JVM of its own (sourced by scripts/daxfs,
+# after common.sh, find_jdk and extra_opts). ARGS are what follows "mount". If they are not the
+# plain form TARGET DIR [-o OPTS | -oOPTS]... [--log FILE | --log=FILE], it returns (status 0)
+# and the caller runs the Java command, which knows every form. Otherwise it never returns.
+#
+# Keep in step with fuse-adapter's MountCommand.startDetached (the same steps in Java, for
+# `java -jar daxfs.jar mount`): same daemon JVM options (DAEMON_HEAP unless -Xmx/-XX:MaxRAM is
+# given; the daemon's AOT cache while it is fresh), same log file, same messages.
+
+_dm_escape_mount_path() { # as /proc/mounts writes a path: space, tab, newline, backslash octal
+    local p=$1
+    p=${p//\\/\\134}
+    p=${p// /\\040}
+    p=${p//$'\t'/\\011}
+    p=${p//$'\n'/\\012}
+    printf '%s' "$p"
+}
+
+# True if a fuse.daxfs is mounted at (escaped) mount point $1; builtins only (polled often).
+_dm_mounted() {
+    local mnt type
+    while read -r _ mnt type _; do
+        [[ "$mnt" == "$1" && "$type" == fuse.daxfs ]] && return 0
+    done </proc/mounts
+    return 1
+}
+
+detached_mount() {
+    local jar=$1
+    shift
+    local target="" dir="" log="" a
+    local -a opts=()
+    while (($#)); do
+        a=$1
+        case "$a" in
+            -o) (($# >= 2)) || return 0; opts+=("$2"); shift ;;
+            -o?*) opts+=("${a#-o}") ;;
+            --log) (($# >= 2)) || return 0; log=$2; shift ;;
+            --log=*) log=${a#--log=} ;;
+            -*) return 0 ;; # --foreground, --help, --version, ...: the Java command
+            *)
+                if [[ -z "$target" ]]; then target=$a
+                elif [[ -z "$dir" ]]; then dir=$a
+                else return 0
+                fi ;;
+        esac
+        shift
+    done
+    [[ -n "$target" && -n "$dir" ]] || return 0
+
+    local abs_target abs_dir real_dir name
+    abs_target=$(realpath -m -s -- "$target")
+    abs_dir=$(realpath -m -s -- "$dir")
+    real_dir=$(readlink -f -- "$dir" 2>/dev/null || printf '%s' "$abs_dir")
+    if [[ -z "$log" ]]; then
+        name=${abs_dir//[^A-Za-z0-9._-]/_}
+        log="/tmp/daxfs/$name.log"
+    fi
+    mkdir -p -- "$(dirname -- "$log")" || exit 1
+    local log_start=0
+    [[ -f "$log" ]] && log_start=$(stat -c %s -- "$log")
+
+    local -a jvm=("${DAXFS_JVM_FLAGS[@]}" "${DAXFS_CLI_FLAGS[@]}" "${extra_opts[@]}")
+    if [[ " ${extra_opts[*]} " != *" -Xmx"* && " ${extra_opts[*]} " != *" -XX:MaxRAM"* ]]; then
+        jvm+=(-Xms64m -Xmx384m -XX:+UseSerialGC) # MountCommand.DAEMON_HEAP
+    fi
+    local cache
+    cache=$(aot_cache)
+    if [[ -f "$cache" && "$cache" -nt "$jar" ]]; then
+        jvm+=("-XX:AOTCache=$cache" "-Xlog:aot*=off" "-Xlog:cds*=off") # DaemonStartupCache
+    fi
+    local -a setsid=()
+    [[ -x /usr/bin/setsid ]] && setsid=(/usr/bin/setsid)
+    "${setsid[@]}" "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$jar" io.daxfs.fuse.cli.DaemonMain \
+        "$abs_target" "$abs_dir" "${opts[@]}" </dev/null >>"$log" 2>&1 &
+    local pid=$! status mnt_escaped deadline
+    mnt_escaped=$(_dm_escape_mount_path "$real_dir")
+    deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)); do
+        if _dm_mounted "$mnt_escaped"; then
+            echo "daxfs: mounted $target on $dir (daemon pid $pid, log $log)"
+            exit 0
+        fi
+        if ! pid_alive "$pid"; then
+            status=0
+            wait "$pid" || status=$?
+            _dm_relay_failure "$log" "$log_start" "$status"
+            exit $((status == 0 ? 1 : status))
+        fi
+        sleep 0.01
+    done
+    kill "$pid" 2>/dev/null || true
+    echo "daxfs mount: the mount did not appear within 60 s; see $log" >&2
+    exit 1
+}
+
+# The daemon failed before mounting: its own "daxfs mount: ..." lines (the last three), or the
+# end of its log if it has none (MountCommand.relayFailure).
+_dm_relay_failure() {
+    local log=$1 from=$2 status=$3 errors
+    errors=$(tail -c +"$((from + 1))" -- "$log" 2>/dev/null | grep '^daxfs mount: ' | tail -n 3 || true)
+    if [[ -n "$errors" ]]; then
+        printf '%s\n' "$errors" >&2
+        return 0
+    fi
+    {
+        echo "daxfs mount: the daemon exited with status $status; its log ($log) ends with:"
+        tail -n 20 -- "$log" 2>/dev/null | sed 's/^/  /'
+    } >&2
+}
