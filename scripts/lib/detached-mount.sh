@@ -17,11 +17,12 @@ _dm_escape_mount_path() { # as /proc/mounts writes a path: space, tab, newline, 
     printf '%s' "$p"
 }
 
-# True if a fuse.daxfs is mounted at (escaped) mount point $1; builtins only (polled often).
+# True if a file system of type $2 (any type if empty) is mounted at (escaped) mount point $1;
+# builtins only (polled often).
 _dm_mounted() {
     local mnt type
     while read -r _ mnt type _; do
-        [[ "$mnt" == "$1" && "$type" == fuse.daxfs ]] && return 0
+        [[ "$mnt" == "$1" && ( -z "${2:-}" || "$type" == "$2" ) ]] && return 0
     done </proc/mounts
     return 1
 }
@@ -61,6 +62,12 @@ detached_mount() {
     local log_start=0
     [[ -f "$log" ]] && log_start=$(stat -c %s -- "$log")
 
+    local mnt_escaped
+    mnt_escaped=$(_dm_escape_mount_path "$real_dir")
+    if _dm_mounted "$mnt_escaped"; then
+        return 0 # busy: the Java command says so (and by whom); polling below would see that mount
+    fi
+
     local -a jvm=("${DAXFS_JVM_FLAGS[@]}" "${DAXFS_CLI_FLAGS[@]}" "${extra_opts[@]}")
     if [[ " ${extra_opts[*]} " != *" -Xmx"* && " ${extra_opts[*]} " != *" -XX:MaxRAM"* ]]; then
         jvm+=(-Xms64m -Xmx384m -XX:+UseSerialGC) # MountCommand.DAEMON_HEAP
@@ -74,11 +81,10 @@ detached_mount() {
     [[ -x /usr/bin/setsid ]] && setsid=(/usr/bin/setsid)
     "${setsid[@]}" "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$jar" io.daxfs.fuse.cli.DaemonMain \
         "$abs_target" "$abs_dir" "${opts[@]}" </dev/null >>"$log" 2>&1 &
-    local pid=$! status mnt_escaped deadline
-    mnt_escaped=$(_dm_escape_mount_path "$real_dir")
+    local pid=$! status deadline
     deadline=$((SECONDS + 60))
     while ((SECONDS < deadline)); do
-        if _dm_mounted "$mnt_escaped"; then
+        if _dm_mounted "$mnt_escaped" fuse.daxfs; then
             echo "daxfs: mounted $target on $dir (daemon pid $pid, log $log)"
             exit 0
         fi
