@@ -240,6 +240,20 @@ public final class DaxFileSystem implements AutoCloseable {
         return e.ino();
     }
 
+    /**
+     * {@link #lookup} and {@link #getattr} of the result as one step: no unlink can free the
+     * inode (and a new file reuse its number) in between.
+     */
+    public Attributes lookupAttributes(long dir, String name) {
+        Lock l = namespace.readLock();
+        l.lock();
+        try {
+            return table.attributes(lookupLocked(dir, name));
+        } finally {
+            l.unlock();
+        }
+    }
+
     public Attributes getattr(long ino) {
         checkIno(ino);
         return table.attributes(ino);
@@ -528,16 +542,46 @@ public final class DaxFileSystem implements AutoCloseable {
         later.run();
     }
 
+    /** renameat2(2) flag: fail with EEXIST instead of replacing the target. */
+    public static final int RENAME_NOREPLACE = 1;
+    /** renameat2(2) flag: swap the two names atomically; both must exist. */
+    public static final int RENAME_EXCHANGE = 2;
+
     /**
      * Atomically renames; replaces an existing target (a file by a file, an empty directory
      * by a directory) in the same transaction.
      */
     public void rename(long srcDir, String srcName, long dstDir, String dstName) {
+        rename(srcDir, srcName, dstDir, dstName, 0);
+    }
+
+    /**
+     * renameat2(2): {@code flags} 0 is {@link #rename(long, String, long, String)};
+     * {@link #RENAME_NOREPLACE} fails with EEXIST if the target exists; {@link #RENAME_EXCHANGE}
+     * swaps two existing names (of any types) in one transaction. Other flags: EINVAL.
+     */
+    public void rename(long srcDir, String srcName, long dstDir, String dstName, int flags) {
         checkName(srcName);
         checkName(dstName);
+        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 || flags == (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+            throw new FsException(Errno.EINVAL, "rename flags " + flags);
+        }
         Lock l = namespace.writeLock();
         l.lock();
         try {
+            if ((flags & RENAME_EXCHANGE) != 0) {
+                exchangeLocked(srcDir, srcName, dstDir, dstName);
+            } else {
+                renameLocked(srcDir, srcName, dstDir, dstName, (flags & RENAME_NOREPLACE) != 0);
+            }
+        } finally {
+            l.unlock();
+        }
+    }
+
+    /** Caller holds the namespace lock exclusively. */
+    private void renameLocked(long srcDir, String srcName, long dstDir, String dstName, boolean noReplace) {
+        {
             Directory from = directory(srcDir);
             Directory to = directory(dstDir);
             Directory.Entry src = from.lookup(srcName);
@@ -545,6 +589,9 @@ public final class DaxFileSystem implements AutoCloseable {
                 throw new FsException(Errno.ENOENT, srcName);
             }
             Directory.Entry dst = to.lookup(dstName);
+            if (dst != null && noReplace) {
+                throw new FsException(Errno.EEXIST, dstName);
+            }
             if (dst != null && dst.ino() == src.ino()) {
                 return; // POSIX: both names refer to the same file; nothing happens
             }
@@ -603,9 +650,56 @@ public final class DaxFileSystem implements AutoCloseable {
             table.setCtime(tx, dstDir, now);
             journal.commit(tx);
             later.run();
-        } finally {
-            l.unlock();
         }
+    }
+
+    /**
+     * RENAME_EXCHANGE: each name ends up naming the other's inode, in one transaction. A
+     * directory that changes parent updates its ".." (parent pointer) and both parents' link
+     * counts. Caller holds the namespace lock exclusively.
+     */
+    private void exchangeLocked(long srcDir, String srcName, long dstDir, String dstName) {
+        Directory from = directory(srcDir);
+        Directory to = directory(dstDir);
+        Directory.Entry src = from.lookup(srcName);
+        Directory.Entry dst = to.lookup(dstName);
+        if (src == null || dst == null) {
+            throw new FsException(Errno.ENOENT, src == null ? srcName : dstName);
+        }
+        if (src.ino() == dst.ino()) {
+            return;
+        }
+        boolean srcIsDir = FileMode.isDirectory(table.mode(src.ino()));
+        boolean dstIsDir = FileMode.isDirectory(table.mode(dst.ino()));
+        if (srcDir != dstDir && ((srcIsDir && isAncestorOrSelf(src.ino(), dstDir))
+                || (dstIsDir && isAncestorOrSelf(dst.ino(), srcDir)))) {
+            throw new FsException(Errno.EINVAL, "cannot move a directory into itself");
+        }
+        Transaction tx = journal.begin();
+        Timestamp now = Timestamp.now();
+        to.replace(tx, dstName, src.ino(), src.type());
+        from.replace(tx, srcName, dst.ino(), dst.type());
+        if (srcDir != dstDir && srcIsDir != dstIsDir) {
+            // One directory moves each way when both are directories: the counts stay.
+            long delta = srcIsDir ? 1 : -1;
+            table.setNlink(tx, dstDir, table.nlink(dstDir) + delta);
+            table.setNlink(tx, srcDir, table.nlink(srcDir) - delta);
+        }
+        if (srcDir != dstDir) {
+            if (srcIsDir) {
+                table.setParent(tx, src.ino(), dstDir);
+            }
+            if (dstIsDir) {
+                table.setParent(tx, dst.ino(), srcDir);
+            }
+        }
+        table.setCtime(tx, src.ino(), now);
+        table.setCtime(tx, dst.ino(), now);
+        table.setMtime(tx, srcDir, now);
+        table.setCtime(tx, srcDir, now);
+        table.setMtime(tx, dstDir, now);
+        table.setCtime(tx, dstDir, now);
+        journal.commit(tx);
     }
 
     /** Whether {@code ancestor} is {@code dir} or one of its parents. */
@@ -889,6 +983,48 @@ public final class DaxFileSystem implements AutoCloseable {
         } finally {
             w.unlock();
         }
+    }
+
+    /**
+     * What Linux does to a file that someone without CAP_FSETID writes or truncates, and to
+     * any file that is chowned (file_remove_privs, chown_common): the set-user-ID bit goes; the
+     * set-group-ID bit goes if group-execute is set (without it, the bit marks mandatory
+     * locking); the security.capability attribute goes. Directories keep theirs. A file with
+     * none of these costs two reads of its inode and allocates nothing. Returns whether the
+     * mode changed (a cached copy of it is then stale).
+     */
+    public boolean dropPrivileges(long ino) {
+        checkIno(ino);
+        int mode = table.mode(ino);
+        if (FileMode.isDirectory(mode)) {
+            return false;
+        }
+        int kept = mode & ~FileMode.S_ISUID;
+        if ((mode & (FileMode.S_ISGID | GROUP_EXECUTE)) == (FileMode.S_ISGID | GROUP_EXECUTE)) {
+            kept &= ~FileMode.S_ISGID;
+        }
+        if (kept != mode) {
+            chmod(ino, kept);
+        }
+        if (table.xattrBlock(ino) != 0) {
+            try {
+                removexattr(ino, SECURITY_CAPABILITY);
+            } catch (FsException e) {
+                if (e.errno() != Errno.ENODATA) {
+                    throw e;
+                }
+            }
+        }
+        return kept != mode;
+    }
+
+    private static final int GROUP_EXECUTE = 0010;
+    private static final String SECURITY_CAPABILITY = "security.capability";
+
+    /** The inode's mode (type and permission bits). */
+    public int mode(long ino) {
+        checkIno(ino);
+        return table.mode(ino);
     }
 
     // ------------------------------------------------------------------ extended attributes

@@ -113,7 +113,7 @@ final class FileData {
             if (checkSeq && !seq.validate(sample)) {
                 return 0;
             }
-            MemorySegment.copy(media, dev, dst, dstOff, k);
+            region.read(dev, dst, dstOff, k);
         }
         return k;
     }
@@ -150,7 +150,7 @@ final class FileData {
         }
         try {
             pauses.reach("read.mapped", in.ino());
-            MemorySegment.copy(media, dev, dst, dstOff, k);
+            region.read(dev, dst, dstOff, k);
         } finally {
             ref.close();
         }

@@ -57,6 +57,11 @@ public final class InodeTable {
         return media.get(INT, offset(ino) + FLAGS);
     }
 
+    /** The first block of the inode's extended attributes, 0 if it has none. */
+    public long xattrBlock(long ino) {
+        return media.get(LONG, offset(ino) + XATTR);
+    }
+
     public long nextOrphan(long ino) {
         return media.get(LONG, offset(ino) + NEXT_ORPHAN);
     }
@@ -68,7 +73,7 @@ public final class InodeTable {
                 media.get(LONG, o + SIZE), media.get(LONG, o + BLOCKS) * 8,
                 media.get(LONG, o + ATIME), media.get(INT, o + ATIME_NS),
                 media.get(LONG, o + MTIME), media.get(INT, o + MTIME_NS),
-                media.get(LONG, o + CTIME), media.get(INT, o + CTIME_NS));
+                media.get(LONG, o + CTIME), media.get(INT, o + CTIME_NS), media.get(INT, o + GENERATION));
     }
 
     /** Writes a whole fresh inode (all 256 bytes) in {@code tx}. */
