@@ -27,6 +27,7 @@ final class MappedRegion implements PmemRegion {
     private final boolean readOnly;
     private final Persistence persistence;
     private final HolePuncher puncher;
+    private final FileIo fileIo;
     private final long pageSize;
     private final CloseGuard guard;
     private final Runnable closeAction;
@@ -34,16 +35,18 @@ final class MappedRegion implements PmemRegion {
     /**
      * @param segment     the whole mapping (read-only segment when {@code readOnly})
      * @param puncher     null when release must write zeros instead of punching holes
+     * @param fileIo      null when bulk loads and stores must go through the mapping (a device)
      * @param guard       shared with the owner, which closes it before unmapping
      * @param closeAction unmaps and unlocks (the owning {@link OpenedDevice#close()})
      */
     MappedRegion(MemorySegment segment, boolean readOnly, Persistence persistence,
-                 HolePuncher puncher, long pageSize, CloseGuard guard, Runnable closeAction) {
+                 HolePuncher puncher, FileIo fileIo, long pageSize, CloseGuard guard, Runnable closeAction) {
         this.segment = segment;
         this.readView = segment.asReadOnly();
         this.readOnly = readOnly;
         this.persistence = persistence;
         this.puncher = puncher;
+        this.fileIo = fileIo;
         this.pageSize = pageSize;
         this.guard = guard;
         this.closeAction = closeAction;
@@ -57,6 +60,24 @@ final class MappedRegion implements PmemRegion {
     @Override
     public MemorySegment readView() {
         return readView;
+    }
+
+    @Override
+    public void read(long offset, MemorySegment dst, long dstOffset, long length) {
+        if (fileIo != null && length >= FileIo.MIN_LENGTH && dst.isNative()) {
+            Objects.checkFromIndexSize(offset, length, size());
+            long done;
+            guard.enter();
+            try {
+                done = fileIo.read(offset, dst.asSlice(dstOffset, length), length);
+            } finally {
+                guard.exit();
+            }
+            offset += done;
+            dstOffset += done;
+            length -= done;
+        }
+        MemorySegment.copy(segment, offset, dst, dstOffset, length);
     }
 
     @Override
@@ -86,6 +107,22 @@ final class MappedRegion implements PmemRegion {
     @Override
     public void write(long offset, MemorySegment src, long srcOffset, long length) {
         checkWritable();
+        if (fileIo != null && length >= FileIo.MIN_LENGTH && src.isNative()) {
+            Objects.checkFromIndexSize(offset, length, size());
+            long done;
+            guard.enter();
+            try {
+                done = fileIo.write(offset, src.asSlice(srcOffset, length), length);
+            } finally {
+                guard.exit();
+            }
+            if (done == length) {
+                return;
+            }
+            offset += done;
+            srcOffset += done;
+            length -= done;
+        }
         MemorySegment.copy(src, srcOffset, segment, offset, length);
     }
 
@@ -125,8 +162,8 @@ final class MappedRegion implements PmemRegion {
     @Override
     public void prepareForWrite(long offset, long length) {
         Objects.checkFromIndexSize(offset, length, size());
-        if (length < 4 * pageSize || readOnly) {
-            return; // a fault or two costs less than the call
+        if (length < 4 * pageSize || readOnly || fileIo != null) {
+            return; // a fault or two costs less than the call; pwrite allocates without faults
         }
         guard.enter();
         try {

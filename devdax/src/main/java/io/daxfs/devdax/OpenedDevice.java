@@ -39,7 +39,9 @@ public final class OpenedDevice implements AutoCloseable {
         this.arena = arena;
         this.fd = fd;
         this.guard = new CloseGuard(path.toString());
-        this.region = new MappedRegion(segment, readOnly, persistence, puncher, Posix.pageSize(), guard, this::close);
+        this.region = new MappedRegion(segment, readOnly, persistence, puncher,
+                kind == DeviceKind.REGULAR_FILE && !readOnly ? new FileIo(fd) : null, Posix.pageSize(), guard,
+                this::close);
     }
 
     /** The mapping. Valid until {@link #close()}. */

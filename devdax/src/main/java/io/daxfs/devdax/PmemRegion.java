@@ -27,6 +27,15 @@ public interface PmemRegion extends AutoCloseable {
     /** Read-only view of the whole mapping. Never write through a cast or a copy of it. */
     MemorySegment readView();
 
+    /**
+     * Copies {@code length} bytes at {@code offset} into {@code dst}: the same bytes as
+     * {@link #readView()} holds there, by whatever way is cheapest (a file-backed region reads
+     * large ranges with pread(2), so the pages are not mapped into this process).
+     */
+    default void read(long offset, MemorySegment dst, long dstOffset, long length) {
+        MemorySegment.copy(readView(), offset, dst, dstOffset, length);
+    }
+
     void putByte(long offset, byte value);
 
     void putShort(long offset, short value);

@@ -1,0 +1,90 @@
+package io.daxfs.devdax;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Bulk stores into a pmem-backed file through pwrite(2) on its descriptor instead of through
+ * the mapping, and bulk loads through pread(2). Both reach the same memory (the file's page cache pages, or the persistent memory
+ * itself on a DAX file system), so every mapping sees the bytes at once and flush/fence keep
+ * their meaning: msync writes back the file's dirty pages however they were dirtied, and a DAX
+ * file system writes pwrite data to pmem directly.
+ *
+ * <p>Why: a store through the mapping to a page the file does not back yet (a new image, or a
+ * range {@link HolePuncher} gave back) faults once per 4 KiB page, and the file system zeroes
+ * each faulted page before the store overwrites it. pwrite of whole pages allocates without
+ * zeroing and without a fault, and the pages are not mapped into this process (the daemon's
+ * resident set does not grow by the data it writes or reads). Measured: docs/devdax.md, "Bulk writes".
+ *
+ * <p>No errno is captured (nothing to allocate per call): a failed or short write returns what
+ * was written and the caller stores the rest through the mapping, which either works or raises
+ * the same error as a SIGBUS-free exception path would.
+ */
+final class FileIo {
+    /** Writes shorter than this go through the mapping: one system call costs more than they do. */
+    static final long MIN_LENGTH = 16 * 1024;
+
+    private static final MethodHandle PWRITE = Linker.nativeLinker().downcallHandle(
+            Linker.nativeLinker().defaultLookup().find("pwrite").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+
+    private static final MethodHandle PREAD = Linker.nativeLinker().downcallHandle(
+            Linker.nativeLinker().defaultLookup().find("pread").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+
+    private final int fd;
+
+    FileIo(int fd) {
+        this.fd = fd;
+    }
+
+    /**
+     * Writes {@code length} bytes of native memory at {@code src} to file offset {@code offset};
+     * returns how many were written (all, unless the kernel refused).
+     */
+    long write(long offset, MemorySegment src, long length) {
+        long done = 0;
+        try {
+            while (done < length) {
+                long n = (long) PWRITE.invokeExact(fd, src.asSlice(done), length - done, offset + done);
+                if (n <= 0) {
+                    break;
+                }
+                done += n;
+            }
+        } catch (Throwable t) {
+            if (t instanceof Error e) {
+                throw e;
+            }
+        }
+        return done;
+    }
+
+    /**
+     * Reads {@code length} bytes at file offset {@code offset} into native memory at {@code dst};
+     * returns how many were read (the caller copies the rest from the mapping).
+     */
+    long read(long offset, MemorySegment dst, long length) {
+        long done = 0;
+        try {
+            while (done < length) {
+                long n = (long) PREAD.invokeExact(fd, dst.asSlice(done), length - done, offset + done);
+                if (n <= 0) {
+                    break;
+                }
+                done += n;
+            }
+        } catch (Throwable t) {
+            if (t instanceof Error e) {
+                throw e;
+            }
+        }
+        return done;
+    }
+}
