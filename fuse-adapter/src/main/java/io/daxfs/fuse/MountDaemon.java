@@ -7,6 +7,8 @@ import io.daxfs.devdax.OpenedDevice;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.daxfs.fuse.kernel.KernelFileSystem;
+import io.daxfs.fuse.kernel.KernelSession;
 import io.daxfs.fuse.session.FuseOperationFlag;
 import io.daxfs.fuse.session.FuseSessionLoop;
 
@@ -53,6 +55,18 @@ public final class MountDaemon {
             DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.atimePolicy());
             LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {})", target, mountPoint,
                     fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(), options.atimePolicy());
+            int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;
+            if (options.frontend() == MountOptions.Frontend.KERNEL) {
+                KernelFileSystem kfs = new KernelFileSystem(fs, options.kernelOptions());
+                try (KernelSession session = KernelSession.start(kfs, mountPoint.toAbsolutePath(),
+                        options.kernelMountOptions(target.toAbsolutePath().toString()), threads)) {
+                    LOG.info("serving {} with {} FUSE worker threads (kernel front end)", mountPoint, session.threads());
+                    session.awaitExit();
+                }
+                LOG.info("unmounted {}", mountPoint);
+                fs.close();
+                return;
+            }
             DaxfsFuse fuse = new DaxfsFuse(fs, options.xattrs(), options.permissions());
             List<String> args = new ArrayList<>(options.fuseArgs(target.toAbsolutePath().toString()));
             // A fixed pool of JVM threads drives libfuse's session loop: callbacks never pay
@@ -60,7 +74,7 @@ public final class MountDaemon {
             try (FuseSessionLoop loop = FuseSessionLoop.builder(fuse, mountPoint.toAbsolutePath())
                     .programName("daxfs")
                     .options(args)
-                    .threads(options.threads() > 0 ? options.threads() : DEFAULT_THREADS)
+                    .threads(threads)
                     .flags(FLAGS)
                     .mount()) {
                 LOG.info("serving {} with {} FUSE worker threads", mountPoint, loop.threads());

@@ -33,12 +33,24 @@ public final class MountOptions {
         "use_ino", "kernel_cache"};
 
     private final Map<String, String> fuse = new LinkedHashMap<>();
+    /** Keys of the options the user gave (not the libfuse front end's defaults). */
+    private final java.util.Set<String> given = new java.util.HashSet<>();
     private int threads;
     private boolean xattrs = true;
     private boolean acl = true;
     private PermissionPolicy permissions;
     private AtimePolicy atime = AtimePolicy.RELATIME;
     private boolean readOnly;
+    private Frontend frontend = Frontend.KERNEL;
+
+    /**
+     * Which code talks to the kernel: daxfs's own FUSE protocol implementation reading
+     * /dev/fuse (the default), or libfuse 2's high-level API through jnr-fuse
+     * (docs/kernel-frontend.md compares them).
+     */
+    public enum Frontend {
+        KERNEL, LIBFUSE
+    }
 
     private MountOptions() {
     }
@@ -52,6 +64,14 @@ public final class MountOptions {
             for (String o : list.split(",")) {
                 o = o.trim();
                 if (o.isEmpty() || isFstabOnly(o)) {
+                    continue;
+                }
+                if (o.startsWith("frontend=")) {
+                    m.frontend = switch (o.substring("frontend=".length())) {
+                        case "kernel" -> Frontend.KERNEL;
+                        case "libfuse" -> Frontend.LIBFUSE;
+                        default -> throw new IllegalArgumentException("frontend must be kernel or libfuse");
+                    };
                     continue;
                 }
                 if (o.startsWith("threads=")) {
@@ -85,6 +105,7 @@ public final class MountOptions {
                     continue;
                 }
                 m.put(o);
+                m.given.add(o.contains("=") ? o.substring(0, o.indexOf('=')) : o);
             }
         }
         m.permissions = PermissionPolicy.of(m.acl, m.fuse.containsKey("default_permissions"));
@@ -150,6 +171,69 @@ public final class MountOptions {
         opts.add("subtype=daxfs");
         return List.of("-o", String.join(",", opts));
     }
+
+    public Frontend frontend() {
+        return frontend;
+    }
+
+    /**
+     * Options of the kernel front end that libfuse would otherwise interpret: the cache timeouts
+     * (libfuse's names, in seconds), kernel_cache (the default; no_kernel_cache turns it off),
+     * writeback_cache, max_write (bytes, at most 1 MiB) and readahead_kb.
+     */
+    public io.daxfs.fuse.kernel.KernelOptions kernelOptions() {
+        io.daxfs.fuse.kernel.KernelOptions d = io.daxfs.fuse.kernel.KernelOptions.defaults(permissions);
+        return new io.daxfs.fuse.kernel.KernelOptions(
+                seconds("entry_timeout", d.entryTimeoutNanos()), seconds("negative_timeout", d.negativeTimeoutNanos()),
+                seconds("attr_timeout", d.attrTimeoutNanos()),
+                !fuse.containsKey("no_kernel_cache"), fuse.containsKey("writeback_cache"), xattrs, permissions,
+                (int) Math.min(1 << 20, number("max_write", d.maxWrite())), (int) number("readahead_kb", d.readaheadKib()));
+    }
+
+    private long seconds(String key, long dflt) {
+        String o = fuse.get(key);
+        if (o == null) {
+            return dflt;
+        }
+        double s = Double.parseDouble(o.substring(key.length() + 1));
+        if (s < 0 || s > 1e9) {
+            throw new IllegalArgumentException(key + " must be between 0 and 1e9 seconds");
+        }
+        return (long) (s * 1e9);
+    }
+
+    private long number(String key, long dflt) {
+        String o = given.contains(key) ? fuse.get(key) : null;
+        return o == null ? dflt : Long.parseLong(o.substring(key.length() + 1));
+    }
+
+    /**
+     * What the kernel front end passes to the mount itself (mount(2) or fusermount): the options
+     * the kernel or fusermount knows, plus fsname and subtype. default_permissions is passed for
+     * the permission policies that have the kernel check (with acl the kernel also enforces
+     * ACLs, once INIT agrees on FUSE_POSIX_ACL).
+     */
+    public List<String> kernelMountOptions(String fsname) {
+        List<String> opts = new ArrayList<>();
+        for (String o : fuse.values()) {
+            String key = o.contains("=") ? o.substring(0, o.indexOf('=')) : o;
+            if (KERNEL_MOUNT_OPTIONS.contains(key) && (given.contains(key) || !key.equals("max_read"))) {
+                opts.add(o);
+            }
+        }
+        if (permissions == PermissionPolicy.DAEMON_ACL && !opts.contains("default_permissions")) {
+            opts.add("default_permissions");
+        }
+        opts.add("fsname=" + fsname.replace(",", "\\,"));
+        opts.add("subtype=daxfs");
+        return opts;
+    }
+
+    /** Options libfuse 2's fuse_mount hands to mount(2) or fusermount (lib/mount.c). */
+    private static final java.util.Set<String> KERNEL_MOUNT_OPTIONS = java.util.Set.of(
+            "allow_other", "allow_root", "default_permissions", "ro", "rw", "nosuid", "suid", "nodev", "dev",
+            "noexec", "exec", "sync", "async", "dirsync", "atime", "noatime", "max_read", "blksize",
+            "auto_unmount", "nonempty", "user", "blkdev");
 
     /** Whether extended attributes are served (off with -o noxattr). */
     public boolean xattrs() {

@@ -29,16 +29,16 @@ import java.util.function.IntUnaryOperator;
  *     never with more access than intended.</li>
  * </ul>
  */
-final class PosixAcls {
+public final class PosixAcls {
     private final DaxFileSystem fs;
     private final boolean enabled;
 
-    PosixAcls(DaxFileSystem fs, boolean enabled) {
+    public PosixAcls(DaxFileSystem fs, boolean enabled) {
         this.fs = fs;
         this.enabled = enabled;
     }
 
-    boolean enabled() {
+    public boolean enabled() {
         return enabled;
     }
 
@@ -61,14 +61,14 @@ final class PosixAcls {
     }
 
     /** The mode and ACLs a new inode gets: see the class comment. */
-    record NewInode(int mode, Acl access, Acl dflt) {
+    public record NewInode(int mode, Acl access, Acl dflt) {
     }
 
     /**
      * What an inode created in {@code dir} with the requested {@code mode} (type bits included)
      * gets. Symlinks get neither ACLs nor a umask.
      */
-    NewInode forNew(long dir, int mode, int umask) {
+    public NewInode forNew(long dir, int mode, int umask) {
         if (!enabled) {
             return new NewInode(mode, null, null);
         }
@@ -81,7 +81,7 @@ final class PosixAcls {
     }
 
     /** Stores the inherited ACLs of a freshly made inode. */
-    void inherit(long ino, NewInode n) {
+    public void inherit(long ino, NewInode n) {
         if (n.access() != null) {
             fs.setxattr(ino, XattrNames.ACL_ACCESS, n.access().toBytes(), 0);
         }
@@ -91,7 +91,7 @@ final class PosixAcls {
     }
 
     /** chmod, with the access ACL following the new mode. */
-    void chmod(long ino, int mode) {
+    public void chmod(long ino, int mode) {
         Acl acl = accessAcl(ino);
         if (acl == null) {
             fs.chmod(ino, mode);
@@ -106,7 +106,7 @@ final class PosixAcls {
      * all); the setgid bit is cleared when the caller is neither in the file's group nor root. A
      * default ACL is only for directories (EACCES).
      */
-    void setxattr(Credentials who, long ino, String name, byte[] value, int flags) {
+    public void setxattr(Credentials who, long ino, String name, byte[] value, int flags) {
         if (!enabled || !XattrNames.isAcl(name)) {
             fs.setxattr(ino, name, value, flags);
             return;

@@ -11,11 +11,11 @@ import java.nio.file.Path;
  * /proc/&lt;pid&gt;/status. A process that is gone, or a /proc that cannot be read, has no
  * supplementary groups: access that depends on them is then refused, never granted.
  */
-final class ProcGroups {
+public final class ProcGroups {
     private ProcGroups() {
     }
 
-    static int[] of(long pid) {
+    public static int[] of(long pid) {
         if (pid <= 0) {
             return new int[0];
         }

@@ -12,12 +12,12 @@ import java.util.List;
  * Checks a mount point before libfuse sees it. fuse_setup reports failures only as NULL plus a line
  * on stderr, so the common mistakes get a precise exception here instead.
  */
-final class MountPointCheck {
+public final class MountPointCheck {
     private MountPointCheck() {
     }
 
     /** Returns the mount point as libfuse will use it: absolute, symlinks resolved (realpath). */
-    static Path validate(Path mountPoint, List<String> fuseArgs) {
+    public static Path validate(Path mountPoint, List<String> fuseArgs) {
         Path canonical;
         try {
             BasicFileAttributes attrs = Files.readAttributes(mountPoint, BasicFileAttributes.class);

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Every method first checks that the topmost mount at the mount point is still ours (same
  * device), so nothing ever unmounts a file system mounted over or after ours.
  */
-final class Unmounter {
+public final class Unmounter {
     private static final System.Logger LOG = System.getLogger(Unmounter.class.getName());
     private static final int MNT_FORCE = 1;
     private static final int MNT_DETACH = 2;
@@ -38,7 +38,7 @@ final class Unmounter {
      * A plain unmount: succeeds (returns true) only if nothing under the mount is in use, in which
      * case the kernel aborts the connection at once. Returns false while the mount is busy.
      */
-    static boolean tryUnmount(MountTable.Entry mount) {
+    public static boolean tryUnmount(MountTable.Entry mount) {
         if (!isOurs(mount)) {
             return true; // already unmounted (e.g. by fusermount -u)
         }
@@ -61,7 +61,7 @@ final class Unmounter {
      * requests fail with ENOTCONN, readers of /dev/fuse wake), then MNT_DETACH removes the mount
      * from the namespace. Without privileges only a lazy fusermount and a fusectl abort are possible.
      */
-    static void forceUnmount(MountTable.Entry mount) {
+    public static void forceUnmount(MountTable.Entry mount) {
         if (!isOurs(mount)) {
             abortConnection(mount); // detached but alive, e.g. after someone's umount -l
             return;
@@ -83,7 +83,7 @@ final class Unmounter {
      * Aborts the connection through fusectl (if mounted at /sys/fs/fuse/connections and writable):
      * the only way to reach a connection whose mount is already detached.
      */
-    static boolean abortConnection(MountTable.Entry mount) {
+    public static boolean abortConnection(MountTable.Entry mount) {
         Path abort = FUSECTL.resolve(Long.toString(mount.kernelDev())).resolve("abort");
         if (!Files.exists(abort)) {
             return false;

@@ -1,0 +1,95 @@
+package io.daxfs.fuse.kernel;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
+
+import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.FsStats;
+import io.daxfs.core.Timestamp;
+import io.daxfs.fuse.PosixAcls;
+
+import java.nio.charset.StandardCharsets;
+
+/** GETATTR, SETATTR, READLINK and STATFS. */
+final class AttributeOps {
+    private final DaxFileSystem fs;
+    private final KernelOptions options;
+    private final PosixAcls acls;
+
+    AttributeOps(DaxFileSystem fs, KernelOptions options, PosixAcls acls) {
+        this.fs = fs;
+        this.options = options;
+        this.acls = acls;
+    }
+
+    void getattr(Request r, Reply out) {
+        out.send(AttrCodec.putAttrOut(out, fs.getattr(r.nodeid()), options.attrTimeoutNanos()));
+    }
+
+    /**
+     * One SETATTR may carry several changes (chown, chmod, truncate, times); they are applied in
+     * that order, each in its own transaction. The kernel has checked permissions (with
+     * default_permissions) and already dropped set-group-ID from a chmod by a non-member. With
+     * HANDLE_KILLPRIV_V2 daxfs drops set-user-ID/set-group-ID itself: on every chown of a
+     * non-directory (as Linux does, root included) and on a truncate by a caller without
+     * CAP_FSETID (FATTR_KILL_SUIDGID).
+     */
+    void setattr(Request r, Reply out) {
+        long ino = r.nodeid();
+        int valid = r.argInt(SETATTR_IN_VALID);
+        boolean chown = (valid & (FATTR_UID | FATTR_GID)) != 0;
+        if (chown) {
+            int uid = (valid & FATTR_UID) != 0 ? r.argInt(SETATTR_IN_UID) : -1;
+            int gid = (valid & FATTR_GID) != 0 ? r.argInt(SETATTR_IN_GID) : -1;
+            fs.chown(ino, uid, gid);
+        }
+        if ((valid & FATTR_MODE) != 0) {
+            acls.chmod(ino, r.argInt(SETATTR_IN_MODE));
+        }
+        if (chown && (valid & FATTR_MODE) == 0) {
+            fs.dropPrivileges(ino);
+        }
+        if ((valid & FATTR_SIZE) != 0) {
+            fs.truncate(ino, r.argLong(SETATTR_IN_SIZE));
+            if ((valid & FATTR_KILL_SUIDGID) != 0) {
+                fs.dropPrivileges(ino);
+            }
+        }
+        Timestamp atime = time(r, valid, FATTR_ATIME, FATTR_ATIME_NOW, SETATTR_IN_ATIME, SETATTR_IN_ATIMENSEC);
+        Timestamp mtime = time(r, valid, FATTR_MTIME, FATTR_MTIME_NOW, SETATTR_IN_MTIME, SETATTR_IN_MTIMENSEC);
+        if (atime != null || mtime != null) {
+            fs.setTimes(ino, atime, mtime);
+        }
+        out.send(AttrCodec.putAttrOut(out, fs.getattr(ino), options.attrTimeoutNanos()));
+    }
+
+    /** The time to set, or null to leave it (UTIME_OMIT); "now" is the daemon's clock. */
+    private static Timestamp time(Request r, int valid, int set, int now, int secOffset, int nsecOffset) {
+        if ((valid & now) != 0) {
+            return Timestamp.now();
+        }
+        if ((valid & set) != 0) {
+            return new Timestamp(r.argLong(secOffset), r.argInt(nsecOffset));
+        }
+        return null;
+    }
+
+    void readlink(Request r, Reply out) {
+        byte[] target = fs.readlink(r.nodeid()).getBytes(StandardCharsets.UTF_8);
+        out.putBytes(0, target);
+        out.send(target.length);
+    }
+
+    void statfs(Request r, Reply out) {
+        FsStats s = fs.statfs();
+        out.putLong(STATFS_BLOCKS, s.totalBlocks());
+        out.putLong(STATFS_BFREE, s.freeBlocks());
+        out.putLong(STATFS_BAVAIL, s.freeBlocks());
+        out.putLong(STATFS_FILES, s.totalInodes());
+        out.putLong(STATFS_FFREE, s.freeInodes());
+        out.putInt(STATFS_BSIZE, (int) s.blockSize());
+        out.putInt(STATFS_NAMELEN, s.maxNameLength());
+        out.putInt(STATFS_FRSIZE, (int) s.blockSize());
+        out.zero(STATFS_FRSIZE + 4, STATFS_OUT_SIZE - STATFS_FRSIZE - 4);
+        out.send(STATFS_OUT_SIZE);
+    }
+}

@@ -1,0 +1,252 @@
+package io.daxfs.fuse.kernel;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
+
+import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.Errno;
+import io.daxfs.core.FsException;
+import io.daxfs.fuse.PermissionPolicy;
+import io.daxfs.fuse.PosixAcls;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Serves FUSE kernel requests from a {@link DaxFileSystem}: the INIT handshake, then one method
+ * per opcode (grouped in {@link NamespaceOps}, {@link AttributeOps}, {@link DataOps},
+ * {@link DirectoryOps}, {@link XattrOps}). Thread-safe: every worker calls {@link #handle}
+ * concurrently; fs-core does the locking.
+ *
+ * <p>Every request that expects a reply gets exactly one: its result, the errno of an
+ * {@link FsException}, or EIO for anything unexpected (logged: a bug must never take the daemon
+ * down, nor leave a process waiting forever). FORGET, BATCH_FORGET and INTERRUPT get none, as
+ * the protocol says. daxfs keeps no lookup counts: the kernel may forget inodes whenever it
+ * likes, and a number reused after a file died carries a new generation.
+ */
+public final class KernelFileSystem {
+    private static final Logger LOG = LoggerFactory.getLogger(KernelFileSystem.class);
+
+    private final DaxFileSystem fs;
+    private final KernelOptions options;
+    private final NamespaceOps names;
+    private final AttributeOps attributes;
+    private final DataOps data;
+    private final DirectoryOps directories;
+    private final XattrOps xattrs;
+    private final KernelLookups lookups;
+    private volatile long negotiatedFlags;
+    private volatile int negotiatedMinor;
+    private final CountDownLatch initialized = new CountDownLatch(1);
+
+    public KernelFileSystem(DaxFileSystem fs, KernelOptions options) {
+        this.fs = fs;
+        this.options = options;
+        PosixAcls acls = new PosixAcls(fs, options.permissions().aclSemantics());
+        this.lookups = new KernelLookups(fs);
+        this.data = new DataOps(fs, options);
+        this.names = new NamespaceOps(fs, options, acls, data, lookups);
+        this.attributes = new AttributeOps(fs, options, acls);
+        this.directories = new DirectoryOps(fs, options, lookups);
+        this.xattrs = new XattrOps(fs, acls);
+    }
+
+    public KernelOptions options() {
+        return options;
+    }
+
+    /** The INIT flags both sides agreed on (0 before INIT). */
+    long negotiatedFlags() {
+        return negotiatedFlags;
+    }
+
+    int negotiatedMinor() {
+        return negotiatedMinor;
+    }
+
+    /** Waits until INIT has been answered; false on timeout. */
+    boolean awaitInit(Duration timeout) throws InterruptedException {
+        return initialized.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Serves one request; called by the session's workers. */
+    void handle(Request r, Reply out) {
+        int opcode = r.opcode();
+        if (opcode == FORGET || opcode == BATCH_FORGET) {
+            forget(opcode, r); // no reply
+            return;
+        }
+        if (opcode == INTERRUPT || opcode == NOTIFY_REPLY) {
+            return; // no reply: every request runs to completion, and daxfs asks nothing of the kernel
+        }
+        out.start(r.unique());
+        long t0 = LOG.isDebugEnabled() ? System.nanoTime() : 0;
+        try {
+            dispatch(opcode, r, out);
+        } catch (FsException e) {
+            if (!out.sent()) {
+                out.error(e.errno().code());
+            }
+        } catch (Reply.ReplyFailedException e) {
+            LOG.error("opcode {} (node {}): {}", opcode, r.nodeid(), e.getMessage());
+        } catch (RuntimeException | Error e) {
+            LOG.error("opcode {} on node {} failed", opcode, r.nodeid(), e);
+            if (!out.sent()) {
+                out.error(Errno.EIO.code());
+            }
+        }
+        if (!out.sent()) {
+            LOG.error("opcode {} on node {} produced no reply", opcode, r.nodeid());
+            out.error(Errno.EIO.code());
+        }
+        if (t0 != 0) {
+            LOG.debug("opcode {} node {} length {}: {} us", opcode, r.nodeid(), r.length(), (System.nanoTime() - t0) / 1000);
+        }
+    }
+
+    private void dispatch(int opcode, Request r, Reply out) {
+        switch (opcode) {
+            case READ -> data.read(r, out);
+            case WRITE -> data.write(r, out);
+            case LOOKUP -> names.lookup(r, out);
+            case GETATTR -> attributes.getattr(r, out);
+            case SETATTR -> attributes.setattr(r, out);
+            case OPEN -> data.open(r, out);
+            case RELEASE -> data.release(r, out);
+            case CREATE -> names.create(r, out);
+            case MKNOD -> names.mknod(r, out);
+            case MKDIR -> names.mkdir(r, out);
+            case SYMLINK -> names.symlink(r, out);
+            case LINK -> names.link(r, out);
+            case UNLINK -> names.unlink(r, out);
+            case RMDIR -> names.rmdir(r, out);
+            case RENAME -> names.rename(r, out);
+            case RENAME2 -> names.rename2(r, out);
+            case READLINK -> attributes.readlink(r, out);
+            case STATFS -> attributes.statfs(r, out);
+            case FSYNC -> data.fsync(r, out);
+            case FALLOCATE -> data.fallocate(r, out);
+            case OPENDIR -> directories.opendir(r, out);
+            case READDIR -> directories.readdir(r, out);
+            case READDIRPLUS -> directories.readdirplus(r, out);
+            case RELEASEDIR -> directories.releasedir(r, out);
+            case FSYNCDIR -> directories.fsyncdir(r, out);
+            case SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR -> xattr(opcode, r, out);
+            case SYNCFS -> out.ok(); // every change is durable when its request is answered
+            case INIT -> init(r, out);
+            case DESTROY -> out.ok();
+            // FLUSH: nothing to do at close (data is in device memory at each WRITE and POSIX
+            // locks are the kernel's); ENOSYS makes the kernel stop sending it, one round trip
+            // less per close(2). ACCESS: sent only without default_permissions, when nothing is
+            // checked; ENOSYS means "allowed" from then on.
+            default -> out.error(Errno.ENOSYS.code());
+        }
+    }
+
+    /** FORGET (nlookup u64) or BATCH_FORGET (count u32, dummy u32, then {nodeid, nlookup} pairs). */
+    private void forget(int opcode, Request r) {
+        try {
+            if (opcode == FORGET) {
+                lookups.forget(r.nodeid(), r.argLong(0));
+                return;
+            }
+            int count = r.argInt(BATCH_FORGET_IN_COUNT);
+            for (int i = 0; i < count && 8 + 16 * (i + 1) <= r.argLength(); i++) {
+                lookups.forget(r.argLong(8 + 16 * i), r.argLong(16 + 16 * i));
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.error("forget failed", e);
+        }
+    }
+
+    /** Inodes the kernel holds lookups of (tests, diagnostics). */
+    int referencedInodes() {
+        return lookups.tracked();
+    }
+
+    private void xattr(int opcode, Request r, Reply out) {
+        if (!options.xattrs()) {
+            out.error(Errno.ENOSYS.code());
+            return;
+        }
+        switch (opcode) {
+            case SETXATTR -> xattrs.setxattr(r, out);
+            case GETXATTR -> xattrs.getxattr(r, out);
+            case LISTXATTR -> xattrs.listxattr(r, out);
+            default -> xattrs.removexattr(r, out);
+        }
+    }
+
+    /**
+     * INIT: agree on the protocol minor version and the features (docs/kernel-frontend.md lists
+     * each and why). The reply's flags are those the kernel offered and daxfs wants.
+     */
+    private void init(Request r, Reply out) {
+        int major = r.argInt(INIT_IN_MAJOR);
+        int minor = r.argInt(INIT_IN_MINOR);
+        if (major != KERNEL_VERSION || minor < MIN_KERNEL_MINOR) {
+            LOG.error("the kernel speaks FUSE {}.{}; daxfs needs 7.{} or later", major, minor, MIN_KERNEL_MINOR);
+            out.error(71); // EPROTO
+            return;
+        }
+        long offered = Integer.toUnsignedLong(r.argInt(INIT_IN_FLAGS));
+        if ((offered & INIT_EXT) != 0) {
+            offered |= Integer.toUnsignedLong(r.argInt(INIT_IN_FLAGS2)) << 32;
+        }
+        long agreed = wantedFlags() & offered;
+        int ourMinor = Math.min(minor, KERNEL_MINOR_VERSION);
+        negotiatedFlags = agreed;
+        negotiatedMinor = ourMinor;
+        xattrs.extendedSetxattr((agreed & SETXATTR_EXT) != 0);
+
+        out.zero(0, INIT_OUT_SIZE);
+        out.putInt(INIT_OUT_MAJOR, KERNEL_VERSION);
+        out.putInt(INIT_OUT_MINOR, ourMinor);
+        out.putInt(INIT_OUT_MAX_READAHEAD, r.argInt(INIT_IN_MAX_READAHEAD));
+        out.putInt(INIT_OUT_FLAGS, (int) agreed);
+        // Readahead and writeback go as background requests; the default limit of 12 in flight
+        // leaves the workers idle between them.
+        out.putShort(INIT_OUT_MAX_BACKGROUND, (short) 64);
+        out.putShort(INIT_OUT_CONGESTION_THRESHOLD, (short) 48);
+        out.putInt(INIT_OUT_MAX_WRITE, options.maxWrite());
+        out.putInt(INIT_OUT_TIME_GRAN, 1);
+        out.putShort(INIT_OUT_MAX_PAGES, (short) options.maxPages());
+        out.putInt(INIT_OUT_FLAGS2, (int) (agreed >>> 32));
+        out.send(INIT_OUT_SIZE);
+        initialized.countDown();
+        LOG.info("FUSE {}.{} (kernel {}.{}), flags {}, max_write {} KiB, permissions {}", KERNEL_VERSION, ourMinor,
+                major, minor, Long.toHexString(agreed), options.maxWrite() >> 10, options.permissions());
+    }
+
+    /**
+     * ASYNC_READ: several READs of one file in flight. ATOMIC_O_TRUNC: O_TRUNC comes with OPEN
+     * (one request, not two). BIG_WRITES and MAX_PAGES: requests up to max_write.
+     * PARALLEL_DIROPS: lookups and listings of one directory run concurrently (fs-core locks).
+     * READDIRPLUS(_AUTO): listings carry attributes when the kernel expects stats to follow.
+     * CACHE_SYMLINKS: link targets stay in the page cache. HANDLE_KILLPRIV_V2: daxfs drops
+     * set-user-ID/set-group-ID on write, truncate and chown, so the kernel can skip its
+     * security.capability lookup before every write. SETXATTR_EXT: the ACL_KILL_SGID flag.
+     * DONT_MASK (ACL semantics): the daemon applies the umask only without a default ACL.
+     * POSIX_ACL (acl with default_permissions): the kernel enforces ACLs, reading them through
+     * GETXATTR and caching them. WRITEBACK_CACHE only on request (see {@link KernelOptions}).
+     */
+    private long wantedFlags() {
+        long want = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | MAX_PAGES | PARALLEL_DIROPS
+                | DO_READDIRPLUS | READDIRPLUS_AUTO | CACHE_SYMLINKS | HANDLE_KILLPRIV_V2 | INIT_EXT;
+        if (options.xattrs()) {
+            want |= SETXATTR_EXT;
+        }
+        if (options.permissions().aclSemantics()) {
+            want |= DONT_MASK;
+        }
+        if (options.permissions() == PermissionPolicy.DAEMON_ACL && options.xattrs()) {
+            want |= POSIX_ACL;
+        }
+        if (options.writebackCache()) {
+            want |= WRITEBACK_CACHE;
+        }
+        return want;
+    }
+}

@@ -1,0 +1,47 @@
+package io.daxfs.fuse.kernel;
+
+import io.daxfs.fuse.PermissionPolicy;
+
+/**
+ * How the kernel front end serves a mount: cache lifetimes, request sizes and which kernel
+ * features it asks for.
+ *
+ * @param entryTimeoutNanos    how long the kernel may keep a name → inode mapping without asking
+ * @param negativeTimeoutNanos how long it may remember that a name does not exist (0: not at all)
+ * @param attrTimeoutNanos     how long it may keep an inode's attributes
+ * @param keepCache            FOPEN_KEEP_CACHE: the page cache of a file survives close and reopen
+ * @param writebackCache       FUSE_WRITEBACK_CACHE: writes complete in the page cache and reach
+ *                             daxfs later (a killed daemon then loses the writes not yet sent)
+ * @param xattrs               extended attributes are served (off: ENOSYS, and the kernel stops asking)
+ * @param permissions          who checks permissions and whether ACLs mean anything
+ * @param maxWrite             the largest WRITE (and READ) request, a multiple of 4 KiB
+ * @param readaheadKib         the mount's readahead window in KiB, set through sysfs after mounting
+ *                             (0 leaves the kernel's default)
+ *
+ * <p>Why long timeouts are coherent: the device is locked to this daemon and every change to a
+ * name or an inode reaches daxfs through this mount's kernel, which updates or invalidates what
+ * it cached as it forwards the change (docs/kernel-frontend.md, "Caching").
+ */
+public record KernelOptions(long entryTimeoutNanos, long negativeTimeoutNanos, long attrTimeoutNanos,
+                            boolean keepCache, boolean writebackCache, boolean xattrs,
+                            PermissionPolicy permissions, int maxWrite, int readaheadKib) {
+    public static final long DEFAULT_TIMEOUT_NANOS = 60_000_000_000L;
+    public static final int DEFAULT_MAX_WRITE = 1 << 20;
+    public static final int DEFAULT_READAHEAD_KIB = 1024;
+
+    public KernelOptions {
+        if (maxWrite < 4096 || maxWrite % 4096 != 0 || maxWrite > (1 << 20)) {
+            throw new IllegalArgumentException("max_write must be a multiple of 4 KiB between 4 KiB and 1 MiB");
+        }
+    }
+
+    public static KernelOptions defaults(PermissionPolicy permissions) {
+        return new KernelOptions(DEFAULT_TIMEOUT_NANOS, DEFAULT_TIMEOUT_NANOS, DEFAULT_TIMEOUT_NANOS,
+                true, false, true, permissions, DEFAULT_MAX_WRITE, DEFAULT_READAHEAD_KIB);
+    }
+
+    /** Pages per request (FUSE_MAX_PAGES). */
+    int maxPages() {
+        return maxWrite / 4096;
+    }
+}

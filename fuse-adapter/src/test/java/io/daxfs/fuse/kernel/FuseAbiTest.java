@@ -1,0 +1,206 @@
+package io.daxfs.fuse.kernel;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The ground truth for {@link FuseAbi}: every struct offset, size, opcode and flag bit daxfs uses,
+ * as gcc lays out and defines them in the installed {@code <linux/fuse.h>}. A wrong offset would
+ * make the kernel read garbage (or refuse the reply), so each one is checked.
+ */
+class FuseAbiTest {
+    @TempDir
+    Path tmp;
+
+    /** C expression -> the value FuseAbi claims. */
+    private static Map<String, Long> claims() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("sizeof(struct fuse_in_header)", (long) IN_HEADER_SIZE);
+        m.put("offsetof(struct fuse_in_header, opcode)", (long) IN_OPCODE);
+        m.put("offsetof(struct fuse_in_header, unique)", (long) IN_UNIQUE);
+        m.put("offsetof(struct fuse_in_header, nodeid)", (long) IN_NODEID);
+        m.put("offsetof(struct fuse_in_header, uid)", (long) IN_UID);
+        m.put("offsetof(struct fuse_in_header, gid)", (long) IN_GID);
+        m.put("offsetof(struct fuse_in_header, pid)", (long) IN_PID);
+        m.put("offsetof(struct fuse_in_header, total_extlen)", (long) IN_TOTAL_EXTLEN);
+        m.put("sizeof(struct fuse_out_header)", (long) OUT_HEADER_SIZE);
+        m.put("offsetof(struct fuse_out_header, error)", (long) OUT_ERROR);
+        m.put("offsetof(struct fuse_out_header, unique)", (long) OUT_UNIQUE);
+        m.put("sizeof(struct fuse_attr)", (long) ATTR_SIZE);
+        m.put("offsetof(struct fuse_attr, size)", (long) ATTR_FSIZE);
+        m.put("offsetof(struct fuse_attr, blocks)", (long) ATTR_BLOCKS);
+        m.put("offsetof(struct fuse_attr, atime)", (long) ATTR_ATIME);
+        m.put("offsetof(struct fuse_attr, mtime)", (long) ATTR_MTIME);
+        m.put("offsetof(struct fuse_attr, ctime)", (long) ATTR_CTIME);
+        m.put("offsetof(struct fuse_attr, atimensec)", (long) ATTR_ATIMENSEC);
+        m.put("offsetof(struct fuse_attr, mtimensec)", (long) ATTR_MTIMENSEC);
+        m.put("offsetof(struct fuse_attr, ctimensec)", (long) ATTR_CTIMENSEC);
+        m.put("offsetof(struct fuse_attr, mode)", (long) ATTR_MODE);
+        m.put("offsetof(struct fuse_attr, nlink)", (long) ATTR_NLINK);
+        m.put("offsetof(struct fuse_attr, uid)", (long) ATTR_UID);
+        m.put("offsetof(struct fuse_attr, gid)", (long) ATTR_GID);
+        m.put("offsetof(struct fuse_attr, rdev)", (long) ATTR_RDEV);
+        m.put("offsetof(struct fuse_attr, blksize)", (long) ATTR_BLKSIZE);
+        m.put("offsetof(struct fuse_attr, flags)", (long) ATTR_FLAGS);
+        m.put("sizeof(struct fuse_entry_out)", (long) ENTRY_OUT_SIZE);
+        m.put("offsetof(struct fuse_entry_out, generation)", (long) ENTRY_GENERATION);
+        m.put("offsetof(struct fuse_entry_out, entry_valid)", (long) ENTRY_VALID);
+        m.put("offsetof(struct fuse_entry_out, attr_valid)", (long) ENTRY_ATTR_VALID);
+        m.put("offsetof(struct fuse_entry_out, entry_valid_nsec)", (long) ENTRY_VALID_NSEC);
+        m.put("offsetof(struct fuse_entry_out, attr_valid_nsec)", (long) ENTRY_ATTR_VALID_NSEC);
+        m.put("offsetof(struct fuse_entry_out, attr)", (long) ENTRY_ATTR);
+        m.put("sizeof(struct fuse_attr_out)", (long) ATTR_OUT_SIZE);
+        m.put("offsetof(struct fuse_attr_out, attr_valid_nsec)", (long) ATTR_OUT_VALID_NSEC);
+        m.put("offsetof(struct fuse_attr_out, attr)", (long) ATTR_OUT_ATTR);
+        m.put("sizeof(struct fuse_open_out)", (long) OPEN_OUT_SIZE);
+        m.put("offsetof(struct fuse_open_out, open_flags)", (long) OPEN_OUT_FLAGS);
+        m.put("offsetof(struct fuse_getattr_in, fh)", (long) GETATTR_IN_FH);
+        m.put("offsetof(struct fuse_setattr_in, valid)", (long) SETATTR_IN_VALID);
+        m.put("offsetof(struct fuse_setattr_in, fh)", (long) SETATTR_IN_FH);
+        m.put("offsetof(struct fuse_setattr_in, size)", (long) SETATTR_IN_SIZE);
+        m.put("offsetof(struct fuse_setattr_in, atime)", (long) SETATTR_IN_ATIME);
+        m.put("offsetof(struct fuse_setattr_in, mtime)", (long) SETATTR_IN_MTIME);
+        m.put("offsetof(struct fuse_setattr_in, ctime)", (long) SETATTR_IN_CTIME);
+        m.put("offsetof(struct fuse_setattr_in, atimensec)", (long) SETATTR_IN_ATIMENSEC);
+        m.put("offsetof(struct fuse_setattr_in, mtimensec)", (long) SETATTR_IN_MTIMENSEC);
+        m.put("offsetof(struct fuse_setattr_in, ctimensec)", (long) SETATTR_IN_CTIMENSEC);
+        m.put("offsetof(struct fuse_setattr_in, mode)", (long) SETATTR_IN_MODE);
+        m.put("offsetof(struct fuse_setattr_in, uid)", (long) SETATTR_IN_UID);
+        m.put("offsetof(struct fuse_setattr_in, gid)", (long) SETATTR_IN_GID);
+        m.put("sizeof(struct fuse_mknod_in)", (long) MKNOD_IN_SIZE);
+        m.put("sizeof(struct fuse_mkdir_in)", (long) MKDIR_IN_SIZE);
+        m.put("sizeof(struct fuse_rename_in)", (long) RENAME_IN_SIZE);
+        m.put("sizeof(struct fuse_rename2_in)", (long) RENAME2_IN_SIZE);
+        m.put("offsetof(struct fuse_rename2_in, flags)", 8L);
+        m.put("sizeof(struct fuse_link_in)", (long) LINK_IN_SIZE);
+        m.put("offsetof(struct fuse_open_in, open_flags)", (long) OPEN_IN_OPEN_FLAGS);
+        m.put("sizeof(struct fuse_create_in)", (long) CREATE_IN_SIZE);
+        m.put("offsetof(struct fuse_create_in, mode)", 4L);
+        m.put("offsetof(struct fuse_create_in, umask)", 8L);
+        m.put("offsetof(struct fuse_create_in, open_flags)", 12L);
+        m.put("offsetof(struct fuse_read_in, offset)", (long) IO_IN_OFFSET);
+        m.put("offsetof(struct fuse_read_in, size)", (long) IO_IN_SIZE);
+        m.put("offsetof(struct fuse_read_in, read_flags)", (long) IO_IN_IO_FLAGS);
+        m.put("offsetof(struct fuse_read_in, flags)", (long) IO_IN_FLAGS);
+        m.put("offsetof(struct fuse_write_in, offset)", (long) IO_IN_OFFSET);
+        m.put("offsetof(struct fuse_write_in, size)", (long) IO_IN_SIZE);
+        m.put("offsetof(struct fuse_write_in, write_flags)", (long) IO_IN_IO_FLAGS);
+        m.put("sizeof(struct fuse_write_in)", (long) WRITE_IN_SIZE);
+        m.put("sizeof(struct fuse_write_out)", (long) WRITE_OUT_SIZE);
+        m.put("sizeof(struct fuse_setxattr_in)", (long) SETXATTR_IN_SIZE);
+        m.put("FUSE_COMPAT_SETXATTR_IN_SIZE", (long) SETXATTR_IN_COMPAT_SIZE);
+        m.put("sizeof(struct fuse_getxattr_in)", (long) GETXATTR_IN_SIZE);
+        m.put("sizeof(struct fuse_getxattr_out)", (long) GETXATTR_OUT_SIZE);
+        m.put("offsetof(struct fuse_fallocate_in, offset)", (long) FALLOCATE_IN_OFFSET);
+        m.put("offsetof(struct fuse_fallocate_in, length)", (long) FALLOCATE_IN_LENGTH);
+        m.put("offsetof(struct fuse_fallocate_in, mode)", (long) FALLOCATE_IN_MODE);
+        m.put("offsetof(struct fuse_lseek_in, offset)", (long) LSEEK_IN_OFFSET);
+        m.put("offsetof(struct fuse_lseek_in, whence)", (long) LSEEK_IN_WHENCE);
+        m.put("sizeof(struct fuse_lseek_out)", (long) LSEEK_OUT_SIZE);
+        m.put("offsetof(struct fuse_copy_file_range_in, off_in)", (long) CFR_IN_OFF_IN);
+        m.put("offsetof(struct fuse_copy_file_range_in, nodeid_out)", (long) CFR_IN_NODEID_OUT);
+        m.put("offsetof(struct fuse_copy_file_range_in, fh_out)", (long) CFR_IN_FH_OUT);
+        m.put("offsetof(struct fuse_copy_file_range_in, off_out)", (long) CFR_IN_OFF_OUT);
+        m.put("offsetof(struct fuse_copy_file_range_in, len)", (long) CFR_IN_LEN);
+        m.put("offsetof(struct fuse_copy_file_range_in, flags)", (long) CFR_IN_FLAGS);
+        m.put("offsetof(struct fuse_init_in, minor)", (long) INIT_IN_MINOR);
+        m.put("offsetof(struct fuse_init_in, max_readahead)", (long) INIT_IN_MAX_READAHEAD);
+        m.put("offsetof(struct fuse_init_in, flags)", (long) INIT_IN_FLAGS);
+        m.put("offsetof(struct fuse_init_in, flags2)", (long) INIT_IN_FLAGS2);
+        m.put("sizeof(struct fuse_init_out)", (long) INIT_OUT_SIZE);
+        m.put("offsetof(struct fuse_init_out, max_readahead)", (long) INIT_OUT_MAX_READAHEAD);
+        m.put("offsetof(struct fuse_init_out, flags)", (long) INIT_OUT_FLAGS);
+        m.put("offsetof(struct fuse_init_out, max_background)", (long) INIT_OUT_MAX_BACKGROUND);
+        m.put("offsetof(struct fuse_init_out, congestion_threshold)", (long) INIT_OUT_CONGESTION_THRESHOLD);
+        m.put("offsetof(struct fuse_init_out, max_write)", (long) INIT_OUT_MAX_WRITE);
+        m.put("offsetof(struct fuse_init_out, time_gran)", (long) INIT_OUT_TIME_GRAN);
+        m.put("offsetof(struct fuse_init_out, max_pages)", (long) INIT_OUT_MAX_PAGES);
+        m.put("offsetof(struct fuse_init_out, flags2)", (long) INIT_OUT_FLAGS2);
+        m.put("sizeof(struct fuse_statfs_out)", (long) STATFS_OUT_SIZE);
+        m.put("offsetof(struct fuse_kstatfs, bfree)", (long) STATFS_BFREE);
+        m.put("offsetof(struct fuse_kstatfs, bavail)", (long) STATFS_BAVAIL);
+        m.put("offsetof(struct fuse_kstatfs, files)", (long) STATFS_FILES);
+        m.put("offsetof(struct fuse_kstatfs, ffree)", (long) STATFS_FFREE);
+        m.put("offsetof(struct fuse_kstatfs, bsize)", (long) STATFS_BSIZE);
+        m.put("offsetof(struct fuse_kstatfs, namelen)", (long) STATFS_NAMELEN);
+        m.put("offsetof(struct fuse_kstatfs, frsize)", (long) STATFS_FRSIZE);
+        m.put("FUSE_NAME_OFFSET", (long) DIRENT_HEADER);
+        m.put("sizeof(struct fuse_notify_inval_inode_out) + sizeof(struct fuse_out_header)", (long) Reply.NOTICE_SIZE);
+        m.put("FUSE_NOTIFY_INVAL_INODE", 2L);
+        String[] opcodes = {"LOOKUP", "FORGET", "GETATTR", "SETATTR", "READLINK", "SYMLINK", "MKNOD", "MKDIR",
+            "UNLINK", "RMDIR", "RENAME", "LINK", "OPEN", "READ", "WRITE", "STATFS", "RELEASE", "FSYNC", "SETXATTR",
+            "GETXATTR", "LISTXATTR", "REMOVEXATTR", "FLUSH", "INIT", "OPENDIR", "READDIR", "RELEASEDIR", "FSYNCDIR",
+            "ACCESS", "CREATE", "INTERRUPT", "DESTROY", "BATCH_FORGET", "FALLOCATE", "READDIRPLUS", "RENAME2",
+            "LSEEK", "COPY_FILE_RANGE", "SYNCFS", "TMPFILE"};
+        for (String op : opcodes) {
+            m.put("FUSE_" + op, (long) constant(op));
+        }
+        String[] flags = {"ASYNC_READ", "ATOMIC_O_TRUNC", "BIG_WRITES", "DONT_MASK", "DO_READDIRPLUS",
+            "READDIRPLUS_AUTO", "ASYNC_DIO", "WRITEBACK_CACHE", "PARALLEL_DIROPS", "POSIX_ACL", "MAX_PAGES",
+            "CACHE_SYMLINKS", "HANDLE_KILLPRIV_V2", "SETXATTR_EXT", "INIT_EXT"};
+        for (String f : flags) {
+            m.put("(long long) FUSE_" + f, constantLong(f));
+        }
+        m.put("FATTR_KILL_SUIDGID", (long) FATTR_KILL_SUIDGID);
+        m.put("FATTR_MTIME_NOW", (long) FATTR_MTIME_NOW);
+        m.put("FOPEN_KEEP_CACHE", (long) FOPEN_KEEP_CACHE);
+        m.put("FUSE_WRITE_KILL_SUIDGID", (long) WRITE_KILL_SUIDGID);
+        m.put("FUSE_OPEN_KILL_SUIDGID", (long) OPEN_KILL_SUIDGID);
+        return m;
+    }
+
+    private static int constant(String name) {
+        try {
+            return FuseAbi.class.getDeclaredField(name).getInt(null);
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(name, e);
+        }
+    }
+
+    private static long constantLong(String name) {
+        try {
+            return FuseAbi.class.getDeclaredField(name).getLong(null);
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(name, e);
+        }
+    }
+
+    @Test
+    void everyConstantMatchesTheInstalledHeader() throws Exception {
+        assumeTrue(Files.exists(Path.of("/usr/include/linux/fuse.h")), "no <linux/fuse.h> (linux-libc-dev)");
+        Map<String, Long> claims = claims();
+        StringBuilder c = new StringBuilder("#include <linux/fuse.h>\n#include <stddef.h>\n#include <stdio.h>\n"
+                + "int main(void) {\n");
+        int i = 0;
+        for (String expr : claims.keySet()) {
+            c.append("  printf(\"%d %lld\\n\", ").append(i++).append(", (long long) (").append(expr).append("));\n");
+        }
+        c.append("  return 0;\n}\n");
+        Files.writeString(tmp.resolve("abi.c"), c);
+        Process gcc = new ProcessBuilder("gcc", "-o", "abi", "abi.c").directory(tmp.toFile()).inheritIO().start();
+        assumeTrue(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0, "gcc could not compile the probe");
+        Process run = new ProcessBuilder("./abi").directory(tmp.toFile()).start();
+        String out = new String(run.getInputStream().readAllBytes());
+        run.waitFor();
+        Map<Integer, Long> truth = new HashMap<>();
+        for (String line : out.strip().split("\n")) {
+            String[] kv = line.split(" ");
+            truth.put(Integer.parseInt(kv[0]), Long.parseLong(kv[1]));
+        }
+        i = 0;
+        for (Map.Entry<String, Long> e : claims.entrySet()) {
+            assertEquals(truth.get(i++), e.getValue(), e.getKey());
+        }
+    }
+}
