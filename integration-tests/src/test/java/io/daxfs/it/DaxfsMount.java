@@ -38,6 +38,21 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 final class DaxfsMount implements AutoCloseable {
     static final String DEFAULT_SIZE = "256M";
+    /**
+     * The front end every mount of the run uses: {@code kernel} (the default) or {@code libfuse}
+     * (-Ddaxfs.it.frontend=libfuse; the build runs the suite once with each).
+     */
+    static final String FRONTEND = System.getProperty("daxfs.it.frontend", "kernel");
+
+    /** Whether this run mounts with daxfs's own FUSE protocol front end (not libfuse 2's). */
+    static boolean kernelFrontend() {
+        return FRONTEND.equals("kernel");
+    }
+
+    /** The mount option that selects this run's front end. */
+    static String frontendOption() {
+        return "frontend=" + FRONTEND;
+    }
     private static final Pattern DAEMON_PID = Pattern.compile("daemon pid (\\d+)");
     private static final Set<DaxfsMount> OPEN = ConcurrentHashMap.newKeySet();
 
@@ -143,7 +158,8 @@ final class DaxfsMount implements AutoCloseable {
 
     /** {@code daxfs mount image mnt --log daemon.log}; fails the test unless it mounts. */
     void mount(String... options) {
-        List<String> args = new ArrayList<>(List.of("mount", image.toString(), mnt.toString(), "--log", log.toString()));
+        List<String> args = new ArrayList<>(List.of("mount", image.toString(), mnt.toString(), "--log", log.toString(),
+                "-o", frontendOption()));
         for (String o : options) {
             args.add("-o");
             args.add(o);
@@ -166,7 +182,7 @@ final class DaxfsMount implements AutoCloseable {
     void mountWithHelper(String options) {
         Path helper = Path.of(System.getProperty("daxfs.root", "..")).resolve("scripts/mount.fuse.daxfs").toAbsolutePath();
         Daxfs.Result r = Daxfs.exec(List.of("/usr/bin/env", "DAXFS_NO_BUILD=1", helper.toString(), image.toString(),
-                mnt.toString(), "-o", options));
+                mnt.toString(), "-o", options.isEmpty() ? frontendOption() : options + "," + frontendOption()));
         long p = recordDaemon(r);
         if (!r.ok() || p < 0) {
             fail("mount through the helper failed: " + r);
@@ -181,7 +197,8 @@ final class DaxfsMount implements AutoCloseable {
      */
     Daxfs.Result tryMount(Path target, Path at) {
         Path otherLog = dir.resolve("mount-attempt-" + (++extraLogs) + ".log");
-        Daxfs.Result r = Daxfs.daxfs("mount", target.toString(), at.toString(), "--log", otherLog.toString());
+        Daxfs.Result r = Daxfs.daxfs("mount", target.toString(), at.toString(), "--log", otherLog.toString(),
+                "-o", frontendOption());
         recordDaemon(r);
         return r;
     }
