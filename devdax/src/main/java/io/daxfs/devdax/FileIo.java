@@ -27,8 +27,13 @@ import java.lang.invoke.MethodHandle;
  * the same error as a SIGBUS-free exception path would.
  */
 final class FileIo {
-    /** Writes shorter than this go through the mapping: one system call costs more than they do. */
-    static final long MIN_LENGTH = 16 * 1024;
+    /**
+     * Loads and stores of at least a page go through the descriptor; shorter ones (metadata, the
+     * odd bytes of a small write) through the mapping, where they cost no system call. A page
+     * read or written through the mapping stays mapped (and counted in the daemon's RSS) until
+     * unmount; through the descriptor it never is.
+     */
+    static final long MIN_LENGTH = 4096;
 
     private static final MethodHandle PWRITE = Linker.nativeLinker().downcallHandle(
             Linker.nativeLinker().defaultLookup().find("pwrite").orElseThrow(),

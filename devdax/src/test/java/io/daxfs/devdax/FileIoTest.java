@@ -1,0 +1,75 @@
+package io.daxfs.devdax;
+
+import static io.daxfs.devdax.TestSupport.MIB;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bulk loads and stores of an image file go through pread/pwrite ({@link FileIo}); they must be
+ * the same bytes the mapping holds, in both directions, whatever the size and alignment.
+ */
+class FileIoTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void pwriteAndMappedStoresAgreeBothWays() throws Exception {
+        try (OpenedDevice dev = DeviceOpener.open(dir.resolve("a.img"), DeviceOptions.builder().createSize(4 * MIB).build());
+             Arena arena = Arena.ofConfined()) {
+            PmemRegion r = dev.region();
+            Random random = new Random(7);
+            for (int round = 0; round < 200; round++) {
+                int length = 1 + random.nextInt(random.nextBoolean() ? 300_000 : 9000);
+                long offset = random.nextInt((int) (4 * MIB - length));
+                byte[] data = new byte[length];
+                random.nextBytes(data);
+                MemorySegment src = arena.allocate(length + 16);
+                int srcOffset = random.nextInt(16);
+                MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, srcOffset, length);
+                r.write(offset, src, srcOffset, length); // pwrite from a page up
+
+                // Through the mapping...
+                assertArrayEquals(data, r.readView().asSlice(offset, length).toArray(ValueLayout.JAVA_BYTE));
+                // ...and through pread into native memory, and into a heap segment (mapping).
+                MemorySegment dst = arena.allocate(length + 16);
+                r.read(offset, dst, 5, length);
+                assertArrayEquals(data, dst.asSlice(5, length).toArray(ValueLayout.JAVA_BYTE));
+                byte[] heap = new byte[length];
+                r.read(offset, MemorySegment.ofArray(heap), 0, length);
+                assertArrayEquals(data, heap);
+
+                // A mapped store is what pread sees.
+                r.putLong(offset - offset % 8, 0x1122334455667788L);
+                MemorySegment one = arena.allocate(8192);
+                long page = offset - offset % 4096;
+                r.read(page, one, 0, Math.min(8192, 4 * MIB - page));
+                assertArrayEquals(r.readView().asSlice(page, Math.min(8192, 4 * MIB - page)).toArray(ValueLayout.JAVA_BYTE),
+                        one.asSlice(0, Math.min(8192, 4 * MIB - page)).toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+    }
+
+    @Test
+    void pwriteFillsAFreshSparseImageWithoutMappingItsPages() throws Exception {
+        Path img = dir.resolve("b.img");
+        try (OpenedDevice dev = DeviceOpener.open(img, DeviceOptions.builder().createSize(8 * MIB).build());
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment src = arena.allocate(2 * MIB).fill((byte) 0x5a);
+            dev.region().write(2 * MIB, src, 0, 2 * MIB);
+            assertTrue(TestSupport.allocatedBytes(img) >= 2 * MIB, "the image now backs the range");
+            assertTrue(dev.region().readView().get(ValueLayout.JAVA_BYTE, 3 * MIB) == 0x5a);
+        }
+        byte[] all = Files.readAllBytes(img);
+        assertTrue(all[(int) (2 * MIB)] == 0x5a && all[(int) (4 * MIB - 1)] == 0x5a && all[(int) (4 * MIB)] == 0);
+    }
+}
