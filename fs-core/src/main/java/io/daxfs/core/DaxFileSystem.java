@@ -307,6 +307,44 @@ public final class DaxFileSystem implements AutoCloseable {
         return makeNode(dir, name, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null, true);
     }
 
+    /**
+     * open(O_TMPFILE): a regular file without a name, with one open handle, on the orphan list
+     * from its first transaction (a crash frees it at the next mount). {@link #link} may give it
+     * a name (linkat(2) of the descriptor); otherwise its last {@link #release} frees it. Its
+     * group follows a set-group-ID {@code dir} as a named file's would.
+     */
+    public long createUnnamed(long dir, int mode, int uid, int gid) {
+        Lock l = namespace.writeLock();
+        l.lock();
+        try {
+            requireDirectory(dir);
+            long ino = inodeAllocator.allocate();
+            if (ino == 0) {
+                throw new FsException(Errno.ENOSPC, "no free inodes");
+            }
+            handles.remove(ino);
+            Transaction tx = journal.begin();
+            tx.onAbort(() -> inodeAllocator.release(ino));
+            try {
+                tx.updateBits(geometry.inodeBitmapOffset(), ino - 1, 1, true);
+                boolean setgidParent = (table.mode(dir) & FileMode.S_ISGID) != 0;
+                int effectiveGid = setgidParent ? table.attributes(dir).gid() : gid;
+                table.initialize(tx, ino, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), uid, effectiveGid, 0,
+                        dir, 0, Timestamp.now());
+                orphan(tx, ino);
+            } catch (RuntimeException e) {
+                journal.abort(tx);
+                handles.remove(ino);
+                throw e;
+            }
+            journal.commit(tx);
+            openFiles.openUnnamed(ino);
+            return ino;
+        } finally {
+            l.unlock();
+        }
+    }
+
     /** Creates a FIFO, socket, device node or regular file. */
     public long mknod(long dir, String name, int mode, long rdev, int uid, int gid) {
         int type = FileMode.type(mode);
@@ -420,9 +458,11 @@ public final class DaxFileSystem implements AutoCloseable {
                 throw new FsException(Errno.EEXIST, name);
             }
             long nlink = table.nlink(ino);
-            if (nlink == 0) {
-                // Only an open file that lost its last name has none (by number, never by path):
-                // it is on the orphan list and its last release frees it, so it must not come back.
+            boolean firstName = nlink == 0 && openFiles.isLinkable(ino);
+            if (nlink == 0 && !firstName) {
+                // An open file that lost its last name has none (by number, never by path): it
+                // is on the orphan list and its last release frees it, so it must not come back.
+                // Only a file made without a name (O_TMPFILE) may get one.
                 throw new FsException(Errno.ENOENT, "inode " + ino + " has no name left");
             }
             if (nlink >= 0xFFFF_FFF0L) {
@@ -436,11 +476,18 @@ public final class DaxFileSystem implements AutoCloseable {
                 throw e;
             }
             Timestamp now = Timestamp.now();
+            if (firstName) {
+                orphans.remove(tx, ino); // named now: a crash must keep it
+                table.setFlags(tx, ino, table.flags(ino) & ~InodeLayout.FLAG_ORPHAN);
+            }
             table.setNlink(tx, ino, nlink + 1);
             table.setCtime(tx, ino, now);
             table.setMtime(tx, dir, now);
             table.setCtime(tx, dir, now);
             journal.commit(tx);
+            if (firstName) {
+                openFiles.linked(ino);
+            }
             return ino;
         } finally {
             l.unlock();
@@ -1079,6 +1126,16 @@ public final class DaxFileSystem implements AutoCloseable {
         int n = data.read(handle(ino), offset, dst, dstOffset, length);
         accessTimes.accessed(ino, false);
         return n;
+    }
+
+    /** lseek(2) SEEK_DATA: the next offset at or after {@code offset} in allocated blocks; ENXIO if none. */
+    public long seekData(long ino, long offset) {
+        return data.seek(handle(ino), offset, true);
+    }
+
+    /** lseek(2) SEEK_HOLE: the next offset at or after {@code offset} in a hole (the end of file is one). */
+    public long seekHole(long ino, long offset) {
+        return data.seek(handle(ino), offset, false);
     }
 
     /** Writes {@code length} bytes of {@code src} at {@code offset}, allocating as needed. */

@@ -90,6 +90,42 @@ final class FileData {
         return n;
     }
 
+    /**
+     * lseek(2) SEEK_DATA ({@code data}) or SEEK_HOLE: the first offset at or after
+     * {@code offset} that is in an allocated block (fallocated blocks count: they read as
+     * zeros but are allocated, as unwritten extents are on ext4 without page cache), or in a
+     * hole, where the end of the file is a hole. ENXIO at or past the end of the file. Holds the
+     * range shared, so no truncate or punch moves the map meanwhile.
+     */
+    long seek(Inode in, long offset, boolean data) {
+        if (offset < 0) {
+            throw new FsException(Errno.ENXIO, "negative offset");
+        }
+        ExtentMap map = in.extents(media);
+        try (RangeLock.Range r = in.ranges().lockShared(offset, Long.MAX_VALUE)) {
+            long size = table.size(in.ino());
+            if (offset >= size) {
+                throw new FsException(Errno.ENXIO, "offset " + offset + " at or past the end (" + size + ")");
+            }
+            long lblk = offset >>> SHIFT;
+            if (data) {
+                if (map.find(lblk) != null) {
+                    return offset;
+                }
+                FileExtent next = map.nextAfter(lblk);
+                if (next == null || next.logical() << SHIFT >= size) {
+                    throw new FsException(Errno.ENXIO, "no data after " + offset);
+                }
+                return next.logical() << SHIFT;
+            }
+            long b = lblk;
+            for (FileExtent e = map.find(b); e != null; e = map.find(b)) {
+                b = e.logicalEnd();
+            }
+            return Math.max(offset, Math.min(size, b << SHIFT));
+        }
+    }
+
     /** Lock-free path: a cached mapping, trusted only if the sequence did not move. 0 = miss. */
     private long readCached(Inode in, long pos, MemorySegment dst, long dstOff, long max) {
         InvalidationSequence seq = in.sequence();

@@ -19,6 +19,8 @@ final class OpenFiles {
         int handles;
         /** The last name went while handles were open: the last release frees the inode. */
         boolean unlinked;
+        /** Made without a name (O_TMPFILE) and not linked yet: link may give it its first name. */
+        boolean linkable;
     }
 
     private final Map<Long, Count> open = new HashMap<>();
@@ -26,6 +28,29 @@ final class OpenFiles {
     /** Records one more open handle of {@code ino}. */
     synchronized void open(long ino) {
         open.computeIfAbsent(ino, i -> new Count()).handles++;
+    }
+
+    /** Records the one open handle of an inode made without a name (O_TMPFILE). */
+    synchronized void openUnnamed(long ino) {
+        Count c = open.computeIfAbsent(ino, i -> new Count());
+        c.handles++;
+        c.unlinked = true;
+        c.linkable = true;
+    }
+
+    /** Whether {@code ino} was made without a name and is still open and unlinked. */
+    synchronized boolean isLinkable(long ino) {
+        Count c = open.get(ino);
+        return c != null && c.linkable;
+    }
+
+    /** An unnamed inode got its first name: its last release no longer frees it. */
+    synchronized void linked(long ino) {
+        Count c = open.get(ino);
+        if (c != null) {
+            c.unlinked = false;
+            c.linkable = false;
+        }
     }
 
     /** Whether {@code ino} has an open handle. */

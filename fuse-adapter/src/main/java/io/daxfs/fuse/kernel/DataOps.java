@@ -94,6 +94,54 @@ final class DataOps {
         out.ok();
     }
 
+    static final int SEEK_DATA = 3;
+    static final int SEEK_HOLE = 4;
+
+    /** lseek SEEK_DATA / SEEK_HOLE (the kernel answers SEEK_SET, SEEK_CUR and SEEK_END itself). */
+    void lseek(Request r, Reply out) {
+        long offset = r.argLong(LSEEK_IN_OFFSET);
+        long result = switch (r.argInt(LSEEK_IN_WHENCE)) {
+            case SEEK_DATA -> fs.seekData(r.nodeid(), offset);
+            case SEEK_HOLE -> fs.seekHole(r.nodeid(), offset);
+            default -> throw new FsException(Errno.EINVAL, "whence " + r.argInt(LSEEK_IN_WHENCE));
+        };
+        out.putLong(0, result);
+        out.send(LSEEK_OUT_SIZE);
+    }
+
+    /**
+     * copy_file_range(2) inside daxfs: the bytes go from device memory to device memory through
+     * the worker's reply buffer, in pieces of at most its size, instead of crossing to the kernel
+     * and back twice per piece. Stops at the end of the source; returns the bytes copied. A
+     * writer without root loses the destination's set-user-ID bit as with write(2).
+     */
+    void copyFileRange(Request r, Reply out) {
+        long in = r.nodeid();
+        long offIn = r.argLong(CFR_IN_OFF_IN);
+        long dst = r.argLong(CFR_IN_NODEID_OUT);
+        long offOut = r.argLong(CFR_IN_OFF_OUT);
+        long len = Math.min(r.argLong(CFR_IN_LEN), Integer.MAX_VALUE & ~4095L);
+        if (r.argLong(CFR_IN_FLAGS) != 0) {
+            throw new FsException(Errno.EINVAL, "copy_file_range flags");
+        }
+        if (r.uid() != 0 && fs.dropPrivileges(dst)) {
+            out.invalidateAttributes(dst);
+        }
+        long chunk = Math.min(out.capacity(), options.maxWrite());
+        long done = 0;
+        while (done < len) {
+            int n = fs.read(in, offIn + done, out.body(), Reply.bodyOffset(), (int) Math.min(chunk, len - done));
+            if (n == 0) {
+                break;
+            }
+            fs.write(dst, offOut + done, out.body(), Reply.bodyOffset(), n);
+            done += n;
+        }
+        out.putInt(0, (int) done);
+        out.putInt(4, 0);
+        out.send(WRITE_OUT_SIZE);
+    }
+
     void fallocate(Request r, Reply out) {
         long ino = r.nodeid();
         long offset = r.argLong(FALLOCATE_IN_OFFSET);

@@ -116,6 +116,7 @@ public final class KernelFileSystem {
             case OPEN -> data.open(r, out);
             case RELEASE -> data.release(r, out);
             case CREATE -> names.create(r, out);
+            case TMPFILE -> names.tmpfile(r, out);
             case MKNOD -> names.mknod(r, out);
             case MKDIR -> names.mkdir(r, out);
             case SYMLINK -> names.symlink(r, out);
@@ -128,6 +129,8 @@ public final class KernelFileSystem {
             case STATFS -> attributes.statfs(r, out);
             case FSYNC -> data.fsync(r, out);
             case FALLOCATE -> data.fallocate(r, out);
+            case LSEEK -> data.lseek(r, out);
+            case COPY_FILE_RANGE -> data.copyFileRange(r, out);
             case OPENDIR -> directories.opendir(r, out);
             case READDIR -> directories.readdir(r, out);
             case READDIRPLUS -> directories.readdirplus(r, out);

@@ -191,6 +191,25 @@ final class NamespaceOps {
         }
     }
 
+    /**
+     * open(O_TMPFILE): a file without a name, open, on the orphan list until linkat(2) names it
+     * (LINK; the kernel allows that only without O_EXCL) or its last release frees it.
+     */
+    void tmpfile(Request r, Reply out) {
+        int mode = r.argInt(4);
+        int umask = r.argInt(8);
+        long dir = r.nodeid();
+        PosixAcls.NewInode n = acls.forNew(dir, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), umask);
+        long ino = fs.createUnnamed(dir, n.mode(), r.uid(), r.gid());
+        try {
+            acls.inherit(ino, n);
+            replyCreated(out, ino);
+        } catch (RuntimeException | Error e) {
+            fs.release(ino);
+            throw e;
+        }
+    }
+
     private void replyCreated(Reply out, long ino) {
         int n = entry(out, fs.getattr(ino));
         n += data.putOpenOut(out, n, ino);

@@ -1,0 +1,182 @@
+package io.daxfs.it;
+
+import static io.daxfs.it.Daxfs.q;
+import static io.daxfs.it.Daxfs.shOk;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The Linux calls beyond what libfuse 2 can carry: renameat2 flags, lseek SEEK_DATA/SEEK_HOLE,
+ * copy_file_range, O_TMPFILE with linkat. The kernel front end serves them all; with the libfuse
+ * front end each gets the refusal or fallback docs/compatibility.md lists, checked here too so
+ * that the table stays true.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LinuxCallsTest {
+    private DaxfsMount m;
+    private Path d;
+    private int n;
+
+    @BeforeAll
+    void mount() {
+        m = DaxfsMount.mounted();
+    }
+
+    @AfterAll
+    void cleanUp() {
+        if (m != null) {
+            try {
+                m.umount();
+                m.fsckClean();
+            } finally {
+                m.close();
+            }
+        }
+    }
+
+    @BeforeEach
+    void dir(TestInfo info) throws IOException {
+        d = Files.createDirectory(m.path("t" + (++n)));
+    }
+
+    @AfterEach
+    void healthy() {
+        m.assertNoDaemonErrors();
+    }
+
+    private static String python(String script, Path dir) {
+        return shOk("cd " + q(dir.toString()) + " && " + Daxfs.PYTHON + " -c " + q(script)).strip();
+    }
+
+    private static final String RENAMEAT2 = """
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            def renameat2(a, b, flags):
+                if libc.renameat2(-100, a.encode(), -100, b.encode(), flags) != 0:
+                    return os.strerror(ctypes.get_errno())
+                return 'ok'
+            open('a', 'w').write('A'); open('b', 'w').write('B'); os.mkdir('dir')
+            out = [renameat2('a', 'b', 1)]                        # NOREPLACE over an existing name
+            out.append(renameat2('a', 'c', 1))                    # NOREPLACE to a free name
+            out.append(renameat2('c', 'b', 2))                    # EXCHANGE two files
+            def content(name):
+                return open(name).read() if os.path.isfile(name) else '-'
+            out.append(content('b') + content('c'))
+            out.append(renameat2('b', 'dir', 2))                  # EXCHANGE a file and a directory
+            out.append(str(os.path.isdir('b')) + str(os.path.isfile('dir')))
+            out.append(renameat2('c', 'none', 2))                 # EXCHANGE needs both
+            print(' '.join(out))
+            """;
+
+    @Test
+    void renameat2NoReplaceAndExchange() {
+        String out = python(RENAMEAT2, d);
+        if (DaxfsMount.kernelFrontend()) {
+            assertEquals("File exists ok ok AB ok TrueTrue No such file or directory", out);
+        } else {
+            // libfuse 2's protocol (7.19) has no RENAME2: whatever the VFS does not answer itself
+            // (an existing target for NOREPLACE, a missing name) the kernel refuses with EINVAL.
+            assertEquals("File exists Invalid argument No such file or directory B- Invalid argument FalseFalse "
+                    + "No such file or directory", out);
+        }
+    }
+
+    private static final String SEEK = """
+            import os
+            fd = os.open('sparse', os.O_CREAT | os.O_RDWR, 0o644)
+            os.pwrite(fd, b'a' * 4096, 1 << 20)
+            os.pwrite(fd, b'b' * 8192, 3 << 20)
+            os.ftruncate(fd, 5 << 20)
+            def seek(off, how):
+                try:
+                    return str(os.lseek(fd, off, how))
+                except OSError as e:
+                    return os.strerror(e.errno)
+            print(' '.join([seek(0, os.SEEK_DATA), seek(0, os.SEEK_HOLE), seek(1 << 20, os.SEEK_HOLE),
+                            seek((1 << 20) + 4096, os.SEEK_DATA), seek((3 << 20) + 8192, os.SEEK_DATA),
+                            seek(5 << 20, os.SEEK_HOLE)]))
+            """;
+
+    @Test
+    void seekDataAndSeekHoleFindTheAllocatedBlocks() {
+        String out = python(SEEK, d);
+        if (DaxfsMount.kernelFrontend()) {
+            assertEquals("1048576 0 1052672 3145728 No such device or address No such device or address", out);
+        } else {
+            // Without FUSE_LSEEK the kernel's generic answer: all data, one hole at the end.
+            assertEquals("0 5242880 5242880 1052672 3153920 No such device or address", out);
+        }
+    }
+
+    @Test
+    void copyFileRangeCopiesExactlyTheRange() throws IOException {
+        Path src = d.resolve("src");
+        byte[] data = new byte[3_000_000];
+        new java.util.Random(3).nextBytes(data);
+        Files.write(src, data);
+        String out = python("""
+                import os
+                i = os.open('src', os.O_RDONLY); o = os.open('dst', os.O_CREAT | os.O_RDWR, 0o644)
+                n = os.copy_file_range(i, o, 2_500_000, 100_000, 7)
+                m = os.copy_file_range(i, o, 10, 2_999_995, 0)   # stops at the end of the source
+                print(n, m, os.fstat(o).st_size)
+                """, d);
+        assertEquals("2500000 5 2500007", out);
+        byte[] dst = Files.readAllBytes(d.resolve("dst"));
+        for (int i = 0; i < 2_500_000; i++) {
+            if (dst[7 + i] != data[100_000 + i]) {
+                throw new AssertionError("byte " + i + " differs");
+            }
+        }
+        for (int i = 0; i < 5; i++) {
+            assertEquals(data[2_999_995 + i], dst[i], "the second copy went to offset 0");
+        }
+    }
+
+    private static final String TMPFILE = """
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            def link(fd, name):  # linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH)
+                if libc.linkat(fd, b'', -100, name.encode(), 0x1000) != 0:
+                    return os.strerror(ctypes.get_errno())
+                return 'linked'
+            def tmp(flags):
+                try:
+                    return os.open('.', os.O_TMPFILE | os.O_RDWR | flags, 0o600)
+                except OSError as e:
+                    return os.strerror(e.errno)
+            fd = tmp(0)
+            if isinstance(fd, str):
+                print(fd); raise SystemExit
+            os.write(fd, b'unnamed data')
+            before = sorted(os.listdir('.'))
+            first = link(fd, 'named')
+            os.close(fd)
+            ex = tmp(os.O_EXCL)
+            linked = link(ex, 'never')
+            os.close(ex)
+            print(before, first, open('named').read(), oct(os.stat('named').st_mode), os.stat('named').st_nlink,
+                  linked, sorted(os.listdir('.')))
+            """;
+
+    @Test
+    void tmpfileIsUnnamedUntilLinkedAndOExclNeverLinks() {
+        String out = python(TMPFILE, d);
+        if (DaxfsMount.kernelFrontend()) {
+            assertEquals("[] linked unnamed data 0o100600 1 No such file or directory ['named']", out);
+        } else {
+            assertEquals("Operation not supported", out);
+        }
+    }
+}
