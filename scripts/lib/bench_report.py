@@ -14,7 +14,7 @@ import re
 import statistics
 import sys
 
-TARGETS = ["tmpfs", "bindfs", "daxfs"]
+TARGETS = ["tmpfs", "bindfs", "daxfs", "daxfs-libfuse"]
 
 # id, label, fio direction, metric, unit, higher is better
 TESTS = [
@@ -122,7 +122,7 @@ def main():
     skipped = read_tsv(os.path.join(out, "skipped.txt"))
     results = collect(out)
     present = [t for t in TARGETS if t in results]
-    pairs = [p for p in [("daxfs", "tmpfs"), ("daxfs", "bindfs"), ("bindfs", "tmpfs")]
+    pairs = [p for p in [("daxfs", "tmpfs"), ("daxfs", "bindfs"), ("bindfs", "tmpfs"), ("daxfs", "daxfs-libfuse")]
              if p[0] in present and p[1] in present]
     png = os.path.splitext(doc)[0] + ".png"
     quick = meta.get("mode") == "quick"
@@ -135,11 +135,13 @@ def main():
              "Regenerate with `scripts/bench` (as root; about 15 minutes) or "
              "`scripts/bench --quick` (under 3 minutes, smaller sizes, writes bench-out/).")
     L.append("")
-    L.append("All three file systems live in RAM: daxfs on an image file in /dev/shm (tmpfs), "
+    L.append("Every file system lives in RAM: daxfs on an image file in /dev/shm (tmpfs), "
              "a plain tmpfs, and bindfs (FUSE, libfuse 2) over a directory of /dev/shm. So this "
              "compares file system overheads: tmpfs is the kernel's own in-memory file system "
              "(the ceiling), bindfs is a minimal pass-through FUSE file system (the cost of "
-             "FUSE itself).")
+             "FUSE itself). daxfs is measured with its default front end (its own FUSE protocol "
+             "implementation on /dev/fuse) and, as daxfs-libfuse, with the libfuse 2 front end "
+             "(`-o frontend=libfuse`; docs/kernel-frontend.md).")
     L.append("")
     if quick:
         L.append("> **Quick mode**: smaller files and shorter runs, one round; figures are noisier "
@@ -202,7 +204,7 @@ def main():
     L.append("| Daemon | VmHWM (peak RSS) | VmRSS | RssAnon | RssFile | RssShmem |")
     L.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     any_rss = False
-    for t in ("daxfs", "bindfs"):
+    for t in ("daxfs", "daxfs-libfuse", "bindfs"):
         p = os.path.join(out, "rss", t + ".txt")
         if not os.path.exists(p):
             continue
@@ -237,6 +239,7 @@ def main():
              "cache across opens)")
     L.append(f"- daxfs: `daxfs mkfs <IMG> --size {meta.get('image_size', '?').replace(' MiB', 'M')}`, "
              "`daxfs mount <IMG> <DIR>`, with `<IMG>` in /dev/shm")
+    L.append("- daxfs-libfuse: the same with `daxfs mount <IMG> <DIR> -o frontend=libfuse`")
     L.append("")
     L.append("fio commands (`<DIR>` is the target's mount point; the first command of each test "
              "is shown, every round runs the same):")
@@ -273,9 +276,11 @@ def main():
              "(not committed).")
     L.append("")
     L.append("Daemon memory: the daxfs daemon maps the whole device, so every device page it "
-             "touches counts in its RSS as RssShmem (for an image in /dev/shm those pages are the "
-             "image file's own; they are not extra memory). The daemon's own memory is RssAnon "
-             "(Java heap, capped at 384 MiB by `daxfs mount`, plus native memory).")
+             "touches through the mapping counts in its RSS as RssShmem (for an image in /dev/shm "
+             "those pages are the image file's own; they are not extra memory). For an image file "
+             "daxfs moves file data of a page or more with pread/pwrite, so only metadata pages "
+             "are mapped in (docs/devdax.md, \"Bulk loads and stores\"). The daemon's own memory "
+             "is RssAnon (Java heap, capped at 384 MiB by `daxfs mount`, plus native memory).")
     L.append("")
     L.append("In-process figures of fs-core's hot paths (JMH, no FUSE: range lock, invalidation "
              "sequence, allocator, reads and writes, directory lookups, journal commits) are in "
@@ -301,7 +306,8 @@ def make_chart(rows, pairs, png, quick):
     labels = [r[0] for r in rows]
     n = len(pairs)
     height = 0.8 / n
-    colors = {"daxfs/tmpfs": "#1f77b4", "daxfs/bindfs": "#ff7f0e", "bindfs/tmpfs": "#9a9a9a"}
+    colors = {"daxfs/tmpfs": "#1f77b4", "daxfs/bindfs": "#ff7f0e", "bindfs/tmpfs": "#9a9a9a",
+              "daxfs/daxfs-libfuse": "#2ca02c"}
     fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) * max(1, n / 1.5) + 1.5))
     for i, (a, b) in enumerate(pairs):
         name = f"{a}/{b}"
