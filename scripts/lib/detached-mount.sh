@@ -19,6 +19,14 @@ _dm_escape_mount_path() { # as /proc/mounts writes a path: space, tab, newline, 
 
 # True if a file system of type $2 (any type if empty) is mounted at (escaped) mount point $1;
 # builtins only (polled often).
+_dm_absolute() { # an absolute, normalised path; realpath only when the path needs it
+    case "$1" in
+        /*/./* | /*/../* | */. | */.. | *//*) realpath -m -s -- "$1" ;;
+        /*) printf '%s' "$1" ;;
+        *) realpath -m -s -- "$1" ;;
+    esac
+}
+
 _dm_mounted() {
     local mnt type
     while read -r _ mnt type _; do
@@ -50,17 +58,19 @@ detached_mount() {
     done
     [[ -n "$target" && -n "$dir" ]] || return 0
 
+    # Every $(...) is a fork, and every external command a fork and an exec (milliseconds
+    # each on a small VM, while the JVM wants the CPUs): absolute, plain paths need neither.
     local abs_target abs_dir real_dir name
-    abs_target=$(realpath -m -s -- "$target")
-    abs_dir=$(realpath -m -s -- "$dir")
+    abs_target=$(_dm_absolute "$target")
+    abs_dir=$(_dm_absolute "$dir")
     real_dir=$(readlink -f -- "$dir" 2>/dev/null || printf '%s' "$abs_dir")
     if [[ -z "$log" ]]; then
         name=${abs_dir//[^A-Za-z0-9._-]/_}
         log="/tmp/daxfs/$name.log"
     fi
-    mkdir -p -- "$(dirname -- "$log")" || exit 1
+    [[ "$log" == */* && -d "${log%/*}" ]] || mkdir -p -- "$(dirname -- "$log")" || exit 1
     local log_start=0
-    [[ -f "$log" ]] && log_start=$(stat -c %s -- "$log")
+    [[ -s "$log" ]] && log_start=$(stat -c %s -- "$log")
 
     local mnt_escaped
     mnt_escaped=$(_dm_escape_mount_path "$real_dir")
@@ -72,8 +82,7 @@ detached_mount() {
     if [[ " ${extra_opts[*]} " != *" -Xmx"* && " ${extra_opts[*]} " != *" -XX:MaxRAM"* ]]; then
         jvm+=(-Xms64m -Xmx384m -XX:+UseSerialGC) # MountCommand.DAEMON_HEAP
     fi
-    local cache
-    cache=$(aot_cache)
+    local cache="$_DAXFS_ROOT/fuse-adapter/target/daxfs.aot" # aot_cache, without the fork
     if [[ -f "$cache" && "$cache" -nt "$jar" ]]; then
         jvm+=("-XX:AOTCache=$cache" "-Xlog:aot*=off" "-Xlog:cds*=off") # DaemonStartupCache
     fi
@@ -81,7 +90,10 @@ detached_mount() {
     [[ -x /usr/bin/setsid ]] && setsid=(/usr/bin/setsid)
     "${setsid[@]}" "$JAVA_HOME/bin/java" "${jvm[@]}" -cp "$jar" io.daxfs.fuse.cli.DaemonMain \
         "$abs_target" "$abs_dir" "${opts[@]}" </dev/null >>"$log" 2>&1 &
-    local pid=$! status deadline
+    local pid=$! status deadline nap
+    # A 10 ms nap without starting /bin/sleep each time: a read that times out on a pipe
+    # nobody writes to.
+    exec {nap}<> <(:)
     deadline=$((SECONDS + 60))
     while ((SECONDS < deadline)); do
         if _dm_mounted "$mnt_escaped" fuse.daxfs; then
@@ -94,7 +106,7 @@ detached_mount() {
             _dm_relay_failure "$log" "$log_start" "$status"
             exit $((status == 0 ? 1 : status))
         fi
-        sleep 0.01
+        read -r -t 0.01 -u "$nap" _ || true
     done
     kill "$pid" 2>/dev/null || true
     echo "daxfs mount: the mount did not appear within 60 s; see $log" >&2

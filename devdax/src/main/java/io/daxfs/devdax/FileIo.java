@@ -35,13 +35,17 @@ final class FileIo {
      */
     static final long MIN_LENGTH = 4096;
 
-    private static final MethodHandle PWRITE = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("pwrite").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-
-    private static final MethodHandle PREAD = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("pread").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    /**
+     * One handle for pread(2) and pwrite(2) (same signature; the address is the first argument),
+     * made on first use: a mount that moves no data pays nothing for it at start-up.
+     */
+    private static final class Calls {
+        static final Linker LINKER = Linker.nativeLinker();
+        static final MethodHandle IO = LINKER.downcallHandle(
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        static final MemorySegment PREAD = LINKER.defaultLookup().find("pread").orElseThrow();
+        static final MemorySegment PWRITE = LINKER.defaultLookup().find("pwrite").orElseThrow();
+    }
 
     private final int fd;
 
@@ -57,7 +61,7 @@ final class FileIo {
         long done = 0;
         try {
             while (done < length) {
-                long n = (long) PWRITE.invokeExact(fd, src.asSlice(done), length - done, offset + done);
+                long n = (long) Calls.IO.invokeExact(Calls.PWRITE, fd, src.asSlice(done), length - done, offset + done);
                 if (n <= 0) {
                     break;
                 }
@@ -79,7 +83,7 @@ final class FileIo {
         long done = 0;
         try {
             while (done < length) {
-                long n = (long) PREAD.invokeExact(fd, dst.asSlice(done), length - done, offset + done);
+                long n = (long) Calls.IO.invokeExact(Calls.PREAD, fd, dst.asSlice(done), length - done, offset + done);
                 if (n <= 0) {
                     break;
                 }

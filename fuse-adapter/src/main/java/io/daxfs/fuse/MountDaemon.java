@@ -51,6 +51,13 @@ public final class MountDaemon {
 
     /** Serves until unmounted. Throws if the device cannot be opened or mounted. */
     public static void serve(Path target, Path mountPoint, MountOptions options) throws Exception {
+        if (options.frontend() == MountOptions.Frontend.KERNEL) {
+            // The front end's native downcalls take a while to make; the other CPU makes them
+            // while this thread opens and checks the device (docs/scripts.md, mount time).
+            Thread prepare = new Thread(io.daxfs.fuse.kernel.KernelMount::prepare, "daxfs-prepare");
+            prepare.setDaemon(true);
+            prepare.start();
+        }
         try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.defaults())) {
             DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.atimePolicy());
             LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {})", target, mountPoint,

@@ -14,8 +14,8 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The open {@code /dev/fuse} descriptor of one mount and the three system calls the session
- * makes on it: read(2) of the next request, write(2)/writev(2) of a reply. Downcalls through
+ * The open {@code /dev/fuse} descriptor of one mount and the two system calls the session
+ * makes on it: read(2) of the next request, write(2) of a reply or a notification. Downcalls through
  * {@link Linker}; errno is captured into a caller-owned segment ({@link #newCallState}), so a
  * worker thread allocates nothing per request.
  *
@@ -37,12 +37,15 @@ final class FuseChannel {
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
-    private static final MethodHandle READ = downcall("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle WRITE = downcall("write",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle WRITEV = downcall("writev",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    /**
+     * One handle for read(2) and write(2), which share a signature: the function's address is
+     * its first argument. Making a downcall handle costs tens of milliseconds of method-handle
+     * spinning at start-up (the AOT cache cannot keep it), so the fewer the better.
+     */
+    private static final MethodHandle IO = LINKER.downcallHandle(
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+    private static final MemorySegment READ = symbol("read");
+    private static final MemorySegment WRITE = symbol("write");
 
     private final int fd;
 
@@ -59,16 +62,19 @@ final class FuseChannel {
         return arena.allocate(CAPTURE);
     }
 
-    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
-        MemorySegment symbol = LINKER.defaultLookup().find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("C library has no " + name));
-        return LINKER.downcallHandle(symbol, fd, CAPTURE_ERRNO);
+    private static MemorySegment symbol(String name) {
+        return LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError("C library has no " + name));
+    }
+
+    /** Creates the downcall handle now (class initialisation), e.g. on a thread of its own during start-up. */
+    static void prepare() {
+        // nothing: loading the class made the handle
     }
 
     /** Reads one whole request into {@code buffer}; blocks until there is one. */
     long read(MemorySegment state, MemorySegment buffer) {
         try {
-            long n = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
+            long n = (long) IO.invokeExact(READ, state, fd, buffer, buffer.byteSize());
             return n >= 0 ? n : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -78,17 +84,7 @@ final class FuseChannel {
     /** Writes one whole reply from the first {@code length} bytes of {@code buffer}. */
     long write(MemorySegment state, MemorySegment buffer, long length) {
         try {
-            long n = (long) WRITE.invokeExact(state, fd, buffer, length);
-            return n >= 0 ? n : -errno(state);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** Writes one whole reply gathered from {@code count} struct iovec at {@code iov}. */
-    long writev(MemorySegment state, MemorySegment iov, int count) {
-        try {
-            long n = (long) WRITEV.invokeExact(state, fd, iov, count);
+            long n = (long) IO.invokeExact(WRITE, state, fd, buffer, length);
             return n >= 0 ? n : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);

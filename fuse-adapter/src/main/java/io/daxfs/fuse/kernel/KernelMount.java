@@ -25,19 +25,19 @@ import java.util.List;
  * <p>Lifecycle: {@link #mount} returns a mounted instance; {@link #unmount} is called exactly once
  * (by the session, after its workers stopped reading), and also closes the descriptor.
  */
-final class KernelMount {
+public final class KernelMount {
     private static final String LIBRARY = "libfuse.so.2";
 
     private final Arena arena;
-    private final MethodHandle unmountCall;
+    private final MemorySegment unmountFunction;
     private final MemorySegment mountPointC;
     private final MemorySegment chan;
     private final FuseChannel channel;
     private boolean unmounted;
 
-    private KernelMount(Arena arena, MethodHandle unmountCall, MemorySegment mountPointC, MemorySegment chan, int fd) {
+    private KernelMount(Arena arena, MemorySegment unmountFunction, MemorySegment mountPointC, MemorySegment chan, int fd) {
         this.arena = arena;
-        this.unmountCall = unmountCall;
+        this.unmountFunction = unmountFunction;
         this.mountPointC = mountPointC;
         this.chan = chan;
         this.channel = new FuseChannel(fd);
@@ -51,22 +51,9 @@ final class KernelMount {
      *                            on standard error)
      */
     static KernelMount mount(Path mountPoint, List<String> options) {
+        LibFuse lib = LibFuse.load();
         Arena arena = Arena.ofShared();
         try {
-            SymbolLookup lib;
-            try {
-                lib = SymbolLookup.libraryLookup(LIBRARY, arena);
-            } catch (IllegalArgumentException e) {
-                throw new FuseMountException(LIBRARY + " not found: install Debian's libfuse2");
-            }
-            Linker linker = Linker.nativeLinker();
-            MethodHandle fuseMount = linker.downcallHandle(lib.find("fuse_mount").orElseThrow(),
-                    FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
-            MethodHandle chanFd = linker.downcallHandle(lib.find("fuse_chan_fd").orElseThrow(),
-                    FunctionDescriptor.of(JAVA_INT, ADDRESS));
-            MethodHandle fuseUnmount = linker.downcallHandle(lib.find("fuse_unmount").orElseThrow(),
-                    FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
-
             // struct fuse_args { int argc; char **argv; int allocated; }
             String[] argv = options.isEmpty() ? new String[] {"daxfs"}
                     : new String[] {"daxfs", "-o", String.join(",", options)};
@@ -79,12 +66,12 @@ final class KernelMount {
             args.set(ADDRESS, 8, argvC);
             args.set(JAVA_INT, 16, 0);
             MemorySegment mountPointC = arena.allocateFrom(mountPoint.toString());
-            MemorySegment chan = (MemorySegment) fuseMount.invokeExact(mountPointC, args);
+            MemorySegment chan = (MemorySegment) lib.fuseMount.invokeExact(mountPointC, args);
             if (chan.address() == 0) {
                 throw new FuseMountException("could not mount " + mountPoint + " (see the message above)");
             }
-            int fd = (int) chanFd.invokeExact(chan);
-            return new KernelMount(arena, fuseUnmount, mountPointC, chan, fd);
+            int fd = (int) lib.chanFd.invokeExact(chan);
+            return new KernelMount(arena, lib.fuseUnmount, mountPointC, chan, fd);
         } catch (FuseMountException e) {
             arena.close();
             throw e;
@@ -99,6 +86,52 @@ final class KernelMount {
     }
 
     /**
+     * Loads libfuse 2 and makes the downcall handles the mount needs, and those of
+     * {@link FuseChannel}: tens of milliseconds of method-handle spinning each, which a daemon
+     * does on a thread of its own while it opens the device. Safe to call from any thread, any
+     * number of times.
+     */
+    public static void prepare() {
+        try {
+            LibFuse.load();
+        } catch (FuseMountException e) {
+            // reported again, at the mount
+        }
+        FuseChannel.prepare();
+    }
+
+    /** libfuse.so.2, loaded once; its symbols stay valid for the life of the JVM (global arena). */
+    private static final class LibFuse {
+        private static volatile LibFuse instance;
+        final MethodHandle fuseMount;
+        final MethodHandle chanFd;
+        final MemorySegment fuseUnmount;
+
+        private LibFuse(SymbolLookup lib) {
+            Linker linker = Linker.nativeLinker();
+            fuseMount = linker.downcallHandle(lib.find("fuse_mount").orElseThrow(),
+                    FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+            chanFd = linker.downcallHandle(lib.find("fuse_chan_fd").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            // fuse_unmount's handle is made when it is needed
+            fuseUnmount = lib.find("fuse_unmount").orElseThrow();
+        }
+
+        static synchronized LibFuse load() {
+            if (instance == null) {
+                SymbolLookup lib;
+                try {
+                    lib = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
+                } catch (IllegalArgumentException e) {
+                    throw new FuseMountException(LIBRARY + " not found: install Debian's libfuse2");
+                }
+                instance = new LibFuse(lib);
+            }
+            return instance;
+        }
+    }
+
+    /**
      * Unmounts (lazily, if it is still mounted: MNT_DETACH, or fusermount -u -z) and closes the
      * descriptor. If the kernel connection is gone already (unmounted from outside), only closes.
      * Idempotent.
@@ -109,7 +142,8 @@ final class KernelMount {
         }
         unmounted = true;
         try {
-            unmountCall.invokeExact(mountPointC, chan);
+            Linker.nativeLinker().downcallHandle(unmountFunction, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS))
+                    .invokeExact(mountPointC, chan);
         } catch (Throwable t) {
             throw new IllegalStateException("fuse_unmount failed", t);
         } finally {

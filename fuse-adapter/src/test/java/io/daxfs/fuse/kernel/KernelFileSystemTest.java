@@ -1,0 +1,166 @@
+package io.daxfs.fuse.kernel;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.FormatOptions;
+import io.daxfs.devdax.DeviceOpener;
+import io.daxfs.devdax.DeviceOptions;
+import io.daxfs.devdax.OpenedDevice;
+import io.daxfs.fuse.PermissionPolicy;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The request dispatcher without a mount: requests are built in memory as the kernel would
+ * write them, replies go to a plain file through the real {@link FuseChannel}, and the test
+ * reads them back. Covers what a mount cannot force: INIT negotiation, the no-reply opcodes,
+ * unknown opcodes, negative entries and lookup counting.
+ */
+class KernelFileSystemTest {
+    @TempDir
+    Path dir;
+
+    private OpenedDevice device;
+    private DaxFileSystem fs;
+    private KernelFileSystem kfs;
+    private Arena arena;
+    private int fd;
+    private Path replies;
+    private Request request;
+    private Reply reply;
+    private MemorySegment in;
+    private long unique = 1;
+
+    @BeforeEach
+    void setUp() throws Throwable {
+        device = DeviceOpener.open(dir.resolve("img"), DeviceOptions.builder().createSize(32 << 20).build());
+        DaxFileSystem.format(device.region(), FormatOptions.defaults());
+        fs = DaxFileSystem.mount(device.region());
+        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
+        arena = Arena.ofConfined();
+        replies = dir.resolve("replies");
+        Files.createFile(replies);
+        MethodHandle open = Linker.nativeLinker().downcallHandle(Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
+        fd = (int) open.invokeExact(arena.allocateFrom(replies.toString()), 02 | 02000); // O_RDWR | O_APPEND
+        assertTrue(fd >= 0);
+        FuseChannel channel = new FuseChannel(fd);
+        in = arena.allocate(1 << 16);
+        request = new Request(in);
+        reply = new Reply(channel, arena.allocate(1 << 16), FuseChannel.newCallState(arena), arena.allocate(Reply.NOTICE_SIZE));
+    }
+
+    @AfterEach
+    void tearDown() {
+        arena.close();
+        fs.close();
+        device.close();
+    }
+
+    /** Sends one request; returns what the dispatcher wrote (empty if nothing). */
+    private ByteBuffer send(int opcode, long nodeid, byte[] args) throws Exception {
+        long before = Files.size(replies);
+        int len = IN_HEADER_SIZE + args.length;
+        in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
+        in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
+        in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
+        in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
+        in.set(JAVA_INT_UNALIGNED, IN_UID, 0);
+        in.set(JAVA_INT_UNALIGNED, IN_GID, 0);
+        in.set(JAVA_INT_UNALIGNED, IN_PID, 1);
+        MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
+        request.reset(len);
+        kfs.handle(request, reply);
+        byte[] all = Files.readAllBytes(replies);
+        return ByteBuffer.wrap(all, (int) before, (int) (all.length - before)).slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static byte[] args(int size) {
+        return new byte[size];
+    }
+
+    private static byte[] name(String n) {
+        byte[] b = n.getBytes(StandardCharsets.UTF_8);
+        return java.util.Arrays.copyOf(b, b.length + 1);
+    }
+
+    @Test
+    void initAgreesOnTheFlagsBothSidesWant() throws Exception {
+        ByteBuffer in = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        long offered = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | MAX_PAGES | POSIX_ACL | WRITEBACK_CACHE
+                | HANDLE_KILLPRIV_V2 | INIT_EXT | (1L << 1) /* POSIX_LOCKS: not wanted */;
+        in.putInt(0, 7).putInt(4, 45).putInt(8, 131072).putInt(12, (int) offered).putInt(16, 0);
+        ByteBuffer out = send(INIT, 0, in.array());
+        assertEquals(OUT_HEADER_SIZE + INIT_OUT_SIZE, out.getInt(0));
+        assertEquals(0, out.getInt(4));
+        int flags = out.getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS);
+        assertEquals(ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | MAX_PAGES | POSIX_ACL | HANDLE_KILLPRIV_V2 | INIT_EXT,
+                Integer.toUnsignedLong(flags), "no POSIX locks, no writeback cache unless asked");
+        assertEquals(38, out.getInt(OUT_HEADER_SIZE + INIT_OUT_MINOR), "our minor, not the kernel's 45");
+        assertEquals(1 << 20, out.getInt(OUT_HEADER_SIZE + INIT_OUT_MAX_WRITE));
+        assertEquals(256, out.getShort(OUT_HEADER_SIZE + INIT_OUT_MAX_PAGES));
+    }
+
+    @Test
+    void anOldKernelIsRefused() throws Exception {
+        ByteBuffer in = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        in.putInt(0, 7).putInt(4, 19);
+        ByteBuffer out = send(INIT, 0, in.array());
+        assertEquals(-71, out.getInt(4), "EPROTO");
+    }
+
+    @Test
+    void forgetAndInterruptGetNoReplyAndUnknownOpcodesGetEnosys() throws Exception {
+        assertEquals(0, send(FORGET, 1, args(8)).remaining());
+        assertEquals(0, send(BATCH_FORGET, 0, args(8)).remaining());
+        assertEquals(0, send(INTERRUPT, 0, args(8)).remaining());
+        assertEquals(-38, send(4242, 1, args(0)).getInt(4));
+        assertEquals(-38, send(FLUSH, 1, args(24)).getInt(4));
+    }
+
+    @Test
+    void lookupOfAMissingNameIsANegativeEntryAndFsErrorsBecomeTheirErrno() throws Exception {
+        ByteBuffer out = send(LOOKUP, ROOT_ID, name("absent"));
+        assertEquals(0, out.getInt(4));
+        assertEquals(0, out.getLong(OUT_HEADER_SIZE + ENTRY_NODEID), "node id 0: a negative entry");
+        assertEquals(60, out.getLong(OUT_HEADER_SIZE + ENTRY_VALID));
+        assertEquals(-2, send(GETATTR, 999, args(16)).getInt(4), "ENOENT for a free inode");
+        assertEquals(-22, send(LOOKUP, ROOT_ID, new byte[] {'x', 'y'}).getInt(4), "EINVAL: name without NUL");
+    }
+
+    @Test
+    void lookupsAreCountedAndAPinnedUnlinkedFileLivesUntilForget() throws Exception {
+        long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
+        ByteBuffer out = send(LOOKUP, ROOT_ID, name("f"));
+        assertEquals(ino, out.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        assertEquals(0, send(UNLINK, ROOT_ID, name("f")).getInt(4));
+        // The kernel still holds the lookup: the inode must answer as an unlinked file.
+        ByteBuffer attr = send(GETATTR, ino, args(16));
+        assertEquals(0, attr.getInt(4));
+        assertEquals(0, attr.getInt(OUT_HEADER_SIZE + ATTR_OUT_ATTR + ATTR_NLINK));
+        ByteBuffer forget = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1);
+        send(FORGET, ino, forget.array());
+        assertEquals(-2, send(GETATTR, ino, args(16)).getInt(4), "freed at the kernel's last forget");
+        assertEquals(0, kfs.referencedInodes());
+    }
+}
