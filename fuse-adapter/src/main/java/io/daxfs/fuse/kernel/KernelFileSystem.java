@@ -13,6 +13,8 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Serves FUSE kernel requests from a {@link DaxFileSystem}: the INIT handshake, then one method
@@ -37,6 +39,7 @@ public final class KernelFileSystem {
     private final DirectoryOps directories;
     private final XattrOps xattrs;
     private final KernelLookups lookups;
+    private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private volatile long negotiatedFlags;
     private volatile int negotiatedMinor;
     private final CountDownLatch initialized = new CountDownLatch(1);
@@ -75,7 +78,11 @@ public final class KernelFileSystem {
     void handle(Request r, Reply out) {
         int opcode = r.opcode();
         if (opcode == FORGET || opcode == BATCH_FORGET) {
+            long f0 = LOG.isDebugEnabled() ? System.nanoTime() : 0;
             forget(opcode, r); // no reply
+            if (f0 != 0) {
+                LOG.debug("opcode {} node {}: {} us", opcode, r.nodeid(), (System.nanoTime() - f0) / 1000);
+            }
             return;
         }
         if (opcode == INTERRUPT || opcode == NOTIFY_REPLY) {
@@ -126,7 +133,7 @@ public final class KernelFileSystem {
             case RENAME -> names.rename(r, out);
             case RENAME2 -> names.rename2(r, out);
             case READLINK -> attributes.readlink(r, out);
-            case STATFS -> attributes.statfs(r, out);
+            case STATFS -> statfs(r, out);
             case FSYNC -> data.fsync(r, out);
             case FALLOCATE -> data.fallocate(r, out);
             case LSEEK -> data.lseek(r, out);
@@ -148,8 +155,15 @@ public final class KernelFileSystem {
         }
     }
 
-    /** FORGET (nlookup u64) or BATCH_FORGET (count u32, dummy u32, then {nodeid, nlookup} pairs). */
+    /**
+     * FORGET (nlookup u64) or BATCH_FORGET (count u32, dummy u32, then {nodeid, nlookup} pairs).
+     * Held shared by every forget being served, exclusive by STATFS: the kernel queues the
+     * FORGET of an unlinked file before unlink(2) returns and hands forgets out before other
+     * requests, so a statfs that follows (`rm f; df`) waits for the inode it frees.
+     */
     private void forget(int opcode, Request r) {
+        Lock l = forgetting.readLock();
+        l.lock();
         try {
             if (opcode == FORGET) {
                 lookups.forget(r.nodeid(), r.argLong(0));
@@ -161,7 +175,17 @@ public final class KernelFileSystem {
             }
         } catch (RuntimeException | Error e) {
             LOG.error("forget failed", e);
+        } finally {
+            l.unlock();
         }
+    }
+
+    /** STATFS after every forget in progress has freed what it frees (see {@link #forget}). */
+    private void statfs(Request r, Reply out) {
+        Lock l = forgetting.writeLock();
+        l.lock();
+        l.unlock();
+        attributes.statfs(r, out);
     }
 
     /** Inodes the kernel holds lookups of (tests, diagnostics). */
