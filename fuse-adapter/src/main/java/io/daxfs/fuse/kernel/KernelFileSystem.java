@@ -40,6 +40,7 @@ public final class KernelFileSystem {
     private final XattrOps xattrs;
     private final KernelLookups lookups;
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
+    private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
     private volatile long negotiatedFlags;
     private volatile int negotiatedMinor;
     private final CountDownLatch initialized = new CountDownLatch(1);
@@ -90,8 +91,16 @@ public final class KernelFileSystem {
         }
         out.start(r.unique());
         long t0 = LOG.isDebugEnabled() ? System.nanoTime() : 0;
+        long forgetsBefore = forgetsServed.get();
         try {
-            dispatch(opcode, r, out);
+            try {
+                dispatch(opcode, r, out);
+            } catch (FsException e) {
+                if (e.errno() != Errno.ENOSPC || out.sent() || !awaitForgets(forgetsBefore)) {
+                    throw e;
+                }
+                dispatch(opcode, r, out); // a forget freed space meanwhile: once more (ENOSPC changes nothing)
+            }
         } catch (FsException e) {
             if (!out.sent()) {
                 out.error(e.errno().code());
@@ -176,16 +185,29 @@ public final class KernelFileSystem {
         } catch (RuntimeException | Error e) {
             LOG.error("forget failed", e);
         } finally {
+            forgetsServed.incrementAndGet();
             l.unlock();
         }
     }
 
     /** STATFS after every forget in progress has freed what it frees (see {@link #forget}). */
     private void statfs(Request r, Reply out) {
+        awaitForgets(-1);
+        attributes.statfs(r, out);
+    }
+
+    /**
+     * Waits until no forget is being served; returns whether any forget finished since
+     * {@code servedBefore} (a count of {@link #forgetsServed}). ENOSPC right after an unlink
+     * (the inode table or the device full, the file's FORGET still freeing it) is retried once
+     * when this says space may have come back: fs-core fails an allocation as a whole, so the
+     * retry starts from the same state.
+     */
+    private boolean awaitForgets(long servedBefore) {
         Lock l = forgetting.writeLock();
         l.lock();
         l.unlock();
-        attributes.statfs(r, out);
+        return forgetsServed.get() != servedBefore;
     }
 
     /** Inodes the kernel holds lookups of (tests, diagnostics). */
