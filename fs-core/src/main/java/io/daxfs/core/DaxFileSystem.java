@@ -830,7 +830,7 @@ public final class DaxFileSystem implements AutoCloseable {
             aliases.forget(ino); // before the number can be allocated again
             handles.remove(ino);
             in.forget();
-            inodeAllocator.release(ino);
+            inodeAllocator.release(ino, numberKeeper.test(ino));
         });
     }
 
@@ -851,6 +851,31 @@ public final class DaxFileSystem implements AutoCloseable {
         for (long ino : orphans.snapshot()) {
             finishOrphan(ino);
         }
+    }
+
+    // ------------------------------------------------------------------ inode numbers still named elsewhere
+
+    private volatile java.util.function.LongPredicate numberKeeper = ino -> false;
+
+    /**
+     * Who else may still name an inode number after its inode is freed: {@code keeper} is asked
+     * as each inode is freed, and if it says yes the number is not handed to a new inode until
+     * {@link #releaseNumber}. The FUSE kernel front end keeps the numbers the kernel has not
+     * forgotten (a request for a number reused by another file would reach the wrong file).
+     * The inode itself is free: on the media, in statfs, and for every request (ENOENT).
+     */
+    public void keepFreedNumbersWhile(java.util.function.LongPredicate keeper) {
+        this.numberKeeper = keeper;
+    }
+
+    /** A number kept by the keeper may be reused now. */
+    public void releaseNumber(long ino) {
+        inodeAllocator.unhold(ino);
+    }
+
+    /** Inode numbers held for a keeper (tests, diagnostics). */
+    public int inodeNumbersHeld() {
+        return inodeAllocator.held();
     }
 
     // ------------------------------------------------------------------ open handles

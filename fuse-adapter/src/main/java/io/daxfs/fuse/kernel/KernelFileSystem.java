@@ -199,16 +199,36 @@ public final class KernelFileSystem {
     /**
      * Waits until no forget is being served; returns whether any forget finished since
      * {@code servedBefore} (a count of {@link #forgetsServed}). ENOSPC right after an unlink
-     * (the inode table or the device full, the file's FORGET still freeing it) is retried once
-     * when this says space may have come back: fs-core fails an allocation as a whole, so the
-     * retry starts from the same state.
+     * (the inode table or the device full, the file's number or blocks waiting for its FORGET)
+     * is retried once when this says space may have come back: fs-core fails an allocation as a
+     * whole, so the retry starts from the same state. A FORGET can reach the daemon a little
+     * after the requests that follow the unlink (the kernel evicts the inode when its last
+     * reference goes), so while inode numbers are held for the kernel this also waits up to
+     * {@link #FORGET_WAIT_MILLIS} for the next forget.
      */
     private boolean awaitForgets(long servedBefore) {
         Lock l = forgetting.writeLock();
         l.lock();
         l.unlock();
+        if (servedBefore < 0 || forgetsServed.get() != servedBefore) {
+            return servedBefore >= 0;
+        }
+        long deadline = System.nanoTime() + FORGET_WAIT_MILLIS * 1_000_000L;
+        while (fs.inodeNumbersHeld() > 0 && forgetsServed.get() == servedBefore && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        l.lock();
+        l.unlock();
         return forgetsServed.get() != servedBefore;
     }
+
+    /** How long an ENOSPC waits for a FORGET that may free a held inode number. */
+    static final long FORGET_WAIT_MILLIS = 200;
 
     /** Inodes the kernel holds lookups of (tests, diagnostics). */
     int referencedInodes() {

@@ -17,6 +17,7 @@ final class KernelLookups {
 
     KernelLookups(DaxFileSystem fs) {
         this.fs = fs;
+        fs.keepFreedNumbersWhile(references::holdIfReferenced);
     }
 
     /** A reply is about to hand the kernel {@code ino}: count the lookup before sending. */
@@ -24,20 +25,31 @@ final class KernelLookups {
         references.add(ino);
     }
 
-    /** FORGET of {@code n} lookups; the last one of a pinned inode releases the pin. */
+    /**
+     * FORGET of {@code n} lookups. The last one releases the pin of a pinned inode (which may
+     * free it; its number is not held then, the kernel no longer knows it) and gives a held
+     * number back.
+     */
     void forget(long ino, long n) {
-        if (references.forget(ino, n)) {
+        int actions = references.forget(ino, n);
+        if ((actions & KernelReferences.RELEASE_PIN) != 0) {
             fs.release(ino);
+        }
+        if ((actions & KernelReferences.RELEASE_NUMBER) != 0) {
+            fs.releaseNumber(ino);
         }
     }
 
     /**
-     * Before a name goes: if the kernel references the inode behind it, which then perhaps loses
-     * its last name, pin it until the kernel forgets it. Directories are not pinned (fs-core frees
-     * a directory at rmdir, and the kernel marks it dead). The kernel holds the directories' locks
-     * across the removal, so the name cannot name another inode in between.
+     * Before RENAME replaces a name: if the kernel references the inode behind it, which then
+     * perhaps loses its last name, pin it until the kernel forgets it - a reader that looked the
+     * target up just before must still open the old file. (UNLINK needs no pin: a reader racing
+     * an unlink may just as well find no file; fs-core frees the inode at once and holds only
+     * its number.) Directories are not pinned (fs-core frees a directory at rmdir, and the
+     * kernel marks it dead). The kernel holds the directories' locks across the rename, so the
+     * name cannot name another inode in between.
      */
-    void pinBeforeRemoving(long dir, String name) {
+    void pinBeforeReplacing(long dir, String name) {
         long victim;
         try {
             victim = fs.lookup(dir, name);

@@ -18,7 +18,14 @@ import java.util.Arrays;
 final class KernelReferences {
     private static final int STRIPES = 64;
     private static final long PINNED = 1L;
-    private static final long ONE = 2L; // counts live in the bits above PINNED
+    private static final long NUMBER_HELD = 2L;
+    private static final long ONE = 4L; // counts live in the bits above the two flags
+    private static final int SHIFT = 2;
+
+    /** {@link #forget} result: release the pin (an fs-core open handle). */
+    static final int RELEASE_PIN = 1;
+    /** {@link #forget} result: the inode is gone and its number may be reused. */
+    static final int RELEASE_NUMBER = 2;
 
     private final Stripe[] stripes = new Stripe[STRIPES];
 
@@ -80,23 +87,43 @@ final class KernelReferences {
     }
 
     /**
-     * FORGET: the kernel drops {@code n} lookups. Returns true if that was the last one of a
-     * pinned inode: the caller releases the pin.
+     * Called as fs-core frees inode {@code ino}: if the kernel still references the number,
+     * marks it held and returns true (fs-core then keeps the number from new files until the
+     * kernel's last FORGET).
      */
-    boolean forget(long ino, long n) {
+    boolean holdIfReferenced(long ino) {
+        Stripe s = stripe(ino);
+        synchronized (s) {
+            long v = s.get(ino);
+            if (v < ONE) {
+                return false;
+            }
+            if ((v & NUMBER_HELD) == 0) {
+                s.add(ino, NUMBER_HELD);
+            }
+            return true;
+        }
+    }
+
+    /**
+     * FORGET: the kernel drops {@code n} lookups. If they were its last: {@link #RELEASE_PIN}
+     * when the inode was pinned, {@link #RELEASE_NUMBER} when its number was held (or both); 0
+     * otherwise.
+     */
+    int forget(long ino, long n) {
         Stripe s = stripe(ino);
         synchronized (s) {
             long v = s.get(ino);
             if (v == 0) {
-                return false;
+                return 0;
             }
-            long count = Math.max(0, (v >>> 1) - n);
+            long count = Math.max(0, (v >>> SHIFT) - n);
             if (count > 0) {
-                s.add(ino, (count << 1 | (v & PINNED)) - v);
-                return false;
+                s.add(ino, (count << SHIFT | (v & (PINNED | NUMBER_HELD))) - v);
+                return 0;
             }
             s.remove(ino);
-            return (v & PINNED) != 0;
+            return ((v & PINNED) != 0 ? RELEASE_PIN : 0) | ((v & NUMBER_HELD) != 0 ? RELEASE_NUMBER : 0);
         }
     }
 

@@ -112,9 +112,7 @@ final class NamespaceOps {
     }
 
     void unlink(Request r, Reply out) {
-        String name = r.string(0);
-        lookups.pinBeforeRemoving(r.nodeid(), name);
-        fs.unlink(r.nodeid(), name);
+        fs.unlink(r.nodeid(), r.string(0));
         out.ok();
     }
 
@@ -127,7 +125,7 @@ final class NamespaceOps {
         long newDir = r.argLong(0);
         String from = r.string(RENAME_IN_SIZE);
         String to = r.string(r.stringEnd(RENAME_IN_SIZE));
-        lookups.pinBeforeRemoving(newDir, to);
+        lookups.pinBeforeReplacing(newDir, to);
         fs.rename(r.nodeid(), from, newDir, to);
         out.ok();
     }
@@ -147,7 +145,7 @@ final class NamespaceOps {
             throw new FsException(Errno.EINVAL, "rename flags " + flags);
         }
         if (flags == 0) {
-            lookups.pinBeforeRemoving(newDir, to);
+            lookups.pinBeforeReplacing(newDir, to);
         }
         fs.rename(r.nodeid(), from, newDir, to, fsFlags);
         out.ok();

@@ -149,18 +149,39 @@ class KernelFileSystemTest {
     }
 
     @Test
-    void lookupsAreCountedAndAPinnedUnlinkedFileLivesUntilForget() throws Exception {
+    void anUnlinkedFileIsFreedAtOnceButItsNumberWaitsForTheKernelsForget() throws Exception {
         long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
         ByteBuffer out = send(LOOKUP, ROOT_ID, name("f"));
         assertEquals(ino, out.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        long freeInodes = fs.statfs().freeInodes();
         assertEquals(0, send(UNLINK, ROOT_ID, name("f")).getInt(4));
-        // The kernel still holds the lookup: the inode must answer as an unlinked file.
-        ByteBuffer attr = send(GETATTR, ino, args(16));
-        assertEquals(0, attr.getInt(4));
-        assertEquals(0, attr.getInt(OUT_HEADER_SIZE + ATTR_OUT_ATTR + ATTR_NLINK));
+        assertEquals(-2, send(GETATTR, ino, args(16)).getInt(4), "the file is gone");
+        assertEquals(freeInodes + 1, fs.statfs().freeInodes(), "and counted free");
+        for (int i = 0; i < 20; i++) {
+            assertTrue(fs.create(DaxFileSystem.ROOT, "n" + i, 0644, 0, 0) != ino,
+                    "the kernel may still send requests for " + ino + ": no new file gets it");
+        }
         ByteBuffer forget = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1);
         send(FORGET, ino, forget.array());
-        assertEquals(-2, send(GETATTR, ino, args(16)).getInt(4), "freed at the kernel's last forget");
         assertEquals(0, kfs.referencedInodes());
+        assertEquals(0, fs.inodeNumbersHeld());
+    }
+
+    @Test
+    void aFileReplacedByRenameStaysOpenableUntilTheKernelForgetsIt() throws Exception {
+        long old = fs.create(DaxFileSystem.ROOT, "target", 0644, 0, 0);
+        fs.create(DaxFileSystem.ROOT, "new", 0644, 0, 0);
+        send(LOOKUP, ROOT_ID, name("target")); // a reader's path walk, just before the rename
+        byte[] rename = ByteBuffer.allocate(8 + 4 + 7).order(ByteOrder.LITTLE_ENDIAN).putLong(0, ROOT_ID).array();
+        System.arraycopy(name("new"), 0, rename, 8, 4);
+        System.arraycopy(name("target"), 0, rename, 12, 7);
+        assertEquals(0, send(RENAME, ROOT_ID, rename).getInt(4));
+        ByteBuffer open = send(OPEN, old, args(8));
+        assertEquals(0, open.getInt(4), "the reader opens the old file, as on a local file system");
+        assertEquals(0, send(RELEASE, old, args(24)).getInt(4));
+        ByteBuffer forget = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1);
+        send(FORGET, old, forget.array());
+        assertEquals(-2, send(GETATTR, old, args(16)).getInt(4), "freed at the kernel's last forget");
+        assertEquals(0, fs.inodeNumbersHeld());
     }
 }

@@ -21,9 +21,9 @@ class KernelReferencesTest {
         r.add(7);
         assertTrue(r.pinIfReferenced(7));
         assertFalse(r.pinIfReferenced(7), "already pinned");
-        assertFalse(r.forget(7, 1));
+        assertEquals(0, r.forget(7, 1));
         assertTrue(r.referenced(7));
-        assertTrue(r.forget(7, 1), "the last lookup of a pinned inode releases the pin");
+        assertEquals(KernelReferences.RELEASE_PIN, r.forget(7, 1), "the last lookup of a pinned inode releases the pin");
         assertFalse(r.referenced(7));
         assertEquals(0, r.size());
     }
@@ -31,14 +31,26 @@ class KernelReferencesTest {
     @Test
     void forgetOfMoreThanHeldOrOfAnUnknownInodeIsHarmless() {
         KernelReferences r = new KernelReferences();
-        assertFalse(r.forget(3, 5));
+        assertEquals(0, r.forget(3, 5));
         r.add(3);
-        assertFalse(r.forget(3, 10), "not pinned: nothing to release");
+        assertEquals(0, r.forget(3, 10), "not pinned: nothing to release");
         assertEquals(0, r.size());
         r.add(3);
         r.pinIfReferenced(3);
         r.unpin(3);
-        assertFalse(r.forget(3, 1), "unpinned again");
+        assertEquals(0, r.forget(3, 1), "unpinned again");
+    }
+
+    @Test
+    void aNumberIsHeldOnlyWhileReferencedAndGivenBackByTheLastForget() {
+        KernelReferences r = new KernelReferences();
+        assertFalse(r.holdIfReferenced(9), "the kernel never saw it: reuse at once");
+        r.add(9);
+        r.add(9);
+        assertTrue(r.holdIfReferenced(9));
+        assertTrue(r.pinIfReferenced(9));
+        assertEquals(0, r.forget(9, 1));
+        assertEquals(KernelReferences.RELEASE_PIN | KernelReferences.RELEASE_NUMBER, r.forget(9, 1));
     }
 
     /** Against a HashMap model, with enough keys to make every stripe grow and delete across wrap-around. */
@@ -66,7 +78,7 @@ class KernelReferencesTest {
                     long n = 1 + random.nextInt(3);
                     Long c = counts.get(ino);
                     boolean release = c != null && c <= n && pinned.contains(ino);
-                    assertEquals(release, r.forget(ino, n), "forget " + ino);
+                    assertEquals(release ? KernelReferences.RELEASE_PIN : 0, r.forget(ino, n), "forget " + ino);
                     if (c != null) {
                         if (c <= n) {
                             counts.remove(ino);
