@@ -383,7 +383,7 @@ build_aot_cache() {
     log "training the daemon's start-up cache ($cache)"
     "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -jar "$jar" mkfs --size 64M "$tmp/train.img" >/dev/null 2>&1 &&
         {
-            "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -Xms64m -Xmx384m -XX:+UseSerialGC \
+            "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
                 -XX:AOTCacheOutput="$cache.tmp" -Xlog:aot*=off -Xlog:cds*=off \
                 -cp "$jar" io.daxfs.fuse.cli.DaemonMain "$tmp/train.img" "$tmp/mnt" \
                 >"$tmp/daemon.log" 2>&1 &

@@ -80,7 +80,7 @@ detached_mount() {
 
     local -a jvm=("${DAXFS_JVM_FLAGS[@]}" "${DAXFS_CLI_FLAGS[@]}" "${extra_opts[@]}")
     if [[ " ${extra_opts[*]} " != *" -Xmx"* && " ${extra_opts[*]} " != *" -XX:MaxRAM"* ]]; then
-        jvm+=(-Xms64m -Xmx384m -XX:+UseSerialGC) # MountCommand.DAEMON_HEAP
+        jvm+=(-Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1) # MountCommand.DAEMON_HEAP
     fi
     local cache="$_DAXFS_ROOT/fuse-adapter/target/daxfs.aot" # aot_cache, without the fork
     if [[ -f "$cache" && "$cache" -nt "$jar" ]]; then
