@@ -169,7 +169,9 @@ def main():
              f"{meta.get('mount_image', '?')} image.")
     L.append("")
     L.append("Ratios are speed ratios: above 1 means the first file system is faster (for mount "
-             "time, the inverse of the time ratio).")
+             "time, the inverse of the time ratio). Why the figures are what they are - the cost "
+             "of one FUSE request on this machine, the requests each operation takes, what "
+             "changed which figure - is in [performance.md](performance.md).")
     L.append("")
     head = ["Test", "Unit"] + present + [f"{a}/{b}" for a, b in pairs]
     L.append("| " + " | ".join(head) + " |")
