@@ -58,21 +58,7 @@ final class FileIo {
      * returns how many were written (all, unless the kernel refused).
      */
     long write(long offset, MemorySegment src, long length) {
-        long done = 0;
-        try {
-            while (done < length) {
-                long n = (long) Calls.IO.invokeExact(Calls.PWRITE, fd, src.asSlice(done), length - done, offset + done);
-                if (n <= 0) {
-                    break;
-                }
-                done += n;
-            }
-        } catch (Throwable t) {
-            if (t instanceof Error e) {
-                throw e;
-            }
-        }
-        return done;
+        return transfer(Calls.PWRITE, offset, src, length);
     }
 
     /**
@@ -80,10 +66,15 @@ final class FileIo {
      * returns how many were read (the caller copies the rest from the mapping).
      */
     long read(long offset, MemorySegment dst, long length) {
+        return transfer(Calls.PREAD, offset, dst, length);
+    }
+
+    /** pread or pwrite ({@code call}) until done or refused; returns the bytes moved. */
+    private long transfer(MemorySegment call, long offset, MemorySegment memory, long length) {
         long done = 0;
         try {
             while (done < length) {
-                long n = (long) Calls.IO.invokeExact(Calls.PREAD, fd, dst.asSlice(done), length - done, offset + done);
+                long n = (long) Calls.IO.invokeExact(call, fd, memory.asSlice(done), length - done, offset + done);
                 if (n <= 0) {
                     break;
                 }

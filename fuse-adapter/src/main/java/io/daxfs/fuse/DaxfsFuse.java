@@ -451,28 +451,10 @@ public final class DaxfsFuse extends FuseStubFS {
         });
     }
 
-    static final int FALLOC_FL_KEEP_SIZE = 0x01;
-    static final int FALLOC_FL_PUNCH_HOLE = 0x02;
-    static final int FALLOC_FL_ZERO_RANGE = 0x10;
-
     @Override
     public int fallocate(String path, int mode, @off_t long offset, @off_t long length, FuseFileInfo fi) {
         return call("fallocate", path, () -> {
-            long ino = inodeOf(path, fi);
-            boolean keepSize = (mode & FALLOC_FL_KEEP_SIZE) != 0;
-            int rest = mode & ~FALLOC_FL_KEEP_SIZE;
-            if (rest == FALLOC_FL_PUNCH_HOLE) {
-                if (!keepSize) {
-                    return -Errno.EOPNOTSUPP.code(); // Linux requires KEEP_SIZE with PUNCH_HOLE
-                }
-                fs.punchHole(ino, offset, length);
-            } else if (rest == FALLOC_FL_ZERO_RANGE) {
-                fs.zeroRange(ino, offset, length, keepSize);
-            } else if (rest == 0) {
-                fs.fallocate(ino, offset, length, keepSize);
-            } else {
-                return -Errno.EOPNOTSUPP.code(); // collapse/insert range, unshare
-            }
+            FallocateModes.apply(fs, inodeOf(path, fi), mode, offset, length);
             return 0;
         });
     }

@@ -5,6 +5,7 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.Errno;
 import io.daxfs.core.FsException;
+import io.daxfs.fuse.FallocateModes;
 
 /**
  * Open files: OPEN, READ, WRITE, RELEASE, FSYNC, FALLOCATE. The file handle is the inode number
@@ -14,10 +15,6 @@ import io.daxfs.core.FsException;
  * device memory and the worker's request or reply buffer in one copy.
  */
 final class DataOps {
-    static final int FALLOC_FL_KEEP_SIZE = 0x01;
-    static final int FALLOC_FL_PUNCH_HOLE = 0x02;
-    static final int FALLOC_FL_ZERO_RANGE = 0x10;
-
     private final DaxFileSystem fs;
     private final KernelOptions options;
 
@@ -143,24 +140,8 @@ final class DataOps {
     }
 
     void fallocate(Request r, Reply out) {
-        long ino = r.nodeid();
-        long offset = r.argLong(FALLOCATE_IN_OFFSET);
-        long length = r.argLong(FALLOCATE_IN_LENGTH);
-        int mode = r.argInt(FALLOCATE_IN_MODE);
-        boolean keepSize = (mode & FALLOC_FL_KEEP_SIZE) != 0;
-        int rest = mode & ~FALLOC_FL_KEEP_SIZE;
-        if (rest == FALLOC_FL_PUNCH_HOLE) {
-            if (!keepSize) {
-                throw new FsException(Errno.EOPNOTSUPP, "PUNCH_HOLE needs KEEP_SIZE"); // as Linux
-            }
-            fs.punchHole(ino, offset, length);
-        } else if (rest == FALLOC_FL_ZERO_RANGE) {
-            fs.zeroRange(ino, offset, length, keepSize);
-        } else if (rest == 0) {
-            fs.fallocate(ino, offset, length, keepSize);
-        } else {
-            throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode); // collapse/insert range, unshare
-        }
+        FallocateModes.apply(fs, r.nodeid(), r.argInt(FALLOCATE_IN_MODE), r.argLong(FALLOCATE_IN_OFFSET),
+                r.argLong(FALLOCATE_IN_LENGTH));
         out.ok();
     }
 }

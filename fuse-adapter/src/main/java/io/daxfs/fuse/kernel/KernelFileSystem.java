@@ -41,8 +41,6 @@ public final class KernelFileSystem {
     private final KernelLookups lookups;
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
-    private volatile long negotiatedFlags;
-    private volatile int negotiatedMinor;
     private final CountDownLatch initialized = new CountDownLatch(1);
 
     public KernelFileSystem(DaxFileSystem fs, KernelOptions options) {
@@ -59,15 +57,6 @@ public final class KernelFileSystem {
 
     public KernelOptions options() {
         return options;
-    }
-
-    /** The INIT flags both sides agreed on (0 before INIT). */
-    long negotiatedFlags() {
-        return negotiatedFlags;
-    }
-
-    int negotiatedMinor() {
-        return negotiatedMinor;
     }
 
     /** Waits until INIT has been answered; false on timeout. */
@@ -266,8 +255,6 @@ public final class KernelFileSystem {
         }
         long agreed = wantedFlags() & offered;
         int ourMinor = Math.min(minor, KERNEL_MINOR_VERSION);
-        negotiatedFlags = agreed;
-        negotiatedMinor = ourMinor;
         xattrs.extendedSetxattr((agreed & SETXATTR_EXT) != 0);
 
         out.zero(0, INIT_OUT_SIZE);

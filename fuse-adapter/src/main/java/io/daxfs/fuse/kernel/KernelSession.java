@@ -1,5 +1,6 @@
 package io.daxfs.fuse.kernel;
 
+import io.daxfs.fuse.session.DaemonThreads;
 import io.daxfs.fuse.session.FuseMountException;
 import io.daxfs.fuse.session.MountPointCheck;
 import io.daxfs.fuse.session.MountTable;
@@ -65,9 +66,9 @@ public final class KernelSession implements AutoCloseable {
         this.mountPoint = mountPoint;
         String name = mountPoint.getFileName() == null ? "root" : mountPoint.getFileName().toString();
         for (int i = 0; i < threads; i++) {
-            workers.add(daemon(this::serve, "daxfs-kfuse-" + name + "-" + i));
+            workers.add(DaemonThreads.daemon(this::serve, "daxfs-kfuse-" + name + "-" + i));
         }
-        supervisor = daemon(this::superviseAndClose, "daxfs-kfuse-" + name + "-supervisor");
+        supervisor = DaemonThreads.daemon(this::superviseAndClose, "daxfs-kfuse-" + name + "-supervisor");
         shutdownHook = new Thread(this::stopQuietly, "daxfs-kfuse-" + name + "-shutdown");
     }
 
@@ -199,7 +200,7 @@ public final class KernelSession implements AutoCloseable {
 
     private void requestStop() {
         if (stopRequested.compareAndSet(false, true)) {
-            Thread t = daemon(this::unmountGracefullyThenForce, "daxfs-kfuse-stopper");
+            Thread t = DaemonThreads.daemon(this::unmountGracefullyThenForce, "daxfs-kfuse-stopper");
             stopper = t;
             t.start();
         }
@@ -229,13 +230,13 @@ public final class KernelSession implements AutoCloseable {
     private void superviseAndClose() {
         try {
             for (Thread w : workers) {
-                joinUninterruptibly(w);
+                DaemonThreads.joinUninterruptibly(w);
             }
             workersDone = true;
             stopRequested.set(true);
             Thread s = stopper;
             if (s != null) {
-                joinUninterruptibly(s);
+                DaemonThreads.joinUninterruptibly(s);
             }
             mount.unmount(); // the connection is gone: this only closes the descriptor
         } catch (RuntimeException | Error e) {
@@ -258,24 +259,4 @@ public final class KernelSession implements AutoCloseable {
         }
     }
 
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
-    private static void joinUninterruptibly(Thread t) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
 }

@@ -73,15 +73,6 @@ final class Request {
         return buffer.get(JAVA_LONG_UNALIGNED, FuseAbi.IN_HEADER_SIZE + offset);
     }
 
-    /** The arguments from {@code offset} on, {@code size} bytes, as a slice of the buffer. */
-    MemorySegment argBytes(int offset, long size) {
-        long start = FuseAbi.IN_HEADER_SIZE + offset;
-        if (start + size > length) {
-            throw new FsException(Errno.EINVAL, "request shorter than its arguments");
-        }
-        return buffer.asSlice(start, size);
-    }
-
     /** The buffer itself, and the absolute offset of argument byte {@code offset} in it. */
     MemorySegment buffer() {
         return buffer;

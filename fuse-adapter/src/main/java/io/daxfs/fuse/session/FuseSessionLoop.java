@@ -91,9 +91,9 @@ public final class FuseSessionLoop implements AutoCloseable {
         this.name = mountPoint.getFileName() == null ? "root" : mountPoint.getFileName().toString();
         for (int i = 0; i < b.threads; i++) {
             FuseWorker worker = new FuseWorker(lib, session, channel, bufferSize, this::workerFailed);
-            workers.add(daemon(worker, threadName(Integer.toString(i))));
+            workers.add(DaemonThreads.daemon(worker, threadName(Integer.toString(i))));
         }
-        supervisor = daemon(this::superviseAndTearDown, threadName("supervisor"));
+        supervisor = DaemonThreads.daemon(this::superviseAndTearDown, threadName("supervisor"));
         shutdownHook = b.shutdownHook ? new Thread(this::stopFromShutdownHook, threadName("shutdown")) : null;
     }
 
@@ -142,7 +142,7 @@ public final class FuseSessionLoop implements AutoCloseable {
 
     private CompletableFuture<Void> startReadyProbe() {
         CompletableFuture<Void> probe = new CompletableFuture<>();
-        daemon(() -> {
+        DaemonThreads.daemon(() -> {
             try {
                 Files.readAttributes(mountPoint, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             } catch (IOException e) {
@@ -199,7 +199,7 @@ public final class FuseSessionLoop implements AutoCloseable {
     /** Non-blocking part of stop, safe from any thread: starts the stopper once. */
     private void requestStop() {
         if (stopRequested.compareAndSet(false, true)) {
-            Thread t = daemon(this::unmountGracefullyThenForce, threadName("stopper"));
+            Thread t = DaemonThreads.daemon(this::unmountGracefullyThenForce, threadName("stopper"));
             stopper = t;
             t.start();
         }
@@ -246,7 +246,7 @@ public final class FuseSessionLoop implements AutoCloseable {
     private void superviseAndTearDown() {
         try {
             for (Thread worker : workers) {
-                joinUninterruptibly(worker);
+                DaemonThreads.joinUninterruptibly(worker);
             }
             // Reached by stop() or because the connection went away (external unmount): either way
             // no thread touches the session any more, so tearing down is safe. A running stopper
@@ -256,7 +256,7 @@ public final class FuseSessionLoop implements AutoCloseable {
             stopRequested.set(true);
             Thread s = stopper;
             if (s != null) {
-                joinUninterruptibly(s);
+                DaemonThreads.joinUninterruptibly(s);
             }
             synchronized (sessionLock) {
                 tornDown = true;
@@ -301,26 +301,6 @@ public final class FuseSessionLoop implements AutoCloseable {
         return "daxfs-fuse-" + name + "-" + role;
     }
 
-    private static Thread daemon(Runnable task, String name) {
-        Thread t = new Thread(task, name);
-        t.setDaemon(true); // JVM exit is never blocked by a mount: the shutdown hook unmounts
-        return t;
-    }
-
-    private static void joinUninterruptibly(Thread t) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
 
     @Override
     public String toString() {
