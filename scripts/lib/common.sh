@@ -103,16 +103,21 @@ java_major() {
 # Finds a JDK whose feature release is >= $DAXFS_JAVA_MIN: $JAVA_HOME first, then
 # /usr/lib/jvm/* (newest first), then `java` on PATH. Exports JAVA_HOME and puts its
 # bin/ first on PATH. Dies with a clear message if there is none.
+_use_jdk() { # exports JAVA_HOME=$1 and puts its bin/ first on PATH
+    JAVA_HOME=$1
+    case ":$PATH:" in
+        "$JAVA_HOME/bin:"*) ;;
+        *) PATH="$JAVA_HOME/bin:$PATH" ;;
+    esac
+    export JAVA_HOME PATH
+}
+
 find_jdk() {
     local cand major java tried=()
     local -a cands=()
     # The usual case first, without listing anything: a JAVA_HOME that is new enough.
     if [[ -n "${JAVA_HOME:-}" ]] && java_major_of "$JAVA_HOME/bin/java" && ((_JAVA_MAJOR >= DAXFS_JAVA_MIN)); then
-        case ":$PATH:" in
-            "$JAVA_HOME/bin:"*) ;;
-            *) PATH="$JAVA_HOME/bin:$PATH" ;;
-        esac
-        export JAVA_HOME PATH
+        _use_jdk "$JAVA_HOME"
         return 0
     fi
     if [[ -n "${JAVA_HOME:-}" ]]; then
@@ -129,12 +134,7 @@ find_jdk() {
             fi
         done
         if [[ -n "$best" ]] && ((best_major >= DAXFS_JAVA_MIN)); then
-            JAVA_HOME=$(readlink -f -- "$best")
-            case ":$PATH:" in
-                "$JAVA_HOME/bin:"*) ;;
-                *) PATH="$JAVA_HOME/bin:$PATH" ;;
-            esac
-            export JAVA_HOME PATH
+            _use_jdk "$(readlink -f -- "$best")"
             return 0
         fi
         [[ -n "$best" ]] && cands+=("$best")
@@ -153,13 +153,7 @@ find_jdk() {
         major=$(java_major "$java") || continue
         tried+=("$cand (java $major)")
         if ((major >= DAXFS_JAVA_MIN)); then
-            JAVA_HOME=$(readlink -f -- "$cand")
-            export JAVA_HOME
-            case ":$PATH:" in
-                "$JAVA_HOME/bin:"*) ;;
-                *) PATH="$JAVA_HOME/bin:$PATH" ;;
-            esac
-            export PATH
+            _use_jdk "$(readlink -f -- "$cand")"
             return 0
         fi
     done

@@ -64,20 +64,28 @@ final class MappedRegion implements PmemRegion {
 
     @Override
     public void read(long offset, MemorySegment dst, long dstOffset, long length) {
-        if (fileIo != null && length >= FileIo.MIN_LENGTH && dst.isNative()) {
-            Objects.checkFromIndexSize(offset, length, size());
-            long done;
-            guard.enter();
-            try {
-                done = fileIo.read(offset, dst.asSlice(dstOffset, length), length);
-            } finally {
-                guard.exit();
-            }
-            offset += done;
-            dstOffset += done;
-            length -= done;
+        long done = throughDescriptor(false, offset, dst, dstOffset, length);
+        MemorySegment.copy(segment, offset + done, dst, dstOffset + done, length - done);
+    }
+
+    /**
+     * Moves a page or more between native memory and the image file with pwrite ({@code store})
+     * or pread when this region has a descriptor for that (an image file, docs/devdax.md "Bulk
+     * loads and stores"); returns the bytes moved, 0 when the mapping must do it all. The caller
+     * moves what is left through the mapping.
+     */
+    private long throughDescriptor(boolean store, long offset, MemorySegment memory, long memoryOffset, long length) {
+        if (fileIo == null || length < FileIo.MIN_LENGTH || !memory.isNative()) {
+            return 0;
         }
-        MemorySegment.copy(segment, offset, dst, dstOffset, length);
+        Objects.checkFromIndexSize(offset, length, size());
+        MemorySegment range = memory.asSlice(memoryOffset, length);
+        guard.enter();
+        try {
+            return store ? fileIo.write(offset, range, length) : fileIo.read(offset, range, length);
+        } finally {
+            guard.exit();
+        }
     }
 
     @Override
@@ -107,23 +115,10 @@ final class MappedRegion implements PmemRegion {
     @Override
     public void write(long offset, MemorySegment src, long srcOffset, long length) {
         checkWritable();
-        if (fileIo != null && length >= FileIo.MIN_LENGTH && src.isNative()) {
-            Objects.checkFromIndexSize(offset, length, size());
-            long done;
-            guard.enter();
-            try {
-                done = fileIo.write(offset, src.asSlice(srcOffset, length), length);
-            } finally {
-                guard.exit();
-            }
-            if (done == length) {
-                return;
-            }
-            offset += done;
-            srcOffset += done;
-            length -= done;
+        long done = throughDescriptor(true, offset, src, srcOffset, length);
+        if (done < length) {
+            MemorySegment.copy(src, srcOffset + done, segment, offset + done, length - done);
         }
-        MemorySegment.copy(src, srcOffset, segment, offset, length);
     }
 
     @Override

@@ -314,35 +314,7 @@ public final class DaxFileSystem implements AutoCloseable {
      * group follows a set-group-ID {@code dir} as a named file's would.
      */
     public long createUnnamed(long dir, int mode, int uid, int gid) {
-        Lock l = namespace.writeLock();
-        l.lock();
-        try {
-            requireDirectory(dir);
-            long ino = inodeAllocator.allocate();
-            if (ino == 0) {
-                throw new FsException(Errno.ENOSPC, "no free inodes");
-            }
-            handles.remove(ino);
-            Transaction tx = journal.begin();
-            tx.onAbort(() -> inodeAllocator.release(ino));
-            try {
-                tx.updateBits(geometry.inodeBitmapOffset(), ino - 1, 1, true);
-                boolean setgidParent = (table.mode(dir) & FileMode.S_ISGID) != 0;
-                int effectiveGid = setgidParent ? table.attributes(dir).gid() : gid;
-                table.initialize(tx, ino, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), uid, effectiveGid, 0,
-                        dir, 0, Timestamp.now());
-                orphan(tx, ino);
-            } catch (RuntimeException e) {
-                journal.abort(tx);
-                handles.remove(ino);
-                throw e;
-            }
-            journal.commit(tx);
-            openFiles.openUnnamed(ino);
-            return ino;
-        } finally {
-            l.unlock();
-        }
+        return makeNode(dir, null, FileMode.S_IFREG | (mode & FileMode.PERMISSION_BITS), 0, uid, gid, null, true);
     }
 
     /** Creates a FIFO, socket, device node or regular file. */
@@ -371,15 +343,23 @@ public final class DaxFileSystem implements AutoCloseable {
         return makeNode(dir, name, FileMode.S_IFLNK | 0777, 0, uid, gid, t, false);
     }
 
+    /**
+     * Makes an inode in {@code dir} under {@code name}, or with a null name an unnamed one
+     * (O_TMPFILE): no entry, no link, on the orphan list from this transaction, open and
+     * linkable ({@link #createUnnamed}); the directory's times do not change then.
+     */
     private long makeNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget,
                           boolean open) {
-        checkName(name);
+        boolean unnamed = name == null;
+        if (!unnamed) {
+            checkName(name);
+        }
         Lock l = namespace.writeLock();
         l.lock();
         try {
             Inode parent = handle(dir);
             Directory d = directory(dir);
-            if (d.lookup(name) != null) {
+            if (!unnamed && d.lookup(name) != null) {
                 throw new FsException(Errno.EEXIST, name);
             }
             boolean isDir = FileMode.isDirectory(mode);
@@ -402,11 +382,15 @@ public final class DaxFileSystem implements AutoCloseable {
                 boolean setgidParent = (parentMode & FileMode.S_ISGID) != 0;
                 int effectiveMode = setgidParent && isDir ? mode | FileMode.S_ISGID : mode;
                 int effectiveGid = setgidParent ? table.attributes(dir).gid() : gid;
-                table.initialize(tx, ino, effectiveMode, uid, effectiveGid, rdev, dir, isDir ? 2 : 1, now);
+                table.initialize(tx, ino, effectiveMode, uid, effectiveGid, rdev, dir, unnamed ? 0 : isDir ? 2 : 1, now);
                 if (symlinkTarget != null) {
                     writeSymlinkTarget(tx, ino, symlinkTarget);
                 }
-                d.add(tx, name, ino, DirentLayout.typeOf(mode), t -> growDirectory(t, parent));
+                if (unnamed) {
+                    orphan(tx, ino); // a crash before a link frees it at the next mount
+                } else {
+                    d.add(tx, name, ino, DirentLayout.typeOf(mode), t -> growDirectory(t, parent));
+                }
             } catch (RuntimeException e) {
                 journal.abort(tx);
                 handles.remove(ino);
@@ -415,10 +399,14 @@ public final class DaxFileSystem implements AutoCloseable {
             if (isDir) {
                 table.setNlink(tx, dir, table.nlink(dir) + 1);
             }
-            table.setMtime(tx, dir, now);
-            table.setCtime(tx, dir, now);
+            if (!unnamed) {
+                table.setMtime(tx, dir, now);
+                table.setCtime(tx, dir, now);
+            }
             journal.commit(tx);
-            if (open) {
+            if (unnamed) {
+                openFiles.openUnnamed(ino);
+            } else if (open) {
                 openFiles.open(ino);
             }
             return ino;
@@ -628,76 +616,74 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /** Caller holds the namespace lock exclusively. */
     private void renameLocked(long srcDir, String srcName, long dstDir, String dstName, boolean noReplace) {
-        {
-            Directory from = directory(srcDir);
-            Directory to = directory(dstDir);
-            Directory.Entry src = from.lookup(srcName);
-            if (src == null) {
-                throw new FsException(Errno.ENOENT, srcName);
-            }
-            Directory.Entry dst = to.lookup(dstName);
-            if (dst != null && noReplace) {
-                throw new FsException(Errno.EEXIST, dstName);
-            }
-            if (dst != null && dst.ino() == src.ino()) {
-                return; // POSIX: both names refer to the same file; nothing happens
-            }
-            boolean srcIsDir = FileMode.isDirectory(table.mode(src.ino()));
-            if (srcIsDir && isAncestorOrSelf(src.ino(), dstDir)) {
-                throw new FsException(Errno.EINVAL, "cannot move a directory into itself");
-            }
-            if (dst != null) {
-                boolean dstIsDir = FileMode.isDirectory(table.mode(dst.ino()));
-                if (srcIsDir && !dstIsDir) {
-                    throw new FsException(Errno.ENOTDIR, dstName);
-                }
-                if (!srcIsDir && dstIsDir) {
-                    throw new FsException(Errno.EISDIR, dstName);
-                }
-                if (dstIsDir && !directory(dst.ino()).isEmpty()) {
-                    throw new FsException(Errno.ENOTEMPTY, dstName);
-                }
-            }
-            Inode dstParent = handle(dstDir);
-            Transaction tx = journal.begin();
-            Timestamp now = Timestamp.now();
-            Runnable later = () -> { };
-            if (dst != null) {
-                to.replace(tx, dstName, src.ino(), src.type());
-                from.remove(tx, srcName);
-                later = dropLink(tx, dst.ino(), now);
-            } else {
-                try {
-                    to.add(tx, dstName, src.ino(), src.type(), t -> growDirectory(t, dstParent));
-                } catch (RuntimeException e) {
-                    journal.abort(tx);
-                    throw e;
-                }
-                from.remove(tx, srcName);
-            }
-            if (srcIsDir) {
-                // Each subdirectory holds one link on its parent (its "..").
-                long srcDelta = srcDir != dstDir ? -1 : 0;
-                long dstDelta = (srcDir != dstDir ? 1 : 0) - (dst != null ? 1 : 0);
-                if (srcDir == dstDir) {
-                    dstDelta += srcDelta;
-                } else {
-                    table.setNlink(tx, srcDir, table.nlink(srcDir) + srcDelta);
-                    table.setParent(tx, src.ino(), dstDir);
-                }
-                if (dstDelta != 0) {
-                    table.setNlink(tx, dstDir, table.nlink(dstDir) + dstDelta);
-                }
-            }
-            shrinkIfEmpty(tx, srcDir, from);
-            table.setCtime(tx, src.ino(), now);
-            table.setMtime(tx, srcDir, now);
-            table.setCtime(tx, srcDir, now);
-            table.setMtime(tx, dstDir, now);
-            table.setCtime(tx, dstDir, now);
-            journal.commit(tx);
-            later.run();
+        Directory from = directory(srcDir);
+        Directory to = directory(dstDir);
+        Directory.Entry src = from.lookup(srcName);
+        if (src == null) {
+            throw new FsException(Errno.ENOENT, srcName);
         }
+        Directory.Entry dst = to.lookup(dstName);
+        if (dst != null && noReplace) {
+            throw new FsException(Errno.EEXIST, dstName);
+        }
+        if (dst != null && dst.ino() == src.ino()) {
+            return; // POSIX: both names refer to the same file; nothing happens
+        }
+        boolean srcIsDir = FileMode.isDirectory(table.mode(src.ino()));
+        if (srcIsDir && isAncestorOrSelf(src.ino(), dstDir)) {
+            throw new FsException(Errno.EINVAL, "cannot move a directory into itself");
+        }
+        if (dst != null) {
+            boolean dstIsDir = FileMode.isDirectory(table.mode(dst.ino()));
+            if (srcIsDir && !dstIsDir) {
+                throw new FsException(Errno.ENOTDIR, dstName);
+            }
+            if (!srcIsDir && dstIsDir) {
+                throw new FsException(Errno.EISDIR, dstName);
+            }
+            if (dstIsDir && !directory(dst.ino()).isEmpty()) {
+                throw new FsException(Errno.ENOTEMPTY, dstName);
+            }
+        }
+        Inode dstParent = handle(dstDir);
+        Transaction tx = journal.begin();
+        Timestamp now = Timestamp.now();
+        Runnable later = () -> { };
+        if (dst != null) {
+            to.replace(tx, dstName, src.ino(), src.type());
+            from.remove(tx, srcName);
+            later = dropLink(tx, dst.ino(), now);
+        } else {
+            try {
+                to.add(tx, dstName, src.ino(), src.type(), t -> growDirectory(t, dstParent));
+            } catch (RuntimeException e) {
+                journal.abort(tx);
+                throw e;
+            }
+            from.remove(tx, srcName);
+        }
+        if (srcIsDir) {
+            // Each subdirectory holds one link on its parent (its "..").
+            long srcDelta = srcDir != dstDir ? -1 : 0;
+            long dstDelta = (srcDir != dstDir ? 1 : 0) - (dst != null ? 1 : 0);
+            if (srcDir == dstDir) {
+                dstDelta += srcDelta;
+            } else {
+                table.setNlink(tx, srcDir, table.nlink(srcDir) + srcDelta);
+                table.setParent(tx, src.ino(), dstDir);
+            }
+            if (dstDelta != 0) {
+                table.setNlink(tx, dstDir, table.nlink(dstDir) + dstDelta);
+            }
+        }
+        shrinkIfEmpty(tx, srcDir, from);
+        table.setCtime(tx, src.ino(), now);
+        table.setMtime(tx, srcDir, now);
+        table.setCtime(tx, srcDir, now);
+        table.setMtime(tx, dstDir, now);
+        table.setCtime(tx, dstDir, now);
+        journal.commit(tx);
+        later.run();
     }
 
     /**

@@ -8,7 +8,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.daxfs.fuse.kernel.KernelFileSystem;
+import io.daxfs.fuse.kernel.KernelMount;
 import io.daxfs.fuse.kernel.KernelSession;
+import io.daxfs.fuse.session.DaemonThreads;
 import io.daxfs.fuse.session.FuseOperationFlag;
 import io.daxfs.fuse.session.FuseSessionLoop;
 
@@ -53,10 +55,8 @@ public final class MountDaemon {
     public static void serve(Path target, Path mountPoint, MountOptions options) throws Exception {
         if (options.frontend() == MountOptions.Frontend.KERNEL) {
             // The front end's native downcalls take a while to make; the other CPU makes them
-            // while this thread opens and checks the device (docs/scripts.md, mount time).
-            Thread prepare = new Thread(io.daxfs.fuse.kernel.KernelMount::prepare, "daxfs-prepare");
-            prepare.setDaemon(true);
-            prepare.start();
+            // while this thread opens and checks the device (docs/performance.md, mount time).
+            DaemonThreads.daemon(KernelMount::prepare, "daxfs-prepare").start();
         }
         try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.defaults())) {
             DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.atimePolicy());

@@ -1,7 +1,5 @@
 package io.daxfs.fuse.kernel;
 
-import java.util.Arrays;
-
 /**
  * How many lookups the kernel holds on each inode (its "nlookup"), and whether daxfs pinned the
  * inode for it: every reply that hands the kernel an inode adds one, FORGET takes any number
@@ -211,11 +209,6 @@ final class KernelReferences {
                     values[s] = oldValues[i];
                 }
             }
-        }
-
-        @Override
-        public String toString() {
-            return "Stripe" + Arrays.toString(keys);
         }
     }
 }

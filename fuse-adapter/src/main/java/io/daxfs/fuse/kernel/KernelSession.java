@@ -211,19 +211,10 @@ public final class KernelSession implements AutoCloseable {
      * connection, which wakes every worker. Until then the workers keep serving the open files.
      */
     private void unmountGracefullyThenForce() {
-        long deadline = System.nanoTime() + UNMOUNT_GRACE.toNanos();
-        while (!workersDone && !Unmounter.tryUnmount(entry)) {
-            if (System.nanoTime() - deadline >= 0) {
-                LOG.warn("{} still busy after {}; aborting the connection", mountPoint, UNMOUNT_GRACE);
-                Unmounter.forceUnmount(entry);
-                Unmounter.abortConnection(entry);
-                return;
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                return;
-            }
+        boolean forced = Unmounter.unmountWithin(entry, UNMOUNT_GRACE, () -> workersDone,
+                () -> LOG.warn("{} still busy after {}; aborting the connection", mountPoint, UNMOUNT_GRACE));
+        if (forced) {
+            Unmounter.abortConnection(entry);
         }
     }
 

@@ -47,7 +47,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class FuseSessionLoop implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(FuseSessionLoop.class.getName());
-    private static final Duration UNMOUNT_RETRY = Duration.ofMillis(50);
 
     private final LibFuseSession lib;
     private final NativeOperations operations; // only held: keeps the struct and the FS's closures alive
@@ -215,25 +214,15 @@ public final class FuseSessionLoop implements AutoCloseable {
      * gets released, the super block never dies, and the other workers never wake.
      */
     private void unmountGracefullyThenForce() {
-        long deadline = System.nanoTime() + unmountGrace.toNanos();
-        while (!workersDone && !Unmounter.tryUnmount(mount)) {
-            if (System.nanoTime() - deadline >= 0) {
-                LOG.log(System.Logger.Level.WARNING, "{0} still busy after {1}; aborting the connection",
-                        mountPoint, unmountGrace);
-                synchronized (sessionLock) {
-                    if (!tornDown) {
-                        lib.fuse_session_exit(session); // workers busy in a callback stop after it
-                    }
+        Unmounter.unmountWithin(mount, unmountGrace, () -> workersDone, () -> {
+            LOG.log(System.Logger.Level.WARNING, "{0} still busy after {1}; aborting the connection",
+                    mountPoint, unmountGrace);
+            synchronized (sessionLock) {
+                if (!tornDown) {
+                    lib.fuse_session_exit(session); // workers busy in a callback stop after it
                 }
-                Unmounter.forceUnmount(mount);
-                return;
             }
-            try {
-                Thread.sleep(UNMOUNT_RETRY.toMillis());
-            } catch (InterruptedException e) {
-                return; // daemon thread; nobody interrupts it
-            }
-        }
+        });
     }
 
     private void workerFailed(String reason, Throwable cause) {

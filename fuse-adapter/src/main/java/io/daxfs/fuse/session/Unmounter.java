@@ -7,7 +7,9 @@ import jnr.constants.platform.Errno;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * Ends a FUSE mount. Workers blocked in read(/dev/fuse) wake (with ENODEV, upon which libfuse marks
@@ -32,6 +34,32 @@ public final class Unmounter {
     }
 
     private Unmounter() {
+    }
+
+    private static final long RETRY_MILLIS = 50;
+
+    /**
+     * How a session ends: a plain unmount, retried every 50 ms while files under the mount are
+     * still in use (the session keeps serving them), until it succeeds or {@code ended} says the
+     * session is over anyway; after {@code grace}, {@code beforeForce} runs and the unmount is
+     * forced. Returns whether it was forced.
+     */
+    public static boolean unmountWithin(MountTable.Entry mount, Duration grace, BooleanSupplier ended,
+                                        Runnable beforeForce) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!ended.getAsBoolean() && !tryUnmount(mount)) {
+            if (System.nanoTime() - deadline >= 0) {
+                beforeForce.run();
+                forceUnmount(mount);
+                return true;
+            }
+            try {
+                Thread.sleep(RETRY_MILLIS);
+            } catch (InterruptedException e) {
+                return false; // daemon thread; nobody interrupts it
+            }
+        }
+        return false;
     }
 
     /**
