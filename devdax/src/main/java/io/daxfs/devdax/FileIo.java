@@ -20,7 +20,7 @@ import java.lang.invoke.MethodHandle;
  * range {@link HolePuncher} gave back) faults once per 4 KiB page, and the file system zeroes
  * each faulted page before the store overwrites it. pwrite of whole pages allocates without
  * zeroing and without a fault, and the pages are not mapped into this process (the daemon's
- * resident set does not grow by the data it writes or reads). Measured: docs/devdax.md, "Bulk writes".
+ * resident set does not grow by the data it writes or reads). Measured: docs/devdax.md, "Bulk loads and stores of image files".
  *
  * <p>No errno is captured (nothing to allocate per call): a failed or short write returns what
  * was written and the caller stores the rest through the mapping, which either works or raises

@@ -25,8 +25,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>Every request that expects a reply gets exactly one: its result, the errno of an
  * {@link FsException}, or EIO for anything unexpected (logged: a bug must never take the daemon
  * down, nor leave a process waiting forever). FORGET, BATCH_FORGET and INTERRUPT get none, as
- * the protocol says. daxfs keeps no lookup counts: the kernel may forget inodes whenever it
- * likes, and a number reused after a file died carries a new generation.
+ * the protocol says. The kernel's lookup counts ({@link KernelLookups}) keep a freed inode's
+ * number from new files, and a rename victim alive, while the kernel may still send requests
+ * for it; a number reused after that carries a new generation.
  */
 public final class KernelFileSystem {
     private static final Logger LOG = LoggerFactory.getLogger(KernelFileSystem.class);
