@@ -11,6 +11,7 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.III_Result;
 import org.openjdk.jcstress.infra.results.IZ_Result;
 import org.openjdk.jcstress.infra.results.J_Result;
+import org.openjdk.jcstress.infra.results.JJ_Result;
 
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
@@ -54,7 +55,7 @@ public final class MappingCacheTests {
             int d = done;
             long s = seq.sample();
             r.r1 = d;
-            r.r2 = cache.lookup(5, s, false) != null;
+            r.r2 = cache.lookup(5, s, false) != MappingCache.MISS;
         }
     }
 
@@ -91,8 +92,8 @@ public final class MappingCacheTests {
 
         @Arbiter
         public void arbiter(J_Result r) {
-            MappingCache.Mapping m = cache.lookup(5, seq.sample(), false);
-            r.r1 = m == null ? -1 : m.physical();
+            long hit = cache.lookup(0, seq.sample(), false);
+            r.r1 = hit == MappingCache.MISS ? -1 : MappingCache.physical(hit);
         }
     }
 
@@ -128,10 +129,43 @@ public final class MappingCacheTests {
         @Actor
         public void reader(III_Result r) {
             long s = seq.sample();
-            MappingCache.Mapping m = cache.lookup(5, s, false);
-            r.r1 = m != null ? 1 : 0;
+            long hit = cache.lookup(5, s, false);
+            r.r1 = hit != MappingCache.MISS ? 1 : 0;
             r.r2 = freed;
             r.r3 = seq.validate(s) ? 1 : 0;
+        }
+    }
+
+    /**
+     * Entries live in primitive words behind a per-slot seqlock: a filler replaces entry A
+     * (blocks [0, 16) at 100) with entry B (blocks [0, 32) at 500) while a reader looks up
+     * block 8. The reader sees one whole entry (108 with 8 blocks left, or 508 with 24) or a
+     * miss, never the words of both combined. r1: physical of the hit, -1 for a miss; r2:
+     * blocks left. (Two actors: jcstress skips tests with more actors than CPUs, and the test
+     * machines have two.)
+     */
+    @JCStressTest
+    @Description("MappingCache: a lookup racing a fill returns one whole entry or a miss")
+    @Outcome(id = {"-1, -1", "108, 8", "508, 24"}, expect = ACCEPTABLE, desc = "miss, or one whole entry")
+    @Outcome(expect = FORBIDDEN, desc = "words of two entries combined")
+    @State
+    public static class NoTornEntry {
+        final MappingCache cache = new MappingCache();
+
+        public NoTornEntry() {
+            cache.put(0, 16, 100, 2);
+        }
+
+        @Actor
+        public void fill() {
+            cache.put(0, 32, 500, 2);
+        }
+
+        @Actor
+        public void reader(JJ_Result r) {
+            long hit = cache.lookup(8, 2, false);
+            r.r1 = hit == MappingCache.MISS ? -1 : MappingCache.physical(hit);
+            r.r2 = hit == MappingCache.MISS ? -1 : MappingCache.blocksLeft(hit);
         }
     }
 }

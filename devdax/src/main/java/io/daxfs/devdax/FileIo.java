@@ -1,6 +1,5 @@
 package io.daxfs.devdax;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -8,6 +7,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.util.Objects;
 
 /**
  * Bulk stores into a pmem-backed file through pwrite(2) on its descriptor instead of through
@@ -37,12 +37,15 @@ final class FileIo {
 
     /**
      * One handle for pread(2) and pwrite(2) (same signature; the address is the first argument),
-     * made on first use: a mount that moves no data pays nothing for it at start-up.
+     * made on first use: a mount that moves no data pays nothing for it at start-up. The buffer
+     * travels as a raw address ({@code JAVA_LONG}), not as a segment: slicing a segment per call
+     * would allocate on every request (the daemon runs C1 code, which does not optimize such
+     * allocations away). Callers pass native memory they keep alive for the call.
      */
     private static final class Calls {
         static final Linker LINKER = Linker.nativeLinker();
         static final MethodHandle IO = LINKER.downcallHandle(
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         static final MemorySegment PREAD = LINKER.defaultLookup().find("pread").orElseThrow();
         static final MemorySegment PWRITE = LINKER.defaultLookup().find("pwrite").orElseThrow();
     }
@@ -54,27 +57,33 @@ final class FileIo {
     }
 
     /**
-     * Writes {@code length} bytes of native memory at {@code src} to file offset {@code offset};
-     * returns how many were written (all, unless the kernel refused).
+     * Writes {@code length} bytes of native memory {@code src} from {@code srcOffset} to file
+     * offset {@code offset}; returns how many were written (all, unless the kernel refused).
      */
-    long write(long offset, MemorySegment src, long length) {
-        return transfer(Calls.PWRITE, offset, src, length);
+    long write(long offset, MemorySegment src, long srcOffset, long length) {
+        return transfer(Calls.PWRITE, offset, src, srcOffset, length);
     }
 
     /**
-     * Reads {@code length} bytes at file offset {@code offset} into native memory at {@code dst};
-     * returns how many were read (the caller copies the rest from the mapping).
+     * Reads {@code length} bytes at file offset {@code offset} into native memory {@code dst}
+     * from {@code dstOffset}; returns how many were read (the caller copies the rest from the
+     * mapping).
      */
-    long read(long offset, MemorySegment dst, long length) {
-        return transfer(Calls.PREAD, offset, dst, length);
+    long read(long offset, MemorySegment dst, long dstOffset, long length) {
+        return transfer(Calls.PREAD, offset, dst, dstOffset, length);
     }
 
     /** pread or pwrite ({@code call}) until done or refused; returns the bytes moved. */
-    private long transfer(MemorySegment call, long offset, MemorySegment memory, long length) {
+    private long transfer(MemorySegment call, long offset, MemorySegment memory, long memoryOffset, long length) {
+        Objects.checkFromIndexSize(memoryOffset, length, memory.byteSize());
+        if (!memory.isNative() || !memory.scope().isAlive()) {
+            throw new IllegalArgumentException("pread/pwrite need live native memory");
+        }
+        long address = memory.address() + memoryOffset;
         long done = 0;
         try {
             while (done < length) {
-                long n = (long) Calls.IO.invokeExact(call, fd, memory.asSlice(done), length - done, offset + done);
+                long n = (long) Calls.IO.invokeExact(call, fd, address + done, length - done, offset + done);
                 if (n <= 0) {
                     break;
                 }

@@ -79,10 +79,9 @@ final class MappedRegion implements PmemRegion {
             return 0;
         }
         Objects.checkFromIndexSize(offset, length, size());
-        MemorySegment range = memory.asSlice(memoryOffset, length);
         guard.enter();
         try {
-            return store ? fileIo.write(offset, range, length) : fileIo.read(offset, range, length);
+            return store ? fileIo.write(offset, memory, memoryOffset, length) : fileIo.read(offset, memory, memoryOffset, length);
         } finally {
             guard.exit();
         }

@@ -14,6 +14,7 @@ import io.daxfs.core.format.Superblock;
 import io.daxfs.core.inode.ExtentMap;
 import io.daxfs.core.inode.FileExtent;
 import io.daxfs.core.inode.Inode;
+import io.daxfs.core.inode.InodeHandles;
 import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.journal.Journal;
@@ -26,7 +27,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -68,7 +68,7 @@ public final class DaxFileSystem implements AutoCloseable {
     private final OpenFiles openFiles = new OpenFiles();
     /** libfuse's hidden names for unlinked open files (see {@link #unlinkKeepingAlias}). */
     private final UnlinkedAliases aliases = new UnlinkedAliases();
-    private final ConcurrentHashMap<Long, Inode> handles = new ConcurrentHashMap<>();
+    private final InodeHandles handles;
     private final ReentrantReadWriteLock namespace = new ReentrantReadWriteLock(true);
     private final Safeguards safeguards = new Safeguards();
     private final PausePoints pauses = new PausePoints();
@@ -85,6 +85,7 @@ public final class DaxFileSystem implements AutoCloseable {
         this.space = new Space(region, geometry, BlockAllocator.load(media, geometry), journal);
         this.inodeAllocator = InodeAllocator.load(media, geometry);
         this.table = new InodeTable(region, geometry);
+        this.handles = new InodeHandles(i -> new Inode(i, table.offset(i)));
         this.orphans = new Orphans(media, geometry, table);
         this.data = new FileData(region, table, journal, space, safeguards, pauses);
         this.accessTimes = new AccessTimes(table, atime);
@@ -98,7 +99,7 @@ public final class DaxFileSystem implements AutoCloseable {
             public void free(Transaction tx, Extent extent) {
                 space.freeData(tx, extent);
             }
-        }, in -> handles.get(in.ino()) == in && inodeAllocator.isUsed(in.ino()));
+        }, in -> handles.peek(in.ino()) == in && inodeAllocator.isUsed(in.ino()));
     }
 
     /** Makes a new, empty file system on {@code region}. */
@@ -1233,7 +1234,7 @@ public final class DaxFileSystem implements AutoCloseable {
 
     private Inode handle(long ino) {
         checkIno(ino);
-        return handles.computeIfAbsent(ino, i -> new Inode(i, table.offset(i)));
+        return handles.get(ino);
     }
 
     private void checkIno(long ino) {

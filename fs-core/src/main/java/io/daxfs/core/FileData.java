@@ -132,18 +132,18 @@ final class FileData {
         boolean checkSeq = safeguards.invalidationSequence;
         long sample = seq.sample();
         long lblk = pos >>> SHIFT;
-        MappingCache.Mapping m = in.cache().lookup(lblk, sample, !checkSeq);
-        if (m == null) {
+        long hit = in.cache().lookup(lblk, sample, !checkSeq);
+        if (hit == MappingCache.MISS) {
             return 0;
         }
-        long k = Math.min(max, ((m.logical() + m.length()) << SHIFT) - pos);
+        long k = Math.min(max, ((lblk + MappingCache.blocksLeft(hit)) << SHIFT) - pos);
         pauses.reach("read.cached", in.ino());
-        if (m.isHole()) {
-            dst.asSlice(dstOff, k).fill((byte) 0);
+        if (MappingCache.isHole(hit)) {
+            Zeros.fill(dst, dstOff, k);
             return !checkSeq || seq.validate(sample) ? k : 0;
         }
-        long dev = (m.physicalOf(lblk) << SHIFT) + (pos & (BS - 1));
-        try (BusyExtents.Reference ref = space.busy().reference(dev >>> SHIFT, blocksSpanned(dev, k), "read")) {
+        long dev = (MappingCache.physical(hit) << SHIFT) + (pos & (BS - 1));
+        try (BusyExtents.Reference ref = space.busy().readReference(dev >>> SHIFT, blocksSpanned(dev, k))) {
             // Validated after the reference is taken: if no invalidation ran until now, the
             // blocks were not freed before the reference, so they cannot be reused during the copy.
             if (checkSeq && !seq.validate(sample)) {
@@ -168,7 +168,7 @@ final class FileData {
             if (e != null) {
                 k = Math.min(end - pos, (e.logicalEnd() << SHIFT) - pos);
                 dev = (e.physicalOf(lblk) << SHIFT) + (pos & (BS - 1));
-                ref = space.busy().reference(dev >>> SHIFT, blocksSpanned(dev, k), "read");
+                ref = space.busy().readReference(dev >>> SHIFT, blocksSpanned(dev, k));
                 // Cache the part of the extent in the window of the block being read (the
                 // cache holds one window per slot): a long extent is cached where it is used.
                 long windowStart = Math.max(e.logical(), lblk & ~(MappingCache.WINDOW_BLOCKS - 1));
@@ -181,7 +181,7 @@ final class FileData {
             }
         }
         if (ref == null) {
-            dst.asSlice(dstOff, k).fill((byte) 0);
+            Zeros.fill(dst, dstOff, k);
             return k;
         }
         try {
@@ -206,7 +206,7 @@ final class FileData {
             FileExtent next = map.nextAfter(lblk);
             long holeEnd = next == null ? endBlk : Math.min(endBlk, next.logical());
             pauses.reach("read.hole-looked-up", in.ino());
-            in.cache().put(lblk, holeEnd - lblk, MappingCache.Mapping.HOLE, in.sequence().sample());
+            in.cache().put(lblk, holeEnd - lblk, MappingCache.HOLE, in.sequence().sample());
         } finally {
             if (entries != null) {
                 entries.close();
@@ -239,9 +239,7 @@ final class FileData {
             if (hasHole(map, firstBlk, endBlk)) {
                 filled = allocateAndWrite(in, map, offset, end, src, srcOffset);
             }
-            List<long[]> runs = planCopy(map, offset, length, filled);
-            pauses.reach("write.mapped", ino);
-            copyRuns(in, runs, src, srcOffset);
+            copyMapped(in, map, offset, length, src, srcOffset, filled);
         } finally {
             if (r != null) {
                 r.close();
@@ -251,7 +249,8 @@ final class FileData {
             flushDirty(in);
             journal.storeMax(table.offset(ino) + InodeLayout.SIZE, end);
         }
-        table.touchDirect(ino, Timestamp.now());
+        long ms = System.currentTimeMillis();
+        table.touchDirect(ino, Math.floorDiv(ms, 1000), (int) Math.floorMod(ms, 1000) * 1_000_000);
         return length;
     }
 
@@ -411,17 +410,21 @@ final class FileData {
     }
 
     /**
-     * Resolves where each part of the write goes: runs of (device offset, offset into the
-     * source, length) over blocks that are all mapped, skipping the {@code filled} pieces
-     * (lblk, pblk, length) this write already wrote when it allocated them.
+     * Copies the write into its blocks, which are all mapped, skipping the {@code filled}
+     * pieces (lblk, pblk, length) this write already wrote when it allocated them, and records
+     * the device ranges for fsync. Looks each extent up as it goes, so it allocates nothing.
+     * The pause point "write.mapped" (race tests) is reached once per write: when the first
+     * run is resolved and before anything is copied (or at the end if all was filled).
      */
-    private static List<long[]> planCopy(ExtentMap map, long offset, int length, List<long[]> filled) {
-        List<long[]> runs = new ArrayList<>(2);
+    private void copyMapped(Inode in, ExtentMap map, long offset, int length, MemorySegment src, long srcOffset,
+                            List<long[]> filled) {
+        boolean anyFilled = !filled.isEmpty();
+        boolean paused = false;
         long pos = offset;
         long done = 0;
         while (done < length) {
             long lblk = pos >>> SHIFT;
-            long skipTo = filledEnd(filled, lblk);
+            long skipTo = anyFilled ? filledEnd(filled, lblk) : 0;
             if (skipTo > 0) {
                 long k = Math.min(length - done, (skipTo << SHIFT) - pos);
                 pos += k;
@@ -430,24 +433,24 @@ final class FileData {
             }
             FileExtent e = map.find(lblk);
             long k = Math.min(length - done, (e.logicalEnd() << SHIFT) - pos);
-            long next = nextFilled(filled, lblk);
+            long next = anyFilled ? nextFilled(filled, lblk) : 0;
             if (next > 0) {
                 k = Math.min(k, (next << SHIFT) - pos);
             }
-            runs.add(new long[] {(e.physicalOf(lblk) << SHIFT) + (pos & (BS - 1)), done, k});
+            long dev = (e.physicalOf(lblk) << SHIFT) + (pos & (BS - 1));
+            if (!paused) {
+                pauses.reach("write.mapped", in.ino());
+                paused = true;
+            }
+            region.write(dev, src, srcOffset + done, k);
+            if (trackDirty) {
+                in.dirty().add(dev, k);
+            }
             pos += k;
             done += k;
         }
-        return runs;
-    }
-
-    /** Copies the planned runs into device memory and records them for fsync. */
-    private void copyRuns(Inode in, List<long[]> runs, MemorySegment src, long srcOffset) {
-        for (long[] r : runs) {
-            region.write(r[0], src, srcOffset + r[1], r[2]);
-            if (trackDirty) {
-                in.dirty().add(r[0], r[2]);
-            }
+        if (!paused) {
+            pauses.reach("write.mapped", in.ino());
         }
     }
 

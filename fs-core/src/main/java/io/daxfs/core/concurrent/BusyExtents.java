@@ -38,22 +38,30 @@ public final class BusyExtents {
         void reuse(long start, long length);
     }
 
-    /** A hold on physical blocks; {@link #close()} drops it (idempotent). */
+    /**
+     * A hold on physical blocks; {@link #close()} drops it (idempotent for references from
+     * {@link #reference}; a {@link #readReference} is closed exactly once).
+     */
     public final class Reference implements AutoCloseable {
-        final long start;
-        final long end;
-        final String why;
+        long start;
+        long end;
+        String why;
         private boolean dropped;
+        /** Recycled by its owner thread after close ({@link #readReference}); else null. */
+        private final Thread owner;
 
-        Reference(long start, long end, String why) {
+        Reference(long start, long end, String why, Thread owner) {
             this.start = start;
             this.end = end;
             this.why = why;
+            this.owner = owner;
         }
 
         @Override
         public void close() {
-            drop(this);
+            if (drop(this) && owner == Thread.currentThread()) {
+                SPARE.get().push(this);
+            }
         }
 
         @Override
@@ -71,6 +79,24 @@ public final class BusyExtents {
             this.start = start;
             this.end = end;
             this.pending = true;
+        }
+    }
+
+    /** Closed read references of one thread, per instance, ready for its next read. */
+    private final ThreadLocal<Spares> SPARE = ThreadLocal.withInitial(Spares::new);
+
+    private static final class Spares {
+        private final Reference[] refs = new Reference[4];
+        private int count;
+
+        Reference pop() {
+            return count == 0 ? null : refs[--count];
+        }
+
+        void push(Reference r) {
+            if (count < refs.length) {
+                refs[count++] = r;
+            }
         }
     }
 
@@ -92,10 +118,29 @@ public final class BusyExtents {
         this.enabled = enabled;
     }
 
-    /** Pins physical blocks [start, start+length) for a read, copy, mapping or lease. */
+    /** Pins physical blocks [start, start+length) for a copy, mapping or lease. */
     public synchronized Reference reference(long start, long length, String why) {
-        Reference r = new Reference(start, start + length, why);
+        Reference r = new Reference(start, start + length, why, null);
         references.add(r);
+        return r;
+    }
+
+    /**
+     * Pins physical blocks [start, start+length) for the duration of one read on this thread.
+     * The reference is recycled once closed, so a read allocates nothing: close it exactly
+     * once, on this thread, and do not use it after.
+     */
+    public Reference readReference(long start, long length) {
+        Reference r = SPARE.get().pop();
+        if (r == null) {
+            r = new Reference(0, 0, "read", Thread.currentThread());
+        }
+        r.start = start;
+        r.end = start + length;
+        r.dropped = false;
+        synchronized (this) {
+            references.add(r);
+        }
         return r;
     }
 
@@ -141,14 +186,18 @@ public final class BusyExtents {
         }
     }
 
-    private void drop(Reference r) {
-        List<Busy> cleared = new ArrayList<>(0);
+    /** Drops {@code r}; false if it was already dropped. */
+    private boolean drop(Reference r) {
+        List<Busy> cleared = null;
         synchronized (this) {
             if (r.dropped) {
-                return;
+                return false;
             }
             r.dropped = true;
-            references.remove(r);
+            removeReference(r);
+            if (busy.isEmpty()) {
+                return true; // the common case; no boxing of keys below
+            }
             // Busy extents overlapping r that are no longer pending nor referenced clear now.
             Map.Entry<Long, Busy> e = busy.floorEntry(r.start);
             Long key = e != null && e.getValue().end > r.start ? e.getKey() : busy.ceilingKey(r.start);
@@ -157,22 +206,39 @@ public final class BusyExtents {
                 Long next = busy.higherKey(key);
                 if (!b.pending && !referenced(b.start, b.end)) {
                     busy.remove(key);
+                    if (cleared == null) {
+                        cleared = new ArrayList<>(1);
+                    }
                     cleared.add(b);
                 }
                 key = next;
             }
-            if (!cleared.isEmpty()) {
+            if (cleared != null) {
                 generation++;
                 notifyAll();
             }
         }
-        for (Busy b : cleared) {
-            sink.reuse(b.start, b.end - b.start);
+        if (cleared != null) {
+            for (Busy b : cleared) {
+                sink.reuse(b.start, b.end - b.start);
+            }
+        }
+        return true;
+    }
+
+    /** Removes {@code r} by identity, searching from the end (the newest is the likeliest). */
+    private void removeReference(Reference r) {
+        for (int i = references.size() - 1; i >= 0; i--) {
+            if (references.get(i) == r) {
+                references.remove(i);
+                return;
+            }
         }
     }
 
     private boolean referenced(long start, long end) {
-        for (Reference r : references) {
+        for (int i = 0, n = references.size(); i < n; i++) {
+            Reference r = references.get(i);
             if (r.start < end && start < r.end) {
                 return true;
             }

@@ -19,24 +19,49 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Not reentrant. The internal mutex is held only to link or unlink a request and to hand
  * grants out, never while a caller waits; waiting is a park on the request itself.
+ *
+ * <p>Requests are recycled: a thread keeps a few {@link Range} objects that it closed and
+ * reuses them for its next requests, so taking and releasing a range allocates nothing (the
+ * read and write paths allocate nothing per request). Hence the rule for callers: close a
+ * range once, on the thread that took it, and do not touch it after closing (every caller
+ * uses try-with-resources or one close in a finally). A range closed by another thread is
+ * simply not recycled.
  */
 public final class RangeLock {
     /** A held (or awaited) range; release it exactly once, e.g. with try-with-resources. */
     public static final class Range implements AutoCloseable {
-        final long start;
-        final long end;
-        final boolean exclusive;
+        long start;
+        long end;
+        boolean exclusive;
         final Thread owner;
         volatile boolean granted;
         Range prev;
         Range next;
         private RangeLock lock;
 
-        Range(long start, long end, boolean exclusive) {
-            this.start = start;
-            this.end = end;
-            this.exclusive = exclusive;
+        private Range() {
             this.owner = Thread.currentThread();
+        }
+
+        /** A request of the current thread: a recycled one if it has one, else a new one. */
+        static Range take(RangeLock lock, long start, long end, boolean exclusive) {
+            Range r = SPARE.get().pop();
+            if (r == null) {
+                r = new Range();
+            }
+            r.start = start;
+            r.end = end;
+            r.exclusive = exclusive;
+            r.granted = false;
+            r.lock = lock;
+            return r;
+        }
+
+        /** Back to the owner's spares (only on the owner's thread: the spares are not shared). */
+        void recycle() {
+            if (Thread.currentThread() == owner) {
+                SPARE.get().push(this);
+            }
         }
 
         boolean conflicts(Range o) {
@@ -61,9 +86,28 @@ public final class RangeLock {
             lock = null;
             if (l != null) {
                 l.release(this);
+                recycle();
             }
         }
     }
+
+    /** Closed ranges of one thread, ready for its next requests. */
+    private static final class Spares {
+        private final Range[] ranges = new Range[8];
+        private int count;
+
+        Range pop() {
+            return count == 0 ? null : ranges[--count];
+        }
+
+        void push(Range r) {
+            if (count < ranges.length) {
+                ranges[count++] = r;
+            }
+        }
+    }
+
+    private static final ThreadLocal<Spares> SPARE = ThreadLocal.withInitial(Spares::new);
 
     private final ReentrantLock mutex = new ReentrantLock();
     private Range head;
@@ -82,8 +126,7 @@ public final class RangeLock {
         if (end <= start) {
             throw new IllegalArgumentException("empty range [" + start + ", " + end + ")");
         }
-        Range r = new Range(start, end, exclusive);
-        r.lock = this;
+        Range r = Range.take(this, start, end, exclusive);
         mutex.lock();
         try {
             boolean blocked = false;
@@ -116,12 +159,13 @@ public final class RangeLock {
 
     /** Non-blocking attempt: the range if granted at once, else null. */
     public Range tryAcquire(long start, long end, boolean exclusive) {
-        Range r = new Range(start, end, exclusive);
-        r.lock = this;
+        Range r = Range.take(this, start, end, exclusive);
         mutex.lock();
         try {
             for (Range p = head; p != null; p = p.next) {
                 if (p.conflicts(r)) {
+                    r.lock = null;
+                    r.recycle();
                     return null;
                 }
             }

@@ -2,17 +2,21 @@ package io.daxfs.core.inode;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Device byte ranges a file's data writes touched since its last fsync, merged as they come.
  * fsync flushes exactly these. Bounded: past {@link #MAX_RANGES} ranges the set collapses to
  * "everything", and fsync flushes the whole file. Thread safe.
+ *
+ * <p>The ranges sit sorted in two fixed arrays, so recording a write allocates nothing (the
+ * write path allocates nothing per request). Invariant: {@code starts} ascending, each range
+ * non-empty and separated from the next by at least one byte (touching ranges are merged).
  */
 public final class DirtyRanges {
     static final int MAX_RANGES = 256;
-    private final TreeMap<Long, Long> ranges = new TreeMap<>();
+    private final long[] starts = new long[MAX_RANGES + 1];
+    private final long[] ends = new long[MAX_RANGES + 1];
+    private int count;
     private boolean everything;
 
     public synchronized void add(long offset, long length) {
@@ -21,23 +25,44 @@ public final class DirtyRanges {
         }
         long start = offset;
         long end = offset + length;
-        Map.Entry<Long, Long> before = ranges.floorEntry(start);
-        if (before != null && before.getValue() >= start) {
-            start = before.getKey();
-            end = Math.max(end, before.getValue());
-            ranges.remove(before.getKey());
+        int first = firstEndingAtOrAfter(start);
+        int last = first; // ranges [first, last) overlap or touch [start, end)
+        while (last < count && starts[last] <= end) {
+            start = Math.min(start, starts[last]);
+            end = Math.max(end, ends[last]);
+            last++;
         }
-        Map.Entry<Long, Long> next = ranges.ceilingEntry(start);
-        while (next != null && next.getKey() <= end) {
-            end = Math.max(end, next.getValue());
-            ranges.remove(next.getKey());
-            next = ranges.ceilingEntry(start);
+        if (last == first) {
+            if (count == MAX_RANGES) {
+                count = 0;
+                everything = true;
+                return;
+            }
+            System.arraycopy(starts, first, starts, first + 1, count - first);
+            System.arraycopy(ends, first, ends, first + 1, count - first);
+            count++;
+        } else if (last > first + 1) {
+            System.arraycopy(starts, last, starts, first + 1, count - last);
+            System.arraycopy(ends, last, ends, first + 1, count - last);
+            count -= last - first - 1;
         }
-        ranges.put(start, end);
-        if (ranges.size() > MAX_RANGES) {
-            ranges.clear();
-            everything = true;
+        starts[first] = start;
+        ends[first] = end;
+    }
+
+    /** Index of the first range whose end is at or after {@code pos} ({@code count} if none). */
+    private int firstEndingAtOrAfter(long pos) {
+        int lo = 0;
+        int hi = count;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (ends[mid] < pos) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
         }
+        return lo;
     }
 
     /** Takes the ranges as [start, end) pairs; null means "everything". Clears the set. */
@@ -46,9 +71,11 @@ public final class DirtyRanges {
             everything = false;
             return null;
         }
-        List<long[]> out = new ArrayList<>(ranges.size());
-        ranges.forEach((s, e) -> out.add(new long[] {s, e}));
-        ranges.clear();
+        List<long[]> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            out.add(new long[] {starts[i], ends[i]});
+        }
+        count = 0;
         return out;
     }
 }

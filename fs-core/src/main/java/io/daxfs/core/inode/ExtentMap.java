@@ -7,8 +7,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
@@ -26,7 +26,34 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * an entry is replaced in place or its successor is inserted before it is removed.
  */
 public final class ExtentMap {
-    private final ConcurrentSkipListMap<Long, FileExtent> byLogical = new ConcurrentSkipListMap<>();
+    private final ConcurrentSkipListMap<Long, FileExtent> byLogical = new ConcurrentSkipListMap<>(KEY_ORDER);
+    /**
+     * The same map, for lookups with a {@link Probe} instead of a boxed key: the read and
+     * write paths allocate nothing per request, and boxing a block number (or the entry
+     * snapshot that floorEntry returns) would be an allocation in the daemon's C1 code.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private final ConcurrentSkipListMap<Object, FileExtent> byProbe = (ConcurrentSkipListMap) byLogical;
+
+    /** A reusable lookup key of one thread; the map's comparator reads it like a Long. */
+    private static final class Probe {
+        long value;
+    }
+
+    private static final ThreadLocal<Probe> PROBE = ThreadLocal.withInitial(Probe::new);
+
+    /** Typed on Object, so keys reach it uncast: a stored Long or a probe. */
+    private static final Comparator<Object> KEY_ORDER = (a, b) -> Long.compare(keyOf(a), keyOf(b));
+
+    private static long keyOf(Object k) {
+        return k instanceof Probe p ? p.value : (Long) k;
+    }
+
+    private static Probe probe(long lblk) {
+        Probe p = PROBE.get();
+        p.value = lblk;
+        return p;
+    }
     private final ArrayDeque<Long> freeSlots = new ArrayDeque<>();
     private final List<Long> overflowBlocks = new ArrayList<>();
     private final long inodeOffset;
@@ -105,20 +132,33 @@ public final class ExtentMap {
 
     /** The extent containing logical block {@code lblk}, or null (a hole or past the end). */
     public FileExtent find(long lblk) {
-        Map.Entry<Long, FileExtent> e = byLogical.floorEntry(lblk);
-        return e != null && e.getValue().logicalEnd() > lblk ? e.getValue() : null;
+        FileExtent e = floor(lblk);
+        return e != null && e.logicalEnd() > lblk ? e : null;
     }
 
-    /** The first extent starting after {@code lblk}, or null. */
+    /**
+     * The first extent starting after {@code lblk}, or null. (Key, then value: an extent
+     * removed in between by a change of another range is skipped, as a snapshot would have it.)
+     */
     public FileExtent nextAfter(long lblk) {
-        Map.Entry<Long, FileExtent> e = byLogical.higherEntry(lblk);
-        return e == null ? null : e.getValue();
+        for (Object k = byProbe.higherKey(probe(lblk)); k != null; k = byProbe.higherKey(k)) {
+            FileExtent e = byProbe.get(k);
+            if (e != null) {
+                return e;
+            }
+        }
+        return null;
     }
 
     /** The extent with the highest logical start at or below {@code lblk}, or null. */
     public FileExtent floor(long lblk) {
-        Map.Entry<Long, FileExtent> e = byLogical.floorEntry(lblk);
-        return e == null ? null : e.getValue();
+        for (Object k = byProbe.floorKey(probe(lblk)); k != null; k = byProbe.lowerKey(k)) {
+            FileExtent e = byProbe.get(k);
+            if (e != null) {
+                return e;
+            }
+        }
+        return null;
     }
 
     public Iterable<FileExtent> extents() {

@@ -28,6 +28,8 @@ public final class Inode {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock(true);
     private volatile ExtentMap extents;
     private volatile Directory directory;
+    /** Set when this handle leaves the handle table: lookups by number must not return it. */
+    private volatile boolean retired;
     private final DirtyRanges dirty = new DirtyRanges();
     private final RangeLock ranges = new RangeLock();
     private final RangeLock entries = new RangeLock();
@@ -92,6 +94,15 @@ public final class Inode {
     /** Device byte ranges written since the last fsync. */
     public DirtyRanges dirty() {
         return dirty;
+    }
+
+    /** This handle no longer stands for its inode number ({@link InodeHandles#remove}). */
+    void retire() {
+        retired = true;
+    }
+
+    boolean retired() {
+        return retired;
     }
 
     /** Forgets the loaded indexes (the inode was freed). */

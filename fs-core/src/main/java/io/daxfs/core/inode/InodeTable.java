@@ -145,20 +145,25 @@ public final class InodeTable {
      * a torn pair of (seconds, nanos) after a power cut is harmless for timestamps.
      */
     public void touchDirect(long ino, Timestamp t) {
+        touchDirect(ino, t.seconds(), t.nanos());
+    }
+
+    /** {@link #touchDirect(long, Timestamp)} without a Timestamp object (the write path allocates nothing). */
+    public void touchDirect(long ino, long seconds, int nanos) {
         long o = offset(ino);
         // Like Linux's coarse inode times: a store only when the time moved by a millisecond
         // or more. Concurrent writers of one file then mostly read this cache line instead of
         // bouncing it between CPUs with a store per write.
-        if (media.get(LONG, o + MTIME) == t.seconds()
-                && media.get(INT, o + MTIME_NS) / 1_000_000 == t.nanos() / 1_000_000
-                && media.get(LONG, o + CTIME) == t.seconds()
-                && media.get(INT, o + CTIME_NS) / 1_000_000 == t.nanos() / 1_000_000) {
+        if (media.get(LONG, o + MTIME) == seconds
+                && media.get(INT, o + MTIME_NS) / 1_000_000 == nanos / 1_000_000
+                && media.get(LONG, o + CTIME) == seconds
+                && media.get(INT, o + CTIME_NS) / 1_000_000 == nanos / 1_000_000) {
             return;
         }
-        region.putLong(o + MTIME, t.seconds());
-        region.putInt(o + MTIME_NS, t.nanos());
-        region.putLong(o + CTIME, t.seconds());
-        region.putInt(o + CTIME_NS, t.nanos());
+        region.putLong(o + MTIME, seconds);
+        region.putInt(o + MTIME_NS, nanos);
+        region.putLong(o + CTIME, seconds);
+        region.putInt(o + CTIME_NS, nanos);
     }
 
     /**

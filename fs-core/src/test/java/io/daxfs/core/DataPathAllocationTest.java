@@ -1,0 +1,137 @@
+package io.daxfs.core;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.util.SplittableRandom;
+
+import static io.daxfs.core.DaxFileSystem.ROOT;
+import static io.daxfs.core.TestDevice.MIB;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The request path of reads and of writes over allocated blocks allocates nothing on the Java
+ * heap (issue 4: "no allocation per request on the read/write path"). The FUSE daemon runs
+ * C1-compiled code, which does no escape analysis, so every {@code new} on these paths is a
+ * real allocation there; this test counts the bytes the calling thread allocates
+ * (com.sun.management.ThreadMXBean) while the code runs in the interpreter and C1, where
+ * nothing is optimized away either.
+ *
+ * <p>The file is larger than the mapping cache covers, and fragmented, so the reads take both
+ * the cached and the locked path; holes are read too.
+ */
+class DataPathAllocationTest {
+    private static final int B = 4096;
+    private static final long FILE = 40 * MIB;
+    private TestDevice dev;
+    private DaxFileSystem fs;
+    private long ino;
+    private Arena arena;
+    private MemorySegment buf;
+
+    @BeforeEach
+    void setUp() {
+        dev = TestDevice.create(128 * MIB);
+        fs = dev.fs();
+        ino = fs.create(ROOT, "data", 0644, 0, 0);
+        arena = Arena.ofConfined();
+        buf = arena.allocate(MIB, B);
+        for (long off = 0; off < FILE; off += MIB) {
+            buf.fill((byte) (off >>> 20));
+            fs.write(ino, off, buf, 0, (int) MIB);
+        }
+        // Holes every 5 MiB: reads cross holes, the block map has several extents.
+        for (long off = 3 * MIB; off < FILE; off += 5 * MIB) {
+            fs.punchHole(ino, off, 64 * 1024);
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        arena.close();
+        dev.close();
+    }
+
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    private static long allocatedBytes() {
+        return THREADS.getCurrentThreadAllocatedBytes();
+    }
+
+    /**
+     * Runs {@code ops} twice to load classes, link call sites and fill the per-thread spares,
+     * then returns the fewest bytes allocated by one of five measured runs. The minimum, because
+     * the JIT itself may allocate on the thread now and then (a deoptimized frame re-creates
+     * the objects a compiled one had scalar-replaced); code that allocates per operation
+     * allocates in every run.
+     */
+    private long allocatedBy(Runnable ops) {
+        ops.run();
+        ops.run();
+        long least = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            long before = allocatedBytes();
+            ops.run();
+            least = Math.min(least, allocatedBytes() - before);
+        }
+        return least;
+    }
+
+    @Test
+    void counterCountsAnAllocation() {
+        // The instrument itself: a run that allocates must show up.
+        long n = allocatedBy(() -> blackhole = new byte[1000]);
+        assertTrue(n >= 1000, "allocation counter works: " + n);
+    }
+
+    private static Object blackhole;
+
+    @Test
+    void randomReadsAllocateNothing() {
+        long n = allocatedBy(() -> {
+            SplittableRandom rnd = new SplittableRandom(42);
+            for (int i = 0; i < 2000; i++) {
+                long off = rnd.nextLong(FILE / B) * B;
+                int got = fs.read(ino, off, buf, 0, B);
+                assertEquals(B, got);
+            }
+        });
+        assertEquals(0, n - randomBytes(), "bytes allocated by 2,000 random 4 KiB reads");
+    }
+
+    @Test
+    void largeSequentialReadsAcrossHolesAllocateNothing() {
+        long n = allocatedBy(() -> {
+            for (long off = 0; off < FILE; off += MIB) {
+                fs.read(ino, off, buf, 0, (int) MIB);
+            }
+        });
+        assertEquals(0, n, "bytes allocated by 1 MiB reads of a 40 MiB file with holes");
+    }
+
+    @Test
+    void overwritesAllocateNothing() {
+        long n = allocatedBy(() -> {
+            SplittableRandom rnd = new SplittableRandom(7);
+            for (int i = 0; i < 2000; i++) {
+                long off = rnd.nextLong(3 * MIB / B) * B; // the first 3 MiB: no holes
+                fs.write(ino, off, buf, 0, B);
+            }
+            for (long off = 0; off < 3 * MIB; off += MIB) {
+                fs.write(ino, off, buf, 0, (int) MIB);
+            }
+        });
+        assertEquals(0, n - randomBytes(), "bytes allocated by 2,000 random 4 KiB and 3 sequential 1 MiB overwrites");
+    }
+
+    /** What the measured lambdas allocate themselves (one SplittableRandom). */
+    private long randomBytes() {
+        return allocatedBy(() -> blackhole = new SplittableRandom(1));
+    }
+}
