@@ -16,8 +16,9 @@ import java.lang.invoke.VarHandle;
 /**
  * The open {@code /dev/fuse} descriptor of one mount and the two system calls the session
  * makes on it: read(2) of the next request, write(2) of a reply or a notification. Downcalls through
- * {@link Linker}; errno is captured into a caller-owned segment ({@link #newCallState}), so a
- * worker thread allocates nothing per request.
+ * {@link Linker}, with the buffer passed as a raw address and no errno capture on the way
+ * that succeeds, so a worker thread allocates nothing per request; a failed call is repeated
+ * with errno captured into a caller-owned segment ({@link #newCallState}).
  *
  * <p>Each method returns the byte count, or a negative errno. The errno values a worker must
  * know: ENOENT (the request was interrupted and answered already: ignore), EINTR and EAGAIN
@@ -41,9 +42,24 @@ final class FuseChannel {
      * One handle for read(2) and write(2), which share a signature: the function's address is
      * its first argument. Making a downcall handle costs tens of milliseconds of method-handle
      * spinning at start-up (the AOT cache cannot keep it), so the fewer the better.
+     *
+     * <p>The buffer travels as a raw address and errno is not captured: in C1-compiled code
+     * (the daemon's) a downcall that captures errno, or takes a segment of a confined arena,
+     * allocates an object per call (40 bytes measured), and these two calls are made for every
+     * request. Callers pass buffers they own and keep alive. When a call fails, it is made
+     * once more through {@link WithErrno} to learn why: a failed read(2) or write(2) of
+     * /dev/fuse consumed nothing, so repeating it is what the caller would do anyway (a
+     * repeated read may return a request; a repeated write fails the same way or delivers the
+     * reply once).
      */
     private static final MethodHandle IO = LINKER.downcallHandle(
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG));
+
+    /** The same calls with errno captured, made on first failure (at the latest, at unmount). */
+    private static final class WithErrno {
+        static final MethodHandle IO = LINKER.downcallHandle(
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+    }
     private static final MemorySegment READ = symbol("read");
     private static final MemorySegment WRITE = symbol("write");
 
@@ -74,7 +90,12 @@ final class FuseChannel {
     /** Reads one whole request into {@code buffer}; blocks until there is one. */
     long read(MemorySegment state, MemorySegment buffer) {
         try {
-            long n = (long) IO.invokeExact(READ, state, fd, buffer, buffer.byteSize());
+            requireNative(buffer);
+            long n = (long) IO.invokeExact(READ, fd, buffer.address(), buffer.byteSize());
+            if (n >= 0) {
+                return n;
+            }
+            n = (long) WithErrno.IO.invokeExact(READ, state, fd, buffer, buffer.byteSize());
             return n >= 0 ? n : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -84,10 +105,24 @@ final class FuseChannel {
     /** Writes one whole reply from the first {@code length} bytes of {@code buffer}. */
     long write(MemorySegment state, MemorySegment buffer, long length) {
         try {
-            long n = (long) IO.invokeExact(WRITE, state, fd, buffer, length);
+            if (length > buffer.byteSize()) {
+                throw new IndexOutOfBoundsException("reply of " + length + " bytes in a buffer of " + buffer.byteSize());
+            }
+            requireNative(buffer);
+            long n = (long) IO.invokeExact(WRITE, fd, buffer.address(), length);
+            if (n >= 0) {
+                return n;
+            }
+            n = (long) WithErrno.IO.invokeExact(WRITE, state, fd, buffer, length);
             return n >= 0 ? n : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    private static void requireNative(MemorySegment buffer) {
+        if (!buffer.isNative()) {
+            throw new IllegalArgumentException("/dev/fuse buffers must be native memory");
         }
     }
 

@@ -148,6 +148,48 @@ class KernelFileSystemTest {
         assertEquals(-22, send(LOOKUP, ROOT_ID, new byte[] {'x', 'y'}).getInt(4), "EINVAL: name without NUL");
     }
 
+    /**
+     * A worker serving READ and WRITE allocates nothing on the Java heap (issue 4), front end
+     * and fs-core together: requests are built once in the worker's buffer and handled again
+     * and again, counting the bytes the thread allocates. The fewest of five runs, because the
+     * JIT may allocate on the thread now and then (fs-core's DataPathAllocationTest explains).
+     */
+    @Test
+    void readAndWriteRequestsAllocateNothing() throws Exception {
+        long ino = fs.create(DaxFileSystem.ROOT, "data", 0644, 0, 0);
+        MemorySegment block = arena.allocate(1 << 20);
+        fs.write(ino, 0, block, 0, 1 << 20);
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        for (int opcode : new int[] {READ, WRITE}) {
+            int size = 4096;
+            int len = IN_HEADER_SIZE + WRITE_IN_SIZE + (opcode == WRITE ? size : 0);
+            in.fill((byte) 0);
+            in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
+            in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
+            in.set(JAVA_LONG_UNALIGNED, IN_NODEID, ino);
+            in.set(JAVA_INT_UNALIGNED, IN_HEADER_SIZE + IO_IN_SIZE, size);
+            long least = Long.MAX_VALUE;
+            for (int run = 0; run < 7; run++) {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 256; i++) {
+                    in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
+                    in.set(JAVA_LONG_UNALIGNED, IN_HEADER_SIZE + IO_IN_OFFSET, (long) (i * 37 % 256) * size);
+                    request.reset(len);
+                    kfs.handle(request, reply);
+                }
+                long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+                if (run >= 2) { // two warm-up runs: class loading, call sites, per-thread spares
+                    least = Math.min(least, allocated);
+                }
+            }
+            assertEquals(0, least, "bytes allocated by 256 " + (opcode == READ ? "READ" : "WRITE") + " requests of 4 KiB");
+        }
+        ByteBuffer first = ByteBuffer.wrap(Files.readAllBytes(replies), 0, 16).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(OUT_HEADER_SIZE + 4096, first.getInt(0), "the requests were served: a 4 KiB READ reply");
+        assertEquals(0, first.getInt(4));
+    }
+
     @Test
     void anUnlinkedFileIsFreedAtOnceButItsNumberWaitsForTheKernelsForget() throws Exception {
         long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
