@@ -42,7 +42,11 @@ public final class MappingCache {
     /** Bits of a hit holding the blocks left in the entry from the looked-up block (1..256). */
     private static final int RUN_BITS = WINDOW_SHIFT + 1;
 
-    private final AtomicLongArray words = new AtomicLongArray(SLOTS * WORDS);
+    /**
+     * Made at the first fill: every inode in use has a cache, most (directories, files only
+     * created or written) never fill it, and the words take 640 bytes.
+     */
+    private volatile AtomicLongArray words;
 
     private static int slot(long lblk) {
         return (int) ((lblk >>> WINDOW_SHIFT) & (SLOTS - 1)) * WORDS;
@@ -56,6 +60,10 @@ public final class MappingCache {
      */
     public long lookup(long lblk, long stamp, boolean ignoreStamp) {
         if (stamp == InvalidationSequence.UNSTABLE && !ignoreStamp) {
+            return MISS;
+        }
+        AtomicLongArray words = this.words;
+        if (words == null) {
             return MISS;
         }
         int s = slot(lblk);
@@ -97,10 +105,21 @@ public final class MappingCache {
             return;
         }
         long windowEnd = ((logical >>> WINDOW_SHIFT) + 1) << WINDOW_SHIFT;
-        store(slot(logical), logical, Math.min(length, windowEnd - logical), physical, stamp);
+        AtomicLongArray words = this.words;
+        if (words == null) {
+            words = made();
+        }
+        store(words, slot(logical), logical, Math.min(length, windowEnd - logical), physical, stamp);
     }
 
-    private void store(int s, long logical, long length, long physical, long stamp) {
+    private synchronized AtomicLongArray made() {
+        if (words == null) {
+            words = new AtomicLongArray(SLOTS * WORDS);
+        }
+        return words;
+    }
+
+    private static void store(AtomicLongArray words, int s, long logical, long length, long physical, long stamp) {
         long version = words.get(s + VERSION);
         if ((version & 1) != 0 || !words.compareAndSet(s + VERSION, version, version + 1)) {
             return; // another filler is in the slot; a cache may drop an entry
@@ -114,8 +133,12 @@ public final class MappingCache {
 
     /** Empties every slot (hygiene only: stamps already keep stale entries from being used). */
     public void clear() {
+        AtomicLongArray words = this.words;
+        if (words == null) {
+            return;
+        }
         for (int i = 0; i < SLOTS; i++) {
-            store(i * WORDS, 0, 0, 0, 0);
+            store(words, i * WORDS, 0, 0, 0, 0);
         }
     }
 }

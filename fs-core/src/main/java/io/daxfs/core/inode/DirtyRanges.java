@@ -8,14 +8,18 @@ import java.util.List;
  * fsync flushes exactly these. Bounded: past {@link #MAX_RANGES} ranges the set collapses to
  * "everything", and fsync flushes the whole file. Thread safe.
  *
- * <p>The ranges sit sorted in two fixed arrays, so recording a write allocates nothing (the
- * write path allocates nothing per request). Invariant: {@code starts} ascending, each range
- * non-empty and separated from the next by at least one byte (touching ranges are merged).
+ * <p>The ranges sit sorted in two arrays, so recording a write allocates nothing once the
+ * arrays have grown to the number of ranges the file needs (the write path allocates nothing
+ * per request; a drain keeps the arrays). Every open file has one of these, so the arrays are
+ * made at the first write and grow by doubling. Invariant: {@code starts} ascending, each
+ * range non-empty and separated from the next by at least one byte (touching ranges are
+ * merged).
  */
 public final class DirtyRanges {
     static final int MAX_RANGES = 256;
-    private final long[] starts = new long[MAX_RANGES + 1];
-    private final long[] ends = new long[MAX_RANGES + 1];
+    private static final long[] NONE = new long[0];
+    private long[] starts = NONE;
+    private long[] ends = NONE;
     private int count;
     private boolean everything;
 
@@ -37,6 +41,11 @@ public final class DirtyRanges {
                 count = 0;
                 everything = true;
                 return;
+            }
+            if (count == starts.length) {
+                int capacity = Math.min(MAX_RANGES, Math.max(4, count * 2));
+                starts = java.util.Arrays.copyOf(starts, capacity);
+                ends = java.util.Arrays.copyOf(ends, capacity);
             }
             System.arraycopy(starts, first, starts, first + 1, count - first);
             System.arraycopy(ends, first, ends, first + 1, count - first);
