@@ -73,6 +73,29 @@ final class FileIo {
         return transfer(Calls.PREAD, offset, dst, dstOffset, length);
     }
 
+    /** Zeros pwritten from; never written, so its pages stay the kernel's zero page. */
+    private static final class ZeroBlock {
+        static final long SIZE = 256 * 1024;
+        static final MemorySegment ZEROS = java.lang.foreign.Arena.global().allocate(SIZE, 4096);
+    }
+
+    /**
+     * Writes {@code length} zero bytes at file offset {@code offset} (pwrite from a block of
+     * zeros); returns how many were written (all, unless the kernel refused).
+     */
+    long writeZeros(long offset, long length) {
+        long done = 0;
+        while (done < length) {
+            long k = Math.min(ZeroBlock.SIZE, length - done);
+            long n = write(offset + done, ZeroBlock.ZEROS, 0, k);
+            done += n;
+            if (n < k) {
+                break;
+            }
+        }
+        return done;
+    }
+
     /** pread or pwrite ({@code call}) until done or refused; returns the bytes moved. */
     private long transfer(MemorySegment call, long offset, MemorySegment memory, long memoryOffset, long length) {
         Objects.checkFromIndexSize(memoryOffset, length, memory.byteSize());

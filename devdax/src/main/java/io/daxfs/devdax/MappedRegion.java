@@ -129,7 +129,21 @@ final class MappedRegion implements PmemRegion {
     @Override
     public void fill(long offset, long length, byte value) {
         checkWritable();
-        segment.asSlice(offset, length).fill(value);
+        long done = 0;
+        if (value == 0 && fileIo != null && length >= FileIo.MIN_LENGTH) {
+            // Zeroing new blocks (fallocate, the edges of a write) through the descriptor keeps
+            // their pages out of the daemon's mapping, as for data (docs/devdax.md).
+            Objects.checkFromIndexSize(offset, length, size());
+            guard.enter();
+            try {
+                done = fileIo.writeZeros(offset, length);
+            } finally {
+                guard.exit();
+            }
+        }
+        if (done < length) {
+            segment.asSlice(offset + done, length - done).fill(value);
+        }
     }
 
     @Override

@@ -60,6 +60,28 @@ class FileIoTest {
     }
 
     @Test
+    void zeroFillsOfAPageOrMoreGoThroughTheDescriptorAndLeaveTheRestAlone() throws Exception {
+        try (OpenedDevice dev = DeviceOpener.open(dir.resolve("z.img"), DeviceOptions.builder().createSize(4 * MIB).build());
+             Arena arena = Arena.ofConfined()) {
+            PmemRegion r = dev.region();
+            Random random = new Random(11);
+            byte[] model = new byte[(int) (4 * MIB)];
+            random.nextBytes(model);
+            MemorySegment all = arena.allocate(4 * MIB);
+            MemorySegment.copy(model, 0, all, ValueLayout.JAVA_BYTE, 0, model.length);
+            r.write(0, all, 0, 4 * MIB);
+            for (int round = 0; round < 100; round++) {
+                int length = 1 + random.nextInt(random.nextBoolean() ? 600_000 : 9000);
+                int offset = random.nextInt((int) (4 * MIB - length));
+                byte value = round % 4 == 0 ? (byte) 0x33 : 0;
+                r.fill(offset, length, value);
+                java.util.Arrays.fill(model, offset, offset + length, value);
+            }
+            assertArrayEquals(model, r.readView().toArray(ValueLayout.JAVA_BYTE), "the mapping sees every fill");
+        }
+    }
+
+    @Test
     void pwriteFillsAFreshSparseImageWithoutMappingItsPages() throws Exception {
         Path img = dir.resolve("b.img");
         try (OpenedDevice dev = DeviceOpener.open(img, DeviceOptions.builder().createSize(8 * MIB).build());
