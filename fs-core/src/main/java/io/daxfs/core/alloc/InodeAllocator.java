@@ -5,14 +5,21 @@ import io.daxfs.core.format.Geometry;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.BitSet;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Which inode numbers are in use, rebuilt at mount from the on-media inode bitmap (bit i is
  * inode i+1). Synchronized leaf lock. An inode number handed out here is reserved until the
  * creating transaction commits (bitmap bit set) or aborts ({@link #release}).
+ *
+ * <p>{@link #isUsed} runs on every request (the number check of each inode operation), so it
+ * takes no lock: the in-use bits are mirrored, under the monitor, into an
+ * {@link AtomicLongArray} that it reads alone. It sees every change made before it was called.
  */
 public final class InodeAllocator {
     private final BitSet used;
+    /** {@link #used}, word for word, for lock-free {@link #isUsed}. */
+    private final AtomicLongArray usedWords;
     /** Free on the media but not to be handed out yet: someone still names the number (held). */
     private final BitSet held = new BitSet();
     /** {@link #unhold} came before the {@link #release} it answers (a race the caller cannot order). */
@@ -25,6 +32,7 @@ public final class InodeAllocator {
         this.used = used;
         this.count = count;
         this.inUse = used.cardinality();
+        this.usedWords = new AtomicLongArray(java.util.Arrays.copyOf(used.toLongArray(), (int) Geometry.divUp(count, 64)));
     }
 
     public static InodeAllocator load(MemorySegment media, Geometry g) {
@@ -47,6 +55,7 @@ public final class InodeAllocator {
             }
         }
         used.set(i);
+        setWord(i, true);
         cursor = i + 1;
         inUse++;
         return i + 1L;
@@ -76,6 +85,7 @@ public final class InodeAllocator {
             throw new IllegalStateException("inode " + ino + " released twice");
         }
         used.clear(i);
+        setWord(i, false);
         inUse--;
         if (hold && !unheldEarly.get(i)) {
             held.set(i);
@@ -105,8 +115,18 @@ public final class InodeAllocator {
         return count - inUse;
     }
 
-    public synchronized boolean isUsed(long ino) {
-        return used.get((int) (ino - 1));
+    public boolean isUsed(long ino) {
+        long i = ino - 1;
+        if (i < 0 || i >= count) {
+            return false;
+        }
+        return (usedWords.get((int) (i >>> 6)) & (1L << i)) != 0;
+    }
+
+    private void setWord(int i, boolean on) {
+        long bit = 1L << i;
+        int w = i >>> 6;
+        usedWords.set(w, on ? usedWords.get(w) | bit : usedWords.get(w) & ~bit); // writers hold the monitor
     }
 
     public long count() {

@@ -88,4 +88,31 @@ class InodeAllocatorTest {
         assertEquals(y + 1, a.allocate());
         assertEquals(2, x);
     }
+
+    /** isUsed reads a lock-free mirror of the bitmap: it must agree with every allocate and release. */
+    @Test
+    void isUsedFollowsEveryChange() {
+        InodeAllocator a = load(1, 20, 40);
+        java.util.Random rnd = new java.util.Random(3);
+        Set<Long> model = new HashSet<>(Set.of(1L, 20L, 40L));
+        for (int step = 0; step < 5000; step++) {
+            if (model.isEmpty() || rnd.nextInt(3) > 0) {
+                long ino = a.allocate();
+                if (ino != 0) {
+                    assertTrue(model.add(ino));
+                }
+            } else {
+                Long victim = model.stream().skip(rnd.nextInt(model.size())).findFirst().orElseThrow();
+                model.remove(victim);
+                a.release(victim);
+            }
+            if (step % 97 == 0) {
+                for (long ino = 1; ino <= a.count(); ino++) {
+                    assertEquals(model.contains(ino), a.isUsed(ino), "inode " + ino + " at step " + step);
+                }
+            }
+        }
+        assertFalse(a.isUsed(0));
+        assertFalse(a.isUsed(a.count() + 1));
+    }
 }
