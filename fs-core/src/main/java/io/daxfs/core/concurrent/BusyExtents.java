@@ -60,7 +60,7 @@ public final class BusyExtents {
         @Override
         public void close() {
             if (drop(this) && owner == Thread.currentThread()) {
-                SPARE.get().push(this);
+                spares.giveBack(this);
             }
         }
 
@@ -82,23 +82,8 @@ public final class BusyExtents {
         }
     }
 
-    /** Closed read references of one thread, per instance, ready for its next read. */
-    private final ThreadLocal<Spares> SPARE = ThreadLocal.withInitial(Spares::new);
-
-    private static final class Spares {
-        private final Reference[] refs = new Reference[4];
-        private int count;
-
-        Reference pop() {
-            return count == 0 ? null : refs[--count];
-        }
-
-        void push(Reference r) {
-            if (count < refs.length) {
-                refs[count++] = r;
-            }
-        }
-    }
+    /** Closed read references of each thread, ready for its next read (per instance: a Reference belongs to one). */
+    private final ThreadSpares<Reference> spares = new ThreadSpares<>(4);
 
     private final TreeMap<Long, Busy> busy = new TreeMap<>();
     private final List<Reference> references = new ArrayList<>();
@@ -131,7 +116,7 @@ public final class BusyExtents {
      * once, on this thread, and do not use it after.
      */
     public Reference readReference(long start, long length) {
-        Reference r = SPARE.get().pop();
+        Reference r = spares.take();
         if (r == null) {
             r = new Reference(0, 0, "read", Thread.currentThread());
         }

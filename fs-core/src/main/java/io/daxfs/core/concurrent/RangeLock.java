@@ -45,7 +45,7 @@ public final class RangeLock {
 
         /** A request of the current thread: a recycled one if it has one, else a new one. */
         static Range take(RangeLock lock, long start, long end, boolean exclusive) {
-            Range r = SPARE.get().pop();
+            Range r = SPARES.take();
             if (r == null) {
                 r = new Range();
             }
@@ -60,7 +60,7 @@ public final class RangeLock {
         /** Back to the owner's spares (only on the owner's thread: the spares are not shared). */
         void recycle() {
             if (Thread.currentThread() == owner) {
-                SPARE.get().push(this);
+                SPARES.giveBack(this);
             }
         }
 
@@ -91,23 +91,8 @@ public final class RangeLock {
         }
     }
 
-    /** Closed ranges of one thread, ready for its next requests. */
-    private static final class Spares {
-        private final Range[] ranges = new Range[8];
-        private int count;
-
-        Range pop() {
-            return count == 0 ? null : ranges[--count];
-        }
-
-        void push(Range r) {
-            if (count < ranges.length) {
-                ranges[count++] = r;
-            }
-        }
-    }
-
-    private static final ThreadLocal<Spares> SPARE = ThreadLocal.withInitial(Spares::new);
+    /** Closed ranges of each thread, ready for its next requests. */
+    private static final ThreadSpares<Range> SPARES = new ThreadSpares<>(8);
 
     private final ReentrantLock mutex = new ReentrantLock();
     private Range head;
