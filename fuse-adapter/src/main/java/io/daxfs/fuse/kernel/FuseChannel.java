@@ -89,31 +89,26 @@ final class FuseChannel {
 
     /** Reads one whole request into {@code buffer}; blocks until there is one. */
     long read(MemorySegment state, MemorySegment buffer) {
-        try {
-            requireNative(buffer);
-            long n = (long) IO.invokeExact(READ, fd, buffer.address(), buffer.byteSize());
-            if (n >= 0) {
-                return n;
-            }
-            n = (long) WithErrno.IO.invokeExact(READ, state, fd, buffer, buffer.byteSize());
-            return n >= 0 ? n : -errno(state);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return call(READ, state, buffer, buffer.byteSize());
     }
 
     /** Writes one whole reply from the first {@code length} bytes of {@code buffer}. */
     long write(MemorySegment state, MemorySegment buffer, long length) {
+        if (length > buffer.byteSize()) {
+            throw new IndexOutOfBoundsException("reply of " + length + " bytes in a buffer of " + buffer.byteSize());
+        }
+        return call(WRITE, state, buffer, length);
+    }
+
+    /** read(2) or write(2) ({@code function}) of {@code length} bytes; on failure again with errno captured. */
+    private long call(MemorySegment function, MemorySegment state, MemorySegment buffer, long length) {
         try {
-            if (length > buffer.byteSize()) {
-                throw new IndexOutOfBoundsException("reply of " + length + " bytes in a buffer of " + buffer.byteSize());
-            }
             requireNative(buffer);
-            long n = (long) IO.invokeExact(WRITE, fd, buffer.address(), length);
+            long n = (long) IO.invokeExact(function, fd, buffer.address(), length);
             if (n >= 0) {
                 return n;
             }
-            n = (long) WithErrno.IO.invokeExact(WRITE, state, fd, buffer, length);
+            n = (long) WithErrno.IO.invokeExact(function, state, fd, buffer, length);
             return n >= 0 ? n : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
