@@ -552,18 +552,28 @@ public final class DaxFileSystem implements AutoCloseable {
         }
     }
 
-    /** Caller holds the namespace write lock; {@code e} is {@code name}'s entry in {@code d}. */
-    private void removeEntryLocked(long dir, Directory d, Directory.Entry e, String name, boolean wantDir) {
-        boolean isDir = FileMode.isDirectory(table.mode(e.ino()));
+    /**
+     * Checks that the entry {@code name} (inode {@code ino}) may go - removed by unlink or rmdir,
+     * or replaced by a rename: it must be a directory exactly when {@code wantDir} (ENOTDIR,
+     * EISDIR), and an empty one (ENOTEMPTY). Returns whether it is a directory.
+     */
+    private boolean requireReplaceable(long ino, boolean wantDir, String name) {
+        boolean isDir = FileMode.isDirectory(table.mode(ino));
         if (wantDir && !isDir) {
             throw new FsException(Errno.ENOTDIR, name);
         }
         if (!wantDir && isDir) {
             throw new FsException(Errno.EISDIR, name);
         }
-        if (isDir && !directory(e.ino()).isEmpty()) {
+        if (isDir && !directory(ino).isEmpty()) {
             throw new FsException(Errno.ENOTEMPTY, name);
         }
+        return isDir;
+    }
+
+    /** Caller holds the namespace write lock; {@code e} is {@code name}'s entry in {@code d}. */
+    private void removeEntryLocked(long dir, Directory d, Directory.Entry e, String name, boolean wantDir) {
+        boolean isDir = requireReplaceable(e.ino(), wantDir, name);
         Transaction tx = journal.begin();
         d.remove(tx, name);
         shrinkIfEmpty(tx, dir, d);
@@ -635,16 +645,7 @@ public final class DaxFileSystem implements AutoCloseable {
             throw new FsException(Errno.EINVAL, "cannot move a directory into itself");
         }
         if (dst != null) {
-            boolean dstIsDir = FileMode.isDirectory(table.mode(dst.ino()));
-            if (srcIsDir && !dstIsDir) {
-                throw new FsException(Errno.ENOTDIR, dstName);
-            }
-            if (!srcIsDir && dstIsDir) {
-                throw new FsException(Errno.EISDIR, dstName);
-            }
-            if (dstIsDir && !directory(dst.ino()).isEmpty()) {
-                throw new FsException(Errno.ENOTEMPTY, dstName);
-            }
+            requireReplaceable(dst.ino(), srcIsDir, dstName);
         }
         Inode dstParent = handle(dstDir);
         Transaction tx = journal.begin();
