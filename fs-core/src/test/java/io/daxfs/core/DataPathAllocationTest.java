@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.util.SplittableRandom;
 
 import static io.daxfs.core.DaxFileSystem.ROOT;
@@ -57,36 +56,10 @@ class DataPathAllocationTest {
         dev.close();
     }
 
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-
-    private static long allocatedBytes() {
-        return THREADS.getCurrentThreadAllocatedBytes();
-    }
-
-    /**
-     * Runs {@code ops} twice to load classes, link call sites and fill the per-thread spares,
-     * then returns the fewest bytes allocated by one of five measured runs. The minimum, because
-     * the JIT itself may allocate on the thread now and then (a deoptimized frame re-creates
-     * the objects a compiled one had scalar-replaced); code that allocates per operation
-     * allocates in every run.
-     */
-    private long allocatedBy(Runnable ops) {
-        ops.run();
-        ops.run();
-        long least = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
-            long before = allocatedBytes();
-            ops.run();
-            least = Math.min(least, allocatedBytes() - before);
-        }
-        return least;
-    }
-
     @Test
     void counterCountsAnAllocation() {
         // The instrument itself: a run that allocates must show up.
-        long n = allocatedBy(() -> blackhole = new byte[1000]);
+        long n = Allocations.leastAllocatedBy(() -> blackhole = new byte[1000]);
         assertTrue(n >= 1000, "allocation counter works: " + n);
     }
 
@@ -94,7 +67,7 @@ class DataPathAllocationTest {
 
     @Test
     void randomReadsAllocateNothing() {
-        long n = allocatedBy(() -> {
+        long n = Allocations.leastAllocatedBy(() -> {
             SplittableRandom rnd = new SplittableRandom(42);
             for (int i = 0; i < 2000; i++) {
                 long off = rnd.nextLong(FILE / B) * B;
@@ -107,7 +80,7 @@ class DataPathAllocationTest {
 
     @Test
     void largeSequentialReadsAcrossHolesAllocateNothing() {
-        long n = allocatedBy(() -> {
+        long n = Allocations.leastAllocatedBy(() -> {
             for (long off = 0; off < FILE; off += MIB) {
                 fs.read(ino, off, buf, 0, (int) MIB);
             }
@@ -117,7 +90,7 @@ class DataPathAllocationTest {
 
     @Test
     void overwritesAllocateNothing() {
-        long n = allocatedBy(() -> {
+        long n = Allocations.leastAllocatedBy(() -> {
             SplittableRandom rnd = new SplittableRandom(7);
             for (int i = 0; i < 2000; i++) {
                 long off = rnd.nextLong(3 * MIB / B) * B; // the first 3 MiB: no holes
@@ -132,6 +105,6 @@ class DataPathAllocationTest {
 
     /** What the measured lambdas allocate themselves (one SplittableRandom). */
     private long randomBytes() {
-        return allocatedBy(() -> blackhole = new SplittableRandom(1));
+        return Allocations.leastAllocatedBy(() -> blackhole = new SplittableRandom(1));
     }
 }

@@ -2,7 +2,7 @@ package io.daxfs.core.inode;
 
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
+import io.daxfs.core.Allocations;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,20 +14,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * so: a fresh handle, made and used only for metadata, stays under 1 KiB.
  */
 class InodeFootprintTest {
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-
     @Test
     void aFreshHandleStaysSmall() {
         Inode[] keep = new Inode[1000];
         for (int i = 0; i < keep.length; i++) {
             keep[i] = new Inode(i + 1, 4096L * i); // warm-up: class loading
         }
-        long before = THREADS.getCurrentThreadAllocatedBytes();
+        long before = Allocations.currentThreadBytes();
         for (int i = 0; i < keep.length; i++) {
             keep[i] = new Inode(i + 1, 4096L * i);
         }
-        long perInode = (THREADS.getCurrentThreadAllocatedBytes() - before) / keep.length;
+        long perInode = (Allocations.currentThreadBytes() - before) / keep.length;
         assertTrue(perInode < 1024, "bytes per fresh Inode: " + perInode);
     }
 }

@@ -8,6 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.daxfs.core.Allocations;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.FormatOptions;
 import io.daxfs.devdax.DeviceOpener;
@@ -151,16 +152,14 @@ class KernelFileSystemTest {
     /**
      * A worker serving READ and WRITE allocates nothing on the Java heap (issue 4), front end
      * and fs-core together: requests are built once in the worker's buffer and handled again
-     * and again, counting the bytes the thread allocates. The fewest of five runs, because the
-     * JIT may allocate on the thread now and then (fs-core's DataPathAllocationTest explains).
+     * and again, counting the bytes the thread allocates (fs-core's {@link Allocations}: the
+     * fewest of five runs after two warm-ups).
      */
     @Test
     void readAndWriteRequestsAllocateNothing() throws Exception {
         long ino = fs.create(DaxFileSystem.ROOT, "data", 0644, 0, 0);
         MemorySegment block = arena.allocate(1 << 20);
         fs.write(ino, 0, block, 0, 1 << 20);
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         for (int opcode : new int[] {READ, WRITE}) {
             int size = 4096;
             int len = IN_HEADER_SIZE + WRITE_IN_SIZE + (opcode == WRITE ? size : 0);
@@ -169,20 +168,14 @@ class KernelFileSystemTest {
             in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
             in.set(JAVA_LONG_UNALIGNED, IN_NODEID, ino);
             in.set(JAVA_INT_UNALIGNED, IN_HEADER_SIZE + IO_IN_SIZE, size);
-            long least = Long.MAX_VALUE;
-            for (int run = 0; run < 7; run++) {
-                long before = threads.getCurrentThreadAllocatedBytes();
+            long least = Allocations.leastAllocatedBy(() -> {
                 for (int i = 0; i < 256; i++) {
                     in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
                     in.set(JAVA_LONG_UNALIGNED, IN_HEADER_SIZE + IO_IN_OFFSET, (long) (i * 37 % 256) * size);
                     request.reset(len);
                     kfs.handle(request, reply);
                 }
-                long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-                if (run >= 2) { // two warm-up runs: class loading, call sites, per-thread spares
-                    least = Math.min(least, allocated);
-                }
-            }
+            });
             assertEquals(0, least, "bytes allocated by 256 " + (opcode == READ ? "READ" : "WRITE") + " requests of 4 KiB");
         }
         ByteBuffer first = ByteBuffer.wrap(Files.readAllBytes(replies), 0, 16).order(ByteOrder.LITTLE_ENDIAN);
