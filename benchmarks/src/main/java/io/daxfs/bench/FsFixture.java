@@ -1,7 +1,7 @@
 package io.daxfs.bench;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.FormatOptions;
+import io.daxfs.core.base.FormatOptions;
 import io.daxfs.devdax.DeviceException;
 import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;

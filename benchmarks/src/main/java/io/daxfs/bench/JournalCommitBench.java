@@ -1,7 +1,8 @@
 package io.daxfs.bench;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Timestamp;
+import io.daxfs.core.base.Timestamp;
+
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

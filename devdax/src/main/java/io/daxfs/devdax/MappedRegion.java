@@ -18,9 +18,9 @@ import java.util.Objects;
  * {@link CloseGuard} because they touch raw addresses or a descriptor number.
  */
 final class MappedRegion implements PmemRegion {
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = MediaOrder.SHORT;
+    private static final ValueLayout.OfInt INT = MediaOrder.INT;
+    private static final ValueLayout.OfLong LONG = MediaOrder.LONG;
 
     private final MemorySegment segment;
     private final MemorySegment readView;

@@ -122,7 +122,7 @@ public final class RecordingRegion implements PmemRegion {
     public synchronized void putShort(long offset, short value) {
         delegate.putShort(offset, value);
         byte[] b = new byte[Short.BYTES];
-        MemorySegment.ofArray(b).set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, value);
+        MemorySegment.ofArray(b).set(MediaOrder.SHORT, 0, value);
         log.add(new Store(offset, b));
     }
 
@@ -130,7 +130,7 @@ public final class RecordingRegion implements PmemRegion {
     public synchronized void putInt(long offset, int value) {
         delegate.putInt(offset, value);
         byte[] b = new byte[Integer.BYTES];
-        MemorySegment.ofArray(b).set(ValueLayout.JAVA_INT_UNALIGNED, 0, value);
+        MemorySegment.ofArray(b).set(MediaOrder.INT, 0, value);
         log.add(new Store(offset, b));
     }
 
@@ -138,7 +138,7 @@ public final class RecordingRegion implements PmemRegion {
     public synchronized void putLong(long offset, long value) {
         delegate.putLong(offset, value);
         byte[] b = new byte[Long.BYTES];
-        MemorySegment.ofArray(b).set(ValueLayout.JAVA_LONG_UNALIGNED, 0, value);
+        MemorySegment.ofArray(b).set(MediaOrder.LONG, 0, value);
         log.add(new Store(offset, b));
     }
 

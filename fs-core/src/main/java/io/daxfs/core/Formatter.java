@@ -1,13 +1,16 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FormatOptions;
+import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.format.Superblock;
 import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.journal.Journal;
+import io.daxfs.devdax.MediaOrder;
 import io.daxfs.devdax.PmemRegion;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.UUID;
 
 /**
@@ -56,15 +59,15 @@ public final class Formatter {
 
     private static void writeRootInode(PmemRegion region, Geometry g, FormatOptions options) {
         Timestamp now = Timestamp.now();
-        ByteBuffer b = ByteBuffer.allocate(Geometry.INODE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = MediaOrder.allocate(Geometry.INODE_SIZE);
         b.putInt(InodeLayout.MODE, FileMode.S_IFDIR | 0755).putInt(InodeLayout.NLINK, 2);
         b.putInt(InodeLayout.UID, options.rootUid()).putInt(InodeLayout.GID, options.rootGid());
         for (int t : new int[] {InodeLayout.ATIME, InodeLayout.MTIME, InodeLayout.CTIME, InodeLayout.BTIME}) {
             b.putLong(t, now.seconds()).putInt(t + 8, now.nanos());
         }
         b.putInt(InodeLayout.GENERATION, 1);
-        b.putLong(InodeLayout.PARENT, DaxFileSystem.ROOT);
-        long off = g.inodeOffset(DaxFileSystem.ROOT);
+        b.putLong(InodeLayout.PARENT, InodeLayout.ROOT);
+        long off = g.inodeOffset(InodeLayout.ROOT);
         region.write(off, b.array(), 0, b.capacity());
         region.flush(off, Geometry.INODE_SIZE);
     }

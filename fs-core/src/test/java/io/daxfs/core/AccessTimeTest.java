@@ -1,11 +1,14 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.AtimePolicy;
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Timestamp;
+import io.daxfs.core.inode.InodeLayout;
+import io.daxfs.core.inode.InodeTable;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import io.daxfs.core.inode.InodeLayout;
-import io.daxfs.core.inode.InodeTable;
 
 import java.lang.foreign.MemorySegment;
 

@@ -1,5 +1,7 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.DirEntry;
+
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;

@@ -1,5 +1,6 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.FormatOptions;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.devdax.CrashImages;
 import io.daxfs.devdax.OpenedDevice;
@@ -9,6 +10,7 @@ import io.daxfs.devdax.RecordingRegion.Fence;
 import io.daxfs.devdax.RecordingRegion.Fill;
 import io.daxfs.devdax.RecordingRegion.Release;
 import io.daxfs.devdax.RecordingRegion.Store;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Random;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 

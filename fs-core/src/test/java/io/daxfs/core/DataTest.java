@@ -1,6 +1,10 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

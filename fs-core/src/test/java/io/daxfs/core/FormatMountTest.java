@@ -1,9 +1,14 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FormatOptions;
+import io.daxfs.core.base.FsStats;
 import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.format.Superblock;
 import io.daxfs.devdax.OpenedDevice;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

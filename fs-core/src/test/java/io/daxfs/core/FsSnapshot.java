@@ -1,5 +1,9 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.DirEntry;
+import io.daxfs.core.base.FsStats;
+
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;

@@ -1,9 +1,8 @@
 package io.daxfs.core;
 
-import static io.daxfs.core.TestDevice.MIB;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FormatOptions;
+import io.daxfs.core.base.FsException;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -11,6 +10,11 @@ import org.junit.jupiter.api.Test;
 
 import java.util.HashSet;
 import java.util.Set;
+
+import static io.daxfs.core.TestDevice.MIB;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Inode numbers held for someone who may still name them (the FUSE kernel front end): the

@@ -1,6 +1,8 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.FsStats;
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -121,7 +123,7 @@ class JournalCrashPointTest {
     /** Makes the next commit that reaches {@code step} throw; later commits run normally. */
     private static void crashAt(DaxFileSystem fs, String step) {
         boolean[] fired = {false};
-        fs.journal().setObserver(s -> {
+        fs.internals().journal().setObserver(s -> {
             if (s.equals(step) && !fired[0]) {
                 fired[0] = true;
                 throw new Crash(s);

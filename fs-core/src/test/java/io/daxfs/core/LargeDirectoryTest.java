@@ -1,5 +1,10 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.DirEntry;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FormatOptions;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.HashSet;

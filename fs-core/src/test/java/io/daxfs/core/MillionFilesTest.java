@@ -1,5 +1,9 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.DirEntry;
+import io.daxfs.core.base.FormatOptions;
+import io.daxfs.core.base.FsStats;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -1,7 +1,13 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.DirEntry;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
 import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,12 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FormatOptions;
+import io.daxfs.core.base.FsException;
+import io.daxfs.core.base.FsStats;
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;

@@ -1,8 +1,12 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.DirEntry;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsStats;
 import io.daxfs.core.check.FsChecker;
 import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -91,7 +95,7 @@ class OpenUnlinkTest {
                 report.render());
 
         fs.release(ino);
-        assertEquals(0, fs.openHandles(ino));
+        assertEquals(0, fs.internals().openHandles(ino));
         assertErrno(Errno.ENOENT, () -> fs.getattr(ino));
         assertErrno(Errno.ENOENT, () -> fs.open(ino));
         assertEverythingFreed(fs);
@@ -142,63 +146,60 @@ class OpenUnlinkTest {
         assertEverythingFreed(fs);
     }
 
+
+
+
+
     @Test
-    void libfusesHideStepUnlinksAndLeavesOnlyAnAliasForThePath() {
-        String hidden = ".fuse_hidden0000000a00000001";
+    void unlinkIfOpenUnlinksAnOpenFileAndKeepsItUntilTheLastRelease() {
         fs.mkdir(ROOT, "d", 0755, 0, 0);
         long dir = fs.lookup(ROOT, "d");
         long ino = fs.create(dir, "f", 0644, 0, 0);
         write(fs, ino, 0, pattern(11, 0, SIZE));
         fs.open(ino);
 
-        assertTrue(fs.unlinkKeepingAlias(dir, "f", hidden));
-        assertEquals(java.util.List.of(".", ".."), fs.readdir(dir).stream().map(DirEntry::name).toList(),
-                "the alias is not a directory entry");
-        assertEquals(ino, fs.resolve("/d/" + hidden), "libfuse's hidden path still finds the file");
-        assertEquals(ino, fs.lookup(dir, hidden));
-        assertEquals(0, fs.getattr(fs.resolve("/d/" + hidden)).nlink(), "unlinked: st_nlink is 0, as on ext4");
-        fs.chmod(fs.resolve("/d/" + hidden), 0600); // fchmod arrives by that path
-        assertEquals(0600, fs.getattr(ino).mode() & 07777);
+        assertEquals(ino, fs.unlinkIfOpen(dir, "f"));
+        assertEquals(java.util.List.of(".", ".."), fs.readdir(dir).stream().map(DirEntry::name).toList());
+        assertEquals(0, fs.getattr(ino).nlink(), "unlinked: st_nlink is 0, as on ext4");
+        assertArrayEquals(pattern(11, 0, SIZE), read(fs, ino, 0, SIZE), "the open handle still reads it");
         fs.rmdir(ROOT, "d"); // the directory is empty on the media: removable, as on ext4
-        assertEquals(ino, fs.resolve("/d/" + hidden), "found by its last component even with the directory gone");
-
-        fs.release(ino); // the last close frees the file ...
-        assertErrno(Errno.ENOENT, () -> fs.resolve("/d/" + hidden)); // ... and its alias
-        fs.create(ROOT, "new", 0644, 0, 0); // may reuse the inode number
-        assertErrno(Errno.ENOENT, () -> fs.resolve("/" + hidden)); // never the new file
-        fs.unlink(ROOT, "new");
-        assertEverythingFreed(fs);
-    }
-
-    @Test
-    void libfusesFinalUnlinkOfTheHiddenNameSucceedsAfterTheRelease() {
-        String hidden = ".fuse_hidden0000000b00000002";
-        long ino = fileWithData("f", 12);
-        fs.open(ino);
-        assertTrue(fs.unlinkKeepingAlias(ROOT, "f", hidden));
         fs.release(ino);
-        // libfuse unlinks the hidden name after the release; the file is already gone.
-        assertErrno(Errno.ENOENT, () -> fs.unlink(ROOT, hidden));
+        assertErrno(Errno.ENOENT, () -> fs.getattr(ino));
         assertEverythingFreed(fs);
     }
 
     @Test
-    void aFileThatIsNotOpenIsNotHidden() {
+    void unlinkIfOpenLeavesAFileThatIsNotOpen() {
         long ino = fileWithData("f", 13);
-        assertTrue(!fs.unlinkKeepingAlias(ROOT, "f", ".fuse_hidden0000000c00000003"), "nothing to keep");
+        assertEquals(0, fs.unlinkIfOpen(ROOT, "f"), "nothing to keep");
         assertEquals(ino, fs.lookup(ROOT, "f"), "unchanged: the caller renames normally");
+        fs.mkdir(ROOT, "dir", 0755, 0, 0);
+        assertEquals(0, fs.unlinkIfOpen(ROOT, "dir"), "a directory is never unlinked by it");
+        fs.rmdir(ROOT, "dir");
         fs.unlink(ROOT, "f");
         assertEverythingFreed(fs);
     }
 
     @Test
-    void aCrashWithAHiddenFileOpenFreesItAtTheNextMount() {
+    void theFreeOfAnUnlinkedOpenFileIsAnnouncedBeforeItsNumberIsReused() {
+        long ino = fileWithData("f", 12);
+        java.util.List<Long> freed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        fs.onInodeFreed(freed::add);
+        fs.open(ino);
+        assertEquals(ino, fs.unlinkIfOpen(ROOT, "f"));
+        assertEquals(java.util.List.of(), freed, "still open");
+        fs.release(ino);
+        assertEquals(java.util.List.of(ino), freed);
+        assertEverythingFreed(fs);
+    }
+
+    @Test
+    void aCrashWithAnUnlinkedFileOpenFreesItAtTheNextMount() {
         long ino = fileWithData("f", 14);
         fs.open(ino);
-        assertTrue(fs.unlinkKeepingAlias(ROOT, "f", ".fuse_hidden0000000d00000004"));
+        assertEquals(ino, fs.unlinkIfOpen(ROOT, "f"));
         DaxFileSystem after = dev.crashRemount();
         assertErrno(Errno.ENOENT, () -> after.getattr(ino));
-        assertErrno(Errno.ENOENT, () -> after.resolve("/.fuse_hidden0000000d00000004"));
         assertEverythingFreed(after);
     }
 
@@ -254,10 +255,10 @@ class OpenUnlinkTest {
     @Test
     void createOpenAndOpenByPathRegisterAHandle() {
         long a = fs.createOpen(ROOT, "a", 0644, 0, 0);
-        assertEquals(1, fs.openHandles(a));
+        assertEquals(1, fs.internals().openHandles(a));
         write(fs, a, 0, pattern(11, 0, SIZE));
         assertEquals(a, fs.open("/a"));
-        assertEquals(2, fs.openHandles(a));
+        assertEquals(2, fs.internals().openHandles(a));
         fs.unlink(ROOT, "a");
         fs.release(a);
         assertArrayEquals(pattern(11, 0, SIZE), read(fs, a, 0, SIZE));

@@ -1,6 +1,9 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsStats;
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -41,7 +44,7 @@ class OrphanRecoveryTest {
 
             AtomicInteger commits = new AtomicInteger();
             if (crashAtCommit > 0) {
-                fs.journal().setObserver(step -> {
+                fs.internals().journal().setObserver(step -> {
                     if (step.equals("committed") && commits.incrementAndGet() == crashAtCommit) {
                         throw new JournalCrashPointTest.Crash(step);
                     }
@@ -50,7 +53,7 @@ class OrphanRecoveryTest {
                 assertThrows(JournalCrashPointTest.Crash.class, () -> live.unlink(ROOT, "huge"));
                 fs = dev.crashRemount();
             } else {
-                fs.journal().setObserver(step -> {
+                fs.internals().journal().setObserver(step -> {
                     if (step.equals("committed")) {
                         commits.incrementAndGet();
                     }

@@ -1,6 +1,11 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
+import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;

@@ -1,11 +1,13 @@
 package io.daxfs.core;
 
-import static io.daxfs.core.NamespaceTest.assertErrno;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import io.daxfs.core.base.Errno;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+
+import static io.daxfs.core.NamespaceTest.assertErrno;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** renameat2(2) flags: RENAME_NOREPLACE and RENAME_EXCHANGE. */
 class RenameFlagsTest {

@@ -1,5 +1,6 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.FormatOptions;
 import io.daxfs.devdax.DeviceException;
 import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;

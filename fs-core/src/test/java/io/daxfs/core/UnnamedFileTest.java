@@ -1,15 +1,17 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Errno;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
 import static io.daxfs.core.NamespaceTest.assertErrno;
 import static io.daxfs.core.TestDevice.MIB;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 
 /** open(O_TMPFILE): files made without a name, then linked or dropped; and what a crash leaves. */
 class UnnamedFileTest {

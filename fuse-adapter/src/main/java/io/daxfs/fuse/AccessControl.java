@@ -1,10 +1,10 @@
 package io.daxfs.fuse;
 
-import io.daxfs.core.Attributes;
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FileMode;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
 import io.daxfs.core.perm.Credentials;
 import io.daxfs.core.perm.PermissionChecker;
 import io.daxfs.core.xattr.XattrNames;
@@ -41,11 +41,13 @@ final class AccessControl {
     private final DaxFileSystem fs;
     private final PosixAcls acls;
     private final boolean enforce;
+    private final UnlinkedAliases aliases;
 
-    AccessControl(DaxFileSystem fs, PosixAcls acls, boolean enforce) {
+    AccessControl(DaxFileSystem fs, PosixAcls acls, boolean enforce, UnlinkedAliases aliases) {
         this.fs = fs;
         this.acls = acls;
         this.enforce = enforce;
+        this.aliases = aliases;
     }
 
     boolean enforcing() {
@@ -58,6 +60,10 @@ final class AccessControl {
             // libfuse has no path for the node of an unlinked file (hard_remove); it answers
             // ENOENT itself before most callbacks, this covers the rest.
             throw new FsException(Errno.ENOENT, "no path (the file has no name)");
+        }
+        long alias = aliases.lookup(PathNames.name(path));
+        if (alias != 0) {
+            return alias; // an unlinked open file, found by libfuse's hidden name alone
         }
         if (!enforce || who.isRoot()) {
             return fs.resolve(path); // root may search any directory

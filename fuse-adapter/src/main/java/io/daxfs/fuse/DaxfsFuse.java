@@ -1,15 +1,16 @@
 package io.daxfs.fuse;
 
-import io.daxfs.core.Attributes;
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.DirEntry;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FileMode;
-import io.daxfs.core.FsException;
-import io.daxfs.core.FsStats;
-import io.daxfs.core.Timestamp;
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.DirEntry;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
+import io.daxfs.core.base.FsStats;
+import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.perm.Credentials;
 import io.daxfs.core.perm.PermissionChecker;
+
 import jnr.ffi.Pointer;
 import jnr.ffi.types.dev_t;
 import jnr.ffi.types.gid_t;
@@ -27,8 +28,8 @@ import ru.serce.jnrfuse.struct.FuseFileInfo;
 import ru.serce.jnrfuse.struct.Statvfs;
 import ru.serce.jnrfuse.struct.Timespec;
 
-import java.lang.foreign.MemorySegment;
 import java.io.ByteArrayOutputStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.function.IntSupplier;
 
@@ -63,6 +64,8 @@ public final class DaxfsFuse extends FuseStubFS {
     private final PermissionPolicy permissions;
     private final PosixAcls acls;
     private final AccessControl access;
+    /** libfuse's hidden names of unlinked open files (see {@link #hide}). */
+    private final UnlinkedAliases aliases = new UnlinkedAliases();
 
     public DaxfsFuse(DaxFileSystem fs) {
         this(fs, true);
@@ -82,7 +85,8 @@ public final class DaxfsFuse extends FuseStubFS {
         this.xattrs = xattrs;
         this.permissions = permissions;
         this.acls = new PosixAcls(fs, permissions.aclSemantics());
-        this.access = new AccessControl(fs, acls, permissions.daemonChecks());
+        this.access = new AccessControl(fs, acls, permissions.daemonChecks(), aliases);
+        fs.onInodeFreed(aliases::forget);
     }
 
     /** Runs an operation, turning exceptions into negative errno values. */
@@ -118,7 +122,8 @@ public final class DaxfsFuse extends FuseStubFS {
         if (path == null) {
             throw new FsException(Errno.ENOENT, "no path and no file handle");
         }
-        return fs.resolve(path);
+        long alias = aliases.lookup(PathNames.name(path));
+        return alias != 0 ? alias : fs.resolve(path);
     }
 
     private int callerUid() {
@@ -280,6 +285,9 @@ public final class DaxfsFuse extends FuseStubFS {
             if (access.enforcing()) {
                 access.mayDelete(who, dir, fs.lookup(dir, PathNames.name(path)));
             }
+            if (aliases.remove(PathNames.name(path))) {
+                return 0; // libfuse's final unlink of a hidden name: the file went at the first
+            }
             fs.unlink(dir, PathNames.name(path));
             return 0;
         });
@@ -308,7 +316,7 @@ public final class DaxfsFuse extends FuseStubFS {
                 access.mayRename(who, srcDir, fs.lookup(srcDir, PathNames.name(from)), dstDir, existing(dstDir, PathNames.name(to)));
             }
             if (srcDir == dstDir && isLibfuseHiddenName(PathNames.name(to))
-                    && fs.unlinkKeepingAlias(srcDir, PathNames.name(from), PathNames.name(to))) {
+                    && hide(srcDir, PathNames.name(from), PathNames.name(to))) {
                 return 0; // libfuse hiding an open file that is being unlinked or renamed over
             }
             fs.rename(srcDir, PathNames.name(from), dstDir, PathNames.name(to));
@@ -317,9 +325,30 @@ public final class DaxfsFuse extends FuseStubFS {
     }
 
     /**
+     * libfuse's "hide" of an open file: unlinks {@code name} for real if it is an open regular
+     * file, and lets {@code alias} stand for it until it is freed ({@link UnlinkedAliases}).
+     * False, with nothing changed, if the file is not open: the caller renames normally.
+     */
+    private boolean hide(long dir, String name, String alias) {
+        long ino = fs.lookup(dir, name);
+        aliases.add(alias, ino); // before the unlink: the file cannot be freed before its alias exists
+        long unlinked;
+        try {
+            unlinked = fs.unlinkIfOpen(dir, name);
+        } catch (RuntimeException | Error e) {
+            aliases.remove(alias);
+            throw e;
+        }
+        if (unlinked != ino) {
+            aliases.remove(alias);
+        }
+        return unlinked == ino;
+    }
+
+    /**
      * libfuse 2.9's name for an open file it hides instead of unlinking:
      * {@code ".fuse_hidden%08x%08x"} (lib/fuse.c, hidden_name). Such a rename of a file that
-     * is open becomes a real unlink in daxfs ({@link DaxFileSystem#unlinkKeepingAlias}).
+     * is open becomes a real unlink in daxfs ({@link #hide}).
      */
     static boolean isLibfuseHiddenName(String name) {
         if (name.length() != 28 || !name.startsWith(".fuse_hidden")) {

@@ -1,8 +1,8 @@
 package io.daxfs.fuse;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
 
 /**
  * fallocate(2)'s mode bits, as both front ends receive them, onto fs-core: default and

@@ -1,6 +1,6 @@
 package io.daxfs.fuse;
 
-import io.daxfs.core.AtimePolicy;
+import io.daxfs.core.base.AtimePolicy;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

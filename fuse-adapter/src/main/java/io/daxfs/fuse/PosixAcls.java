@@ -1,10 +1,10 @@
 package io.daxfs.fuse;
 
-import io.daxfs.core.Attributes;
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FileMode;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
 import io.daxfs.core.perm.Acl;
 import io.daxfs.core.perm.Credentials;
 import io.daxfs.core.xattr.XattrNames;

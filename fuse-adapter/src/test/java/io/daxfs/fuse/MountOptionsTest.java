@@ -1,6 +1,7 @@
 package io.daxfs.fuse;
 
-import io.daxfs.core.AtimePolicy;
+import io.daxfs.core.base.AtimePolicy;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

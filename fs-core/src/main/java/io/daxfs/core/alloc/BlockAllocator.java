@@ -1,9 +1,9 @@
 package io.daxfs.core.alloc;
 
 import io.daxfs.core.format.Geometry;
+import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.TreeMap;
@@ -41,7 +41,7 @@ public final class BlockAllocator {
         long runStart = -1;
         long total = g.totalBlocks();
         for (long word = 0; word * 64 < total; word++) {
-            long bits = media.get(ValueLayout.JAVA_LONG_UNALIGNED, base + word * 8);
+            long bits = media.get(MediaOrder.LONG, base + word * 8);
             long first = word * 64;
             if (bits == 0 && runStart >= 0) {
                 continue;
@@ -130,9 +130,24 @@ public final class BlockAllocator {
         return true;
     }
 
+    /** Whether [start, start+length) is a non-empty range inside the data area. */
+    public boolean inDataArea(long start, long length) {
+        return length > 0 && start >= firstDataBlock && start <= totalBlocks - length;
+    }
+
+    /** Whether any block of [start, start+length) is free (a free of it would be a double free). */
+    public synchronized boolean overlapsFree(long start, long length) {
+        Map.Entry<Long, Long> before = byStart.floorEntry(start);
+        if (before != null && before.getKey() + before.getValue() > start) {
+            return true;
+        }
+        Map.Entry<Long, Long> after = byStart.ceilingEntry(start);
+        return after != null && after.getKey() < start + length;
+    }
+
     /** Returns an extent to free space, merging with its neighbours. */
     public synchronized void free(long start, long length) {
-        if (start < firstDataBlock || start + length > totalBlocks || length <= 0) {
+        if (!inDataArea(start, length)) {
             throw new IllegalStateException("freeing blocks outside the data area: " + start + "+" + length);
         }
         Map.Entry<Long, Long> before = byStart.floorEntry(start);

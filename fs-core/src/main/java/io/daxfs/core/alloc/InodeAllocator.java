@@ -1,9 +1,9 @@
 package io.daxfs.core.alloc;
 
 import io.daxfs.core.format.Geometry;
+import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.BitSet;
 import java.util.concurrent.atomic.AtomicLongArray;
 
@@ -40,7 +40,7 @@ public final class InodeAllocator {
         long words = Geometry.divUp(count, 64);
         long[] bits = new long[(int) words];
         for (int i = 0; i < words; i++) {
-            bits[i] = media.get(ValueLayout.JAVA_LONG_UNALIGNED, g.inodeBitmapOffset() + i * 8L);
+            bits[i] = media.get(MediaOrder.LONG, g.inodeBitmapOffset() + i * 8L);
         }
         return new InodeAllocator(BitSet.valueOf(bits), count);
     }

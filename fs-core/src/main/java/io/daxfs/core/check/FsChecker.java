@@ -1,6 +1,6 @@
 package io.daxfs.core.check;
 
-import io.daxfs.core.FileMode;
+import io.daxfs.core.base.FileMode;
 import io.daxfs.core.dir.Directory;
 import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.format.CorruptFileSystemException;
@@ -11,6 +11,7 @@ import io.daxfs.core.inode.FileExtent;
 import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.journal.Journal;
 import io.daxfs.core.xattr.XattrCheck;
+import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -40,8 +41,8 @@ import java.util.Set;
 public final class FsChecker {
     /** Largest device copied into memory when a journal replay must be simulated. */
     static final long MAX_PRIVATE_COPY = 8L << 30;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = MediaOrder.LONG;
+    private static final ValueLayout.OfInt INT = MediaOrder.INT;
 
     private final FsckReport report = new FsckReport();
     private MemorySegment media;

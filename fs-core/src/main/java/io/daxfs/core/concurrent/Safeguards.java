@@ -1,8 +1,9 @@
 package io.daxfs.core.concurrent;
 
 /**
- * Switches for the four concurrency mechanisms. All on in production; the race catalog turns
- * one off to prove that the hazard it guards against then really happens.
+ * Switches for the concurrency mechanisms. All on in production; the race catalog and the
+ * namespace race tests turn one off to prove that the hazard it guards against then really
+ * happens.
  */
 public final class Safeguards {
     /** Writes hold their range shared while copying, so truncate/punch cannot free under them. */
@@ -13,4 +14,10 @@ public final class Safeguards {
     public volatile boolean invalidationSequence = true;
     /** Allocation of a block and caching it as a hole are serialized per block. */
     public volatile boolean entryLocks = true;
+    /** Lookups and listings hold their directory's lock shared (changes hold it exclusively). */
+    public volatile boolean directoryLocks = true;
+    /** Renames across directories hold the file-system-wide rename lock. */
+    public volatile boolean renameLock = true;
+    /** An operation that waited for a directory's lock fails if the directory was removed meanwhile. */
+    public volatile boolean deadDirectoryCheck = true;
 }

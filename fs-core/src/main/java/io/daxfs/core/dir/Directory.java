@@ -3,6 +3,7 @@ package io.daxfs.core.dir;
 import io.daxfs.core.inode.ExtentMap;
 import io.daxfs.core.inode.FileExtent;
 import io.daxfs.core.journal.Transaction;
+import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -106,8 +107,8 @@ public final class Directory {
         long base = pblk << 12;
         int off = 0;
         while (off < 4096) {
-            long ino = media.get(ValueLayout.JAVA_LONG_UNALIGNED, base + off);
-            int recLen = Short.toUnsignedInt(media.get(ValueLayout.JAVA_SHORT_UNALIGNED, base + off + DirentLayout.REC_LEN));
+            long ino = media.get(MediaOrder.LONG, base + off);
+            int recLen = Short.toUnsignedInt(media.get(MediaOrder.SHORT, base + off + DirentLayout.REC_LEN));
             if (recLen < 16 || (recLen & 7) != 0 || off + recLen > 4096) {
                 throw new IllegalStateException("corrupt directory block " + pblk + " at offset " + off);
             }
@@ -234,7 +235,7 @@ public final class Directory {
 
     private static byte[] encode(long ino, int recLen, byte[] name, int type) {
         byte[] rec = new byte[DirentLayout.needed(name.length)];
-        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(rec).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.nio.ByteBuffer bb = MediaOrder.wrap(rec);
         bb.putLong(0, ino).putShort(8, (short) recLen).put(10, (byte) name.length).put(11, (byte) type);
         bb.put(12, name);
         return rec;

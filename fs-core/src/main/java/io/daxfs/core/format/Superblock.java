@@ -1,11 +1,11 @@
 package io.daxfs.core.format;
 
+import io.daxfs.devdax.MediaOrder;
 import io.daxfs.devdax.PmemRegion;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.UUID;
 import java.util.zip.CRC32C;
 
@@ -32,17 +32,16 @@ import java.util.zip.CRC32C;
  */
 public record Superblock(UUID uuid, Geometry geometry, long createdEpochSeconds, String label) {
 
-    public static final long MAGIC = ByteBuffer.wrap("DAXFSv01".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
-            .order(ByteOrder.LITTLE_ENDIAN).getLong();
+    public static final long MAGIC = MediaOrder.wrap("DAXFSv01".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).getLong();
     public static final int VERSION = 1;
     static final int CRC_OFFSET = 252;
     static final int SIZE = 256;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = MediaOrder.LONG;
+    private static final ValueLayout.OfInt INT = MediaOrder.INT;
 
     /** Serializes to the 256-byte on-media form, CRC included. */
     public byte[] encode() {
-        ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = MediaOrder.allocate(SIZE);
         b.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, Geometry.BLOCK_SIZE);
         b.putLong(16, uuid.getMostSignificantBits()).putLong(24, uuid.getLeastSignificantBits());
         Geometry g = geometry;
@@ -104,7 +103,7 @@ public record Superblock(UUID uuid, Geometry geometry, long createdEpochSeconds,
         byte[] bytes = device.asSlice(base, SIZE).toArray(ValueLayout.JAVA_BYTE);
         CRC32C crc = new CRC32C();
         crc.update(bytes, 0, CRC_OFFSET);
-        int stored = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getInt(CRC_OFFSET);
+        int stored = MediaOrder.wrap(bytes).getInt(CRC_OFFSET);
         if (stored != (int) crc.getValue()) {
             return "superblock checksum mismatch: the superblock is corrupt";
         }

@@ -1,10 +1,11 @@
 package io.daxfs.core.inode;
 
 import io.daxfs.core.alloc.Extent;
+import io.daxfs.core.alloc.MetaBlocks;
 import io.daxfs.core.journal.Transaction;
+import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -101,7 +102,7 @@ public final class ExtentMap {
     public static ExtentMap load(MemorySegment media, long inodeOffset) {
         ExtentMap m = new ExtentMap(inodeOffset);
         m.loadSlots(media, inodeOffset + InodeLayout.INLINE_SLOTS, InodeLayout.INLINE_SLOT_COUNT);
-        long next = media.get(ValueLayout.JAVA_LONG_UNALIGNED, inodeOffset + InodeLayout.OVERFLOW);
+        long next = media.get(MediaOrder.LONG, inodeOffset + InodeLayout.OVERFLOW);
         int guard = 0;
         while (next != 0) {
             if (++guard > 10_000_000) {
@@ -110,7 +111,7 @@ public final class ExtentMap {
             long base = next << 12;
             m.overflowBlocks.add(next);
             m.loadSlots(media, base + ExtentSlots.OVERFLOW_HEADER, ExtentSlots.SLOTS_PER_OVERFLOW_BLOCK);
-            next = media.get(ValueLayout.JAVA_LONG_UNALIGNED, base);
+            next = media.get(MediaOrder.LONG, base);
         }
         return m;
     }
@@ -118,12 +119,12 @@ public final class ExtentMap {
     private void loadSlots(MemorySegment media, long first, int count) {
         for (int i = 0; i < count; i++) {
             long slot = first + (long) i * ExtentSlots.SLOT_SIZE;
-            long w1 = media.get(ValueLayout.JAVA_LONG_UNALIGNED, slot + 8);
+            long w1 = media.get(MediaOrder.LONG, slot + 8);
             long len = ExtentSlots.length(w1);
             if (len == 0) {
                 freeSlots.add(slot);
             } else {
-                long lblk = media.get(ValueLayout.JAVA_LONG_UNALIGNED, slot);
+                long lblk = media.get(MediaOrder.LONG, slot);
                 byLogical.put(lblk, new FileExtent(lblk, len, ExtentSlots.physical(w1), slot));
                 mappedBlocks += len;
             }

@@ -3,22 +3,23 @@ package io.daxfs.core.inode;
 import io.daxfs.core.concurrent.InvalidationSequence;
 import io.daxfs.core.concurrent.MappingCache;
 import io.daxfs.core.concurrent.RangeLock;
-import io.daxfs.core.dir.Directory;
 
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * The in-memory handle of one inode: its locks and the indexes built from its on-media form.
- * Attributes are not cached here: the device is memory, so they are read from it directly.
+ * The in-memory handle of one inode: its locks and the block map built from its on-media
+ * form. Attributes are not cached here: the device is memory, so they are read from it
+ * directly. The order the locks are taken in is {@link io.daxfs.core.concurrent.LockOrder}.
  *
- * <p>Locks of one inode (see docs/concurrency.md for the whole order):
  * <ul>
+ * <li>{@link #lock()} - the inode lock. For a directory: its entries (shared for lookups and
+ *     listings, exclusive for changes). For any inode: attributes, extended attributes, link
+ *     count, opening and freeing.</li>
  * <li>{@link #ranges()} - byte ranges of the file: shared by reads and writes (I/O that does
  *     not free blocks), exclusive for truncate, hole punch, zero range, fallocate and freeing
  *     the inode. Reads hold it only while they look up and reference their blocks.</li>
  * <li>{@link #entries()} - block indexes: exclusive while a hole is allocated, shared while a
  *     read caches a hole, so a block is allocated once and no stale hole is cached.</li>
- * <li>{@link #lock()} - attribute changes (chmod, chown, utimens) and inode freeing.</li>
  * </ul>
  * {@link #sequence()} is bumped around every block-map change and guards {@link #cache()}.
  */
@@ -27,7 +28,6 @@ public final class Inode {
     private final long offset;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock(true);
     private volatile ExtentMap extents;
-    private volatile Directory directory;
     /** Set when this handle leaves the handle table: lookups by number must not return it. */
     private volatile boolean retired;
     private final DirtyRanges dirty = new DirtyRanges();
@@ -54,7 +54,7 @@ public final class Inode {
         return lock;
     }
 
-    /** The block map; loaded on first use. Caller holds {@link #lock} (either mode). */
+    /** The block map, loaded from the media on first use. */
     public ExtentMap extents(java.lang.foreign.MemorySegment media) {
         ExtentMap m = extents;
         return m != null ? m : loadExtents(media);
@@ -65,14 +65,6 @@ public final class Inode {
             extents = ExtentMap.load(media, offset);
         }
         return extents;
-    }
-
-    /** The directory index; loaded on first use. Caller holds the namespace lock. */
-    public synchronized Directory directory(java.lang.foreign.MemorySegment media) {
-        if (directory == null) {
-            directory = Directory.load(media, extents(media));
-        }
-        return directory;
     }
 
     public RangeLock ranges() {
@@ -101,13 +93,17 @@ public final class Inode {
         retired = true;
     }
 
-    boolean retired() {
+    /**
+     * Whether this handle no longer stands for its inode number: the inode was freed (its
+     * number may already name another inode, with another handle). A thread that waited for
+     * one of this handle's locks checks it once it holds the lock.
+     */
+    public boolean isRetired() {
         return retired;
     }
 
-    /** Forgets the loaded indexes (the inode was freed). */
+    /** Forgets the loaded block map (the inode was freed). */
     public synchronized void forget() {
         extents = null;
-        directory = null;
     }
 }

@@ -35,7 +35,7 @@ public final class InodeHandles {
     public Inode get(long ino) {
         int i = slot(ino);
         Inode in = recent.get(i);
-        if (in != null && in.ino() == ino && !in.retired()) {
+        if (in != null && in.ino() == ino && !in.isRetired()) {
             return in;
         }
         in = all.computeIfAbsent(ino, factory::apply);

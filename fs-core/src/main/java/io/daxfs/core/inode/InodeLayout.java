@@ -22,6 +22,8 @@ package io.daxfs.core.inode;
  * An inode is free when its bit in the inode bitmap is clear; a freed inode also has mode 0.
  */
 public final class InodeLayout {
+    /** The root directory's inode number. */
+    public static final long ROOT = 1;
     public static final int MODE = 0;
     public static final int NLINK = 4;
     public static final int UID = 8;

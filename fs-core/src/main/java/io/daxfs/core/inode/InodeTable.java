@@ -1,9 +1,10 @@
 package io.daxfs.core.inode;
 
-import io.daxfs.core.Attributes;
-import io.daxfs.core.Timestamp;
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.journal.Transaction;
+import io.daxfs.devdax.MediaOrder;
 import io.daxfs.devdax.PmemRegion;
 
 import java.lang.foreign.MemorySegment;
@@ -17,8 +18,8 @@ import static io.daxfs.core.inode.InodeLayout.*;
  * store is atomic by itself.
  */
 public final class InodeTable {
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = MediaOrder.LONG;
+    private static final ValueLayout.OfInt INT = MediaOrder.INT;
     private final MemorySegment media;
     private final PmemRegion region;
     private final Geometry geometry;
@@ -79,7 +80,7 @@ public final class InodeTable {
     /** Writes a whole fresh inode (all 256 bytes) in {@code tx}. */
     public void initialize(Transaction tx, long ino, int mode, int uid, int gid, long rdev, long parent,
                            long nlink, Timestamp now) {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(Geometry.INODE_SIZE).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.nio.ByteBuffer b = MediaOrder.allocate(Geometry.INODE_SIZE);
         b.putInt(MODE, mode).putInt(NLINK, (int) nlink).putInt(UID, uid).putInt(GID, gid);
         b.putLong(SIZE, 0);
         b.putLong(ATIME, now.seconds()).putInt(ATIME_NS, now.nanos());
@@ -182,13 +183,13 @@ public final class InodeTable {
 
     /**
      * Whether relatime wants atime moved to now: atime is not after mtime or not after ctime,
-     * or it is {@link io.daxfs.core.AtimePolicy#RELATIME_MAX_AGE_SECONDS} old. On the read path:
+     * or it is {@link io.daxfs.core.base.AtimePolicy#RELATIME_MAX_AGE_SECONDS} old. On the read path:
      * in the common case (atime already after both, and recent) three loads of one inode.
      */
     public boolean atimeStale(long ino, long nowSeconds) {
         long o = offset(ino);
         long a = media.get(LONG, o + ATIME);
-        if (nowSeconds - a >= io.daxfs.core.AtimePolicy.RELATIME_MAX_AGE_SECONDS) {
+        if (nowSeconds - a >= io.daxfs.core.base.AtimePolicy.RELATIME_MAX_AGE_SECONDS) {
             return true;
         }
         long m = media.get(LONG, o + MTIME);

@@ -1,15 +1,15 @@
 package io.daxfs.core.journal;
 
-import io.daxfs.core.Errno;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
 import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
+import io.daxfs.devdax.MediaOrder;
 import io.daxfs.devdax.PmemRegion;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
@@ -47,8 +47,8 @@ public final class Journal {
     static final long HEADER_MAGIC = 0x31304c4e524a5844L; // "DXJRNL01" little endian
     static final int SLOT_MAGIC = 0x4e585444; // "DTXN"
     static final int END_MAGIC = 0x444e4554; // "TEND"
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = MediaOrder.LONG;
+    private static final ValueLayout.OfInt INT = MediaOrder.INT;
     private static final int SLOT_HEADER = 24;
     private static final int SLOT_TRAILER = 8;
 
@@ -144,6 +144,9 @@ public final class Journal {
         }
         commitLock.lock();
         try {
+            for (var step : tx.atCommitSteps()) {
+                step.accept(tx);
+            }
             resolveBits(tx);
             resolveDeferred(tx);
             ByteBuffer recs = tx.recordBuffer();
@@ -155,7 +158,7 @@ public final class Journal {
                         + slotCapacity + " bytes");
             }
             long seq = nextSeq++;
-            ByteBuffer slot = ByteBuffer.allocate(total).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer slot = MediaOrder.allocate(total);
             slot.putInt(SLOT_MAGIC).putInt(tx.recordCount()).putLong(seq).putLong(total);
             slot.put(recs.array(), 0, recordBytes);
             CRC32C crc = new CRC32C();
@@ -288,7 +291,7 @@ public final class Journal {
      * directory block), and on a plain file mapping each flush is an msync system call.
      */
     static void applyRecords(PmemRegion region, byte[] slot, int from, int to) {
-        ByteBuffer b = ByteBuffer.wrap(slot).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = MediaOrder.wrap(slot);
         java.util.TreeMap<Long, Long> pages = new java.util.TreeMap<>(); // first page -> end page
         int p = from;
         while (p < to) {
@@ -330,7 +333,7 @@ public final class Journal {
             return null;
         }
         byte[] slot = media.asSlice(slotOffset, total).toArray(ValueLayout.JAVA_BYTE);
-        ByteBuffer b = ByteBuffer.wrap(slot).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = MediaOrder.wrap(slot);
         int end = (int) total - SLOT_TRAILER;
         CRC32C crc = new CRC32C();
         crc.update(slot, 0, end);
@@ -348,7 +351,7 @@ public final class Journal {
 
         /** Calls {@code sink} with (target offset, data) for each record, in order. */
         public void forEachRecord(java.util.function.BiConsumer<Long, byte[]> sink) {
-            ByteBuffer b = ByteBuffer.wrap(slot).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer b = MediaOrder.wrap(slot);
             int p = from;
             while (p < to) {
                 long target = b.getLong(p);

@@ -1,7 +1,8 @@
 package io.daxfs.core.journal;
 
+import io.daxfs.devdax.MediaOrder;
+
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,11 +19,12 @@ import java.util.List;
  */
 public final class Transaction {
     /** Encoded records: target u64, length u32, pad u32, data padded to 8 bytes. */
-    private ByteBuffer records = ByteBuffer.allocate(512).order(ByteOrder.LITTLE_ENDIAN);
+    private ByteBuffer records = MediaOrder.allocate(512);
     private int recordCount;
     private final List<BitRange> bitRanges = new ArrayList<>(2);
     private final List<Runnable> afterCommit = new ArrayList<>(1);
     private final List<Runnable> onAbort = new ArrayList<>(1);
+    private List<java.util.function.Consumer<Transaction>> atCommit = List.of();
 
     record BitRange(long bitmapOffset, long firstBit, long count, boolean set) {
     }
@@ -106,13 +108,26 @@ public final class Transaction {
         afterCommit.add(action);
     }
 
+    /**
+     * Runs {@code step} inside {@link Journal#commit}, under the commit lock, before the records
+     * are encoded; it may add records. For shared structures whose new value depends on the
+     * order transactions commit in, not the order they were built in (the orphan list's
+     * links): the step sees every earlier transaction applied and no later one. Must not block.
+     */
+    public void atCommit(java.util.function.Consumer<Transaction> step) {
+        if (atCommit.isEmpty()) {
+            atCommit = new ArrayList<>(1);
+        }
+        atCommit.add(step);
+    }
+
     /** Runs if the transaction is abandoned (e.g. give reserved blocks back). */
     public void onAbort(Runnable action) {
         onAbort.add(action);
     }
 
     public boolean isEmpty() {
-        return recordCount == 0 && bitRanges.isEmpty() && deferred.isEmpty();
+        return recordCount == 0 && bitRanges.isEmpty() && deferred.isEmpty() && atCommit.isEmpty();
     }
 
     /** Encoded size of the physical records so far, without bitmap updates. */
@@ -133,7 +148,7 @@ public final class Transaction {
         int need = 16 + pad8(length);
         if (records.remaining() < need) {
             int cap = Math.max(records.capacity() * 2, records.position() + need);
-            ByteBuffer bigger = ByteBuffer.allocate(cap).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer bigger = MediaOrder.allocate(cap);
             records.flip();
             bigger.put(records);
             records = bigger;
@@ -165,6 +180,10 @@ public final class Transaction {
 
     List<Runnable> afterCommitActions() {
         return afterCommit;
+    }
+
+    List<java.util.function.Consumer<Transaction>> atCommitSteps() {
+        return atCommit;
     }
 
     List<Runnable> abortActions() {

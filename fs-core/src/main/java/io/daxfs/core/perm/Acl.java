@@ -1,7 +1,7 @@
 package io.daxfs.core.perm;
 
-import io.daxfs.core.Errno;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,6 +1,6 @@
 package io.daxfs.core.perm;
 
-import io.daxfs.core.FileMode;
+import io.daxfs.core.base.FileMode;
 
 import java.util.function.Supplier;
 

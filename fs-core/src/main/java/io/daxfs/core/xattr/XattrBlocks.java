@@ -14,7 +14,7 @@ public interface XattrBlocks {
      * Allocates exactly {@code blocks} blocks as few extents as possible, set in use when
      * {@code tx} commits, given back if it is aborted.
      *
-     * @throws io.daxfs.core.FsException ENOSPC
+     * @throws io.daxfs.core.base.FsException ENOSPC
      */
     List<Extent> allocate(Transaction tx, long goal, long blocks);
 

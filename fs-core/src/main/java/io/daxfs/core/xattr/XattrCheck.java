@@ -3,9 +3,9 @@ package io.daxfs.core.xattr;
 import io.daxfs.core.alloc.Extent;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.InodeLayout;
+import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.function.Consumer;
 
 /**
@@ -30,7 +30,7 @@ public final class XattrCheck {
      */
     public static long check(MemorySegment media, Geometry g, long ino, Claimer claimer, Consumer<String> error) {
         long inodeOffset = g.inodeOffset(ino);
-        long first = media.get(ValueLayout.JAVA_LONG_UNALIGNED, inodeOffset + InodeLayout.XATTR);
+        long first = media.get(MediaOrder.LONG, inodeOffset + InodeLayout.XATTR);
         if (first == 0) {
             return 0;
         }

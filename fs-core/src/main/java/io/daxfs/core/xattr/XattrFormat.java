@@ -4,12 +4,12 @@ import io.daxfs.core.alloc.Extent;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.ExtentSlots;
 import io.daxfs.core.inode.InodeLayout;
+import io.daxfs.devdax.MediaOrder;
 import io.daxfs.devdax.PmemRegion;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -72,8 +72,8 @@ final class XattrFormat {
      * the worst case, against a slot of 1 MiB).
      */
     static final int MAX_EXTENTS = 16384;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = MediaOrder.LONG;
+    private static final ValueLayout.OfInt INT = MediaOrder.INT;
 
     private XattrFormat() {
     }
@@ -106,7 +106,7 @@ final class XattrFormat {
     // ------------------------------------------------------------------ encoding
 
     static byte[] header(long ino, List<Extent> extents, int end, int count, long blocks) {
-        ByteBuffer b = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = MediaOrder.allocate(HEADER);
         b.putInt(MAGIC).putShort((short) VERSION).putShort((short) extents.size());
         b.putLong(ino).putInt(end).putInt(count).putInt((int) blocks).putInt(0).putLong(0);
         for (int i = 0; i < MAX_AREA_EXTENTS; i++) {
@@ -136,7 +136,7 @@ final class XattrFormat {
     }
 
     private static ByteBuffer recordStart(int size, int kind, byte[] name, int flags, int k, int valueLength) {
-        ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = MediaOrder.allocate(size);
         b.putInt(size).putInt(0).put((byte) kind).put((byte) name.length).put((byte) flags).put((byte) 0);
         b.putShort((short) k).putShort((short) 0).putInt(valueLength).put(name);
         return b;
@@ -253,7 +253,7 @@ final class XattrFormat {
         }
         byte[] head = new byte[HEADER];
         MemorySegment.copy(media, ValueLayout.JAVA_BYTE, Geometry.blockOffset(first), head, 0, HEADER);
-        ByteBuffer h = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer h = MediaOrder.wrap(head);
         if (h.getInt(0) != MAGIC) {
             throw new CorruptException(where + " has a bad magic");
         }
@@ -298,7 +298,7 @@ final class XattrFormat {
             throw new CorruptException(where + ": log end " + end + " outside an area of " + capacity + " bytes");
         }
         byte[] all = readBlocks(media, extents, (int) end);
-        ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = MediaOrder.wrap(all);
         TreeMap<String, XattrEntry> entries = new TreeMap<>();
         int pos = HEADER;
         while (pos < end) {

@@ -1,7 +1,7 @@
 package io.daxfs.core.xattr;
 
-import io.daxfs.core.Errno;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
 
 import java.nio.charset.StandardCharsets;
 

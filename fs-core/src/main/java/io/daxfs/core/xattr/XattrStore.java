@@ -1,10 +1,10 @@
 package io.daxfs.core.xattr;
 
-import io.daxfs.core.Errno;
-import io.daxfs.core.FileMode;
-import io.daxfs.core.FsException;
-import io.daxfs.core.Timestamp;
 import io.daxfs.core.alloc.Extent;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
+import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeLayout;

@@ -172,12 +172,12 @@ class PermissionCheckerTest {
 
     @Test
     void invalidAclsAreRejected() {
-        assertEquals(io.daxfs.core.Errno.EINVAL, org.junit.jupiter.api.Assertions.assertThrows(
-                io.daxfs.core.FsException.class, () -> Acl.of(List.of(e(USER_OBJ, 6), e(USER, 6, 5),
+        assertEquals(io.daxfs.core.base.Errno.EINVAL, org.junit.jupiter.api.Assertions.assertThrows(
+                io.daxfs.core.base.FsException.class, () -> Acl.of(List.of(e(USER_OBJ, 6), e(USER, 6, 5),
                         e(GROUP_OBJ, 4), e(OTHER, 4)))).errno(), "named entry without mask");
-        org.junit.jupiter.api.Assertions.assertThrows(io.daxfs.core.FsException.class,
+        org.junit.jupiter.api.Assertions.assertThrows(io.daxfs.core.base.FsException.class,
                 () -> Acl.parse(new byte[] {1, 0, 0, 0}));
-        org.junit.jupiter.api.Assertions.assertThrows(io.daxfs.core.FsException.class,
+        org.junit.jupiter.api.Assertions.assertThrows(io.daxfs.core.base.FsException.class,
                 () -> Acl.parse(new byte[] {2, 0, 0, 0, 1}));
     }
 }

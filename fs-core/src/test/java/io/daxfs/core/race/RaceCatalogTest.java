@@ -1,10 +1,11 @@
 package io.daxfs.core.race;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Lease;
 import io.daxfs.core.TestDevice;
 import io.daxfs.core.check.FsChecker;
 import io.daxfs.core.check.FsckReport;
+import io.daxfs.core.data.Lease;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -53,7 +54,7 @@ class RaceCatalogTest {
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        fs.pausePoints().clear();
+        fs.internals().pausePoints().clear();
         pool.shutdownNow();
         pool.awaitTermination(10, TimeUnit.SECONDS);
         dev.close();
@@ -83,17 +84,17 @@ class RaceCatalogTest {
     @ParameterizedTest
     @EnumSource(Mode.class)
     void r1ReadOfHoleVersusAllocatingWrite(Mode mode) throws Exception {
-        fs.safeguards().entryLocks = mode == Mode.PROTECTED;
+        fs.internals().safeguards().entryLocks = mode == Mode.PROTECTED;
         long f = fs.create(ROOT, "f", 0644, 0, 0);
         fs.truncate(f, 2 * B); // [0, 8192) is a hole
         Gate gate = new Gate();
-        fs.pausePoints().install("read.hole-looked-up", gate);
+        fs.internals().pausePoints().install("read.hole-looked-up", gate);
 
         Future<byte[]> reader = pool.submit(() -> read(fs, f, 0, B));
         gate.awaitArrivals();
         Future<?> writer = pool.submit(() -> write(fs, f, 0, filled(0xAB)));
         if (mode == Mode.PROTECTED) {
-            Gate.awaitCondition("the writer waits for the entry lock", () -> fs.inode(f).entries().waiting() == 1);
+            Gate.awaitCondition("the writer waits for the entry lock", () -> fs.internals().inode(f).entries().waiting() == 1);
             gate.open();
         } else {
             get(writer); // nothing stops the allocation while the reader holds its lookup
@@ -118,18 +119,18 @@ class RaceCatalogTest {
     @ParameterizedTest
     @EnumSource(Mode.class)
     void r2WriteVersusTruncate(Mode mode) throws Exception {
-        fs.safeguards().rangeLocks = mode == Mode.PROTECTED;
+        fs.internals().safeguards().rangeLocks = mode == Mode.PROTECTED;
         long f = fs.create(ROOT, "f", 0644, 0, 0);
         write(fs, f, 0, filled(0x11));
         Gate gate = new Gate();
-        fs.pausePoints().install("write.mapped", gate);
+        fs.internals().pausePoints().install("write.mapped", gate);
 
         Future<?> writer = pool.submit(() -> write(fs, f, 0, filled(0xCC)));
         gate.awaitArrivals();
         Future<?> truncate = pool.submit(() -> fs.truncate(f, 0));
         long g;
         if (mode == Mode.PROTECTED) {
-            Gate.awaitCondition("truncate waits for the writer's range", () -> fs.inode(f).ranges().waiting() == 1);
+            Gate.awaitCondition("truncate waits for the writer's range", () -> fs.internals().inode(f).ranges().waiting() == 1);
             gate.open();
             get(writer);
             get(truncate);
@@ -159,12 +160,12 @@ class RaceCatalogTest {
     @ParameterizedTest
     @EnumSource(Mode.class)
     void r3CachedMappingVersusInvalidation(Mode mode) throws Exception {
-        fs.safeguards().invalidationSequence = mode == Mode.PROTECTED;
+        fs.internals().safeguards().invalidationSequence = mode == Mode.PROTECTED;
         long f = fs.create(ROOT, "f", 0644, 0, 0);
         write(fs, f, 0, filled(0xAA));
         assertArrayEquals(filled(0xAA), read(fs, f, 0, B)); // caches the mapping
         Gate gate = new Gate();
-        fs.pausePoints().install("read.cached", gate);
+        fs.internals().pausePoints().install("read.cached", gate);
 
         Future<byte[]> reader = pool.submit(() -> read(fs, f, 0, B));
         gate.awaitArrivals();
@@ -191,12 +192,12 @@ class RaceCatalogTest {
     @ParameterizedTest
     @EnumSource(Mode.class)
     void r4FreedExtentVersusReaderStillReading(Mode mode) throws Exception {
-        fs.safeguards().busyExtents = mode == Mode.PROTECTED;
-        fs.busyExtents().setEnabled(mode == Mode.PROTECTED);
+        fs.internals().safeguards().busyExtents = mode == Mode.PROTECTED;
+        fs.internals().busyExtents().setEnabled(mode == Mode.PROTECTED);
         long f = fs.create(ROOT, "f", 0644, 0, 0);
         write(fs, f, 0, filled(0xAA));
         Gate gate = new Gate();
-        fs.pausePoints().install("read.mapped", gate);
+        fs.internals().pausePoints().install("read.mapped", gate);
 
         Future<byte[]> reader = pool.submit(() -> read(fs, f, 0, B));
         gate.awaitArrivals();
@@ -205,14 +206,14 @@ class RaceCatalogTest {
         long g = fs.create(ROOT, "g", 0644, 0, 0);
         write(fs, g, 0, filled(0xDD));
         if (mode == Mode.PROTECTED) {
-            assertEquals(1, fs.busyExtents().busyBlocks(), "the freed block is busy while referenced");
+            assertEquals(1, fs.internals().busyExtents().busyBlocks(), "the freed block is busy while referenced");
         }
         gate.open();
         byte[] seen = get(reader);
         assertArrayEquals(filled(0xDD), read(fs, g, 0, B));
         if (mode == Mode.PROTECTED) {
             assertArrayEquals(filled(0xAA), seen, "the old reader sees the old bytes, never the other file's");
-            assertEquals(0, fs.busyExtents().busyBlocks(), "the last reference cleared it");
+            assertEquals(0, fs.internals().busyExtents().busyBlocks(), "the last reference cleared it");
             assertClean();
         } else {
             assertArrayEquals(filled(0xDD), seen, "hazard: the old reader saw the other file's bytes");
@@ -227,7 +228,7 @@ class RaceCatalogTest {
     @ParameterizedTest
     @EnumSource(Mode.class)
     void r4PunchVersusLease(Mode mode) throws Exception {
-        fs.busyExtents().setEnabled(mode == Mode.PROTECTED);
+        fs.internals().busyExtents().setEnabled(mode == Mode.PROTECTED);
         long f = fs.create(ROOT, "f", 0644, 0, 0);
         write(fs, f, 0, filled(0xAA));
         write(fs, f, B, filled(0xAA));
@@ -237,12 +238,12 @@ class RaceCatalogTest {
         fs.punchHole(f, 0, 2 * B);
         long g = fs.create(ROOT, "g", 0644, 0, 0);
         fs.fallocate(g, 0, 2 * B, false);
-        long gBlock = fs.inode(g).extents(dev.region().readView()).find(0).physical();
+        long gBlock = fs.internals().inode(g).extents(dev.region().readView()).find(0).physical();
         if (mode == Mode.PROTECTED) {
             assertTrue(gBlock < leased || gBlock >= leased + 2, "a leased block was handed to another file");
-            assertEquals(2, fs.busyExtents().busyBlocks());
+            assertEquals(2, fs.internals().busyExtents().busyBlocks());
             lease.close();
-            assertEquals(0, fs.busyExtents().busyBlocks());
+            assertEquals(0, fs.internals().busyExtents().busyBlocks());
             // Busy blocks count as free (they belong to no file); f gave two, g took two.
             assertEquals(free, fs.statfs().freeBlocks(), "punched blocks are free again, g holds two");
             assertClean();
@@ -259,7 +260,7 @@ class RaceCatalogTest {
     @ParameterizedTest
     @EnumSource(Mode.class)
     void r5TwoWritersAllocateOneHole(Mode mode) throws Exception {
-        fs.safeguards().entryLocks = mode == Mode.PROTECTED;
+        fs.internals().safeguards().entryLocks = mode == Mode.PROTECTED;
         long f = fs.create(ROOT, "f", 0644, 0, 0);
         fs.truncate(f, B);
         long free = fs.statfs().freeBlocks();
@@ -267,13 +268,13 @@ class RaceCatalogTest {
         // Unprotected, both writers reach the allocation point; protected, the second waits
         // for the first's entry lock before it can even re-check the hole.
         Gate gate = new Gate(protectedMode ? 1 : 2);
-        fs.pausePoints().install("write.allocating", gate);
+        fs.internals().pausePoints().install("write.allocating", gate);
 
         Future<?> a = pool.submit(() -> write(fs, f, 0, filled(0xA1)));
         Future<?> b = pool.submit(() -> write(fs, f, 0, filled(0xB2)));
         gate.awaitArrivals();
         if (protectedMode) {
-            Gate.awaitCondition("the second writer waits for the entry lock", () -> fs.inode(f).entries().waiting() == 1);
+            Gate.awaitCondition("the second writer waits for the entry lock", () -> fs.internals().inode(f).entries().waiting() == 1);
         }
         gate.open();
         get(a);

@@ -1,17 +1,18 @@
 package io.daxfs.core.xattr;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.FormatOptions;
 import io.daxfs.core.FsSnapshot;
-import io.daxfs.core.FsStats;
 import io.daxfs.core.FsckSupport;
 import io.daxfs.core.TestDevice;
+import io.daxfs.core.base.FormatOptions;
+import io.daxfs.core.base.FsStats;
 import io.daxfs.core.check.FsChecker;
 import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.devdax.CrashImages;
 import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.devdax.RecordingRegion;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -151,7 +152,7 @@ class XattrCrashTest {
 
     private static void crashAt(DaxFileSystem fs, String step) {
         boolean[] fired = {false};
-        fs.journal().setObserver(s -> {
+        fs.internals().journal().setObserver(s -> {
             if (s.equals(step) && !fired[0]) {
                 fired[0] = true;
                 throw new Crash(s);

@@ -1,13 +1,14 @@
 package io.daxfs.core.xattr;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FsException;
 import io.daxfs.core.FsSnapshot;
-import io.daxfs.core.FsStats;
 import io.daxfs.core.FsckSupport;
 import io.daxfs.core.TestDevice;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
+import io.daxfs.core.base.FsStats;
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -47,7 +48,7 @@ class XattrOrphanTest {
 
             AtomicInteger commits = new AtomicInteger();
             if (crashAtCommit > 0) {
-                fs.journal().setObserver(step -> {
+                fs.internals().journal().setObserver(step -> {
                     if (step.equals("committed") && commits.incrementAndGet() == crashAtCommit) {
                         throw new XattrCrashTest.Crash(step);
                     }
@@ -56,7 +57,7 @@ class XattrOrphanTest {
                 assertThrows(XattrCrashTest.Crash.class, () -> live.unlink(ROOT, "huge"));
                 fs = dev.crashRemount();
             } else {
-                fs.journal().setObserver(step -> {
+                fs.internals().journal().setObserver(step -> {
                     if (step.equals("committed")) {
                         commits.incrementAndGet();
                     }

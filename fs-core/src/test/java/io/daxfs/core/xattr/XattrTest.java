@@ -1,18 +1,19 @@
 package io.daxfs.core.xattr;
 
-import io.daxfs.core.Attributes;
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FileMode;
-import io.daxfs.core.FsException;
 import io.daxfs.core.FsSnapshot;
-import io.daxfs.core.FsStats;
 import io.daxfs.core.FsckSupport;
 import io.daxfs.core.TestDevice;
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
+import io.daxfs.core.base.FsStats;
 import io.daxfs.core.check.FsChecker;
 import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.InodeLayout;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package io.daxfs.fuse.cli;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.FormatOptions;
+import io.daxfs.core.base.FormatOptions;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.format.Superblock;
 import io.daxfs.devdax.DeviceException;
@@ -9,6 +9,7 @@ import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.ImageFiles;
 import io.daxfs.devdax.OpenedDevice;
+
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -1,8 +1,8 @@
 package io.daxfs.fuse.kernel;
 
-import static io.daxfs.fuse.kernel.FuseAbi.*;
+import io.daxfs.core.base.Attributes;
 
-import io.daxfs.core.Attributes;
+import static io.daxfs.fuse.kernel.FuseAbi.*;
 
 /**
  * Writes struct fuse_attr, fuse_attr_out and fuse_entry_out into a reply. Offsets are relative to

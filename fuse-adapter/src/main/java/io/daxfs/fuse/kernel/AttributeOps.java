@@ -1,13 +1,13 @@
 package io.daxfs.fuse.kernel;
 
-import static io.daxfs.fuse.kernel.FuseAbi.*;
-
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.FsStats;
-import io.daxfs.core.Timestamp;
+import io.daxfs.core.base.FsStats;
+import io.daxfs.core.base.Timestamp;
 import io.daxfs.fuse.PosixAcls;
 
 import java.nio.charset.StandardCharsets;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
 
 /** GETATTR, SETATTR, READLINK and STATFS. */
 final class AttributeOps {

@@ -1,11 +1,11 @@
 package io.daxfs.fuse.kernel;
 
-import static io.daxfs.fuse.kernel.FuseAbi.*;
-
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
 import io.daxfs.fuse.FallocateModes;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
 
 /**
  * Open files: OPEN, READ, WRITE, RELEASE, FSYNC, FALLOCATE. The file handle is the inode number

@@ -1,19 +1,19 @@
 package io.daxfs.fuse.kernel;
 
-import static io.daxfs.fuse.kernel.FuseAbi.*;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-
-import io.daxfs.core.Attributes;
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.DirEntry;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.DirEntry;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
  * OPENDIR, READDIR, READDIRPLUS, RELEASEDIR and FSYNCDIR.

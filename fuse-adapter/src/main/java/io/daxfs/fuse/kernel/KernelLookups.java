@@ -1,8 +1,8 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.FileMode;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
 
 /**
  * Inode lifetimes as the FUSE protocol defines them: an inode lives while it has a name, an

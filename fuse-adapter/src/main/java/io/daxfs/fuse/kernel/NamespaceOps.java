@@ -1,15 +1,15 @@
 package io.daxfs.fuse.kernel;
 
-import static io.daxfs.fuse.kernel.FuseAbi.*;
-
-import io.daxfs.core.Attributes;
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FileMode;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
 import io.daxfs.core.perm.Credentials;
 import io.daxfs.fuse.PosixAcls;
 import io.daxfs.fuse.ProcGroups;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
 
 /**
  * Names: LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, UNLINK, RMDIR, RENAME, RENAME2 and CREATE. Every

@@ -1,15 +1,15 @@
 package io.daxfs.fuse.kernel;
 
-import static io.daxfs.fuse.kernel.FuseAbi.*;
-
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.Errno;
-import io.daxfs.core.FsException;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
 import io.daxfs.core.xattr.XattrNames;
 import io.daxfs.fuse.PosixAcls;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
 
 /**
  * SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR. The kernel checks the namespaces' permissions

@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.core.inode;
 
 /**
  * Wall-clock seconds for checks that tolerate a fraction of a second of error (relatime's

@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.core.base;
 
 /**
  * Choices made at mkfs: inode count (0 = one per 16 KiB of device), volume label, and the

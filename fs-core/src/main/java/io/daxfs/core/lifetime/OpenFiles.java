@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.core.lifetime;
 
 import java.util.HashMap;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.core.base;
 
 /**
  * When an access (read, readlink, a directory listing) updates atime: the mount options

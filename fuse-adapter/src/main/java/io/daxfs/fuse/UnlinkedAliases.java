@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.fuse;
 
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,11 +20,13 @@ import java.util.Set;
  * succeeds, as on ext4).
  *
  * <p>Invariant: an alias never outlives its inode. Freeing an inode drops its aliases
- * ({@link #forget}) in the commit hook of the freeing transaction, before the number can be
- * allocated again, so a stale alias can never resolve to a new file that reused the number.
+ * ({@link #forget}, an {@link io.daxfs.core.DaxFileSystem#onInodeFreed} listener) in the commit
+ * hook of the freeing transaction, before the number can be allocated again, so a stale alias
+ * can never resolve to a new file that reused the number. An alias is added before the
+ * unlink it stands in for (and taken back if that unlink does not happen), so the free of the
+ * file always comes after the alias exists.
  *
- * <p>Changes happen under the namespace write lock, lookups under its read lock; the monitor
- * only makes the maps themselves safe. It is a leaf: nothing is called while holding it.
+ * <p>The monitor makes the maps safe; it is a leaf: nothing is called while holding it.
  */
 final class UnlinkedAliases {
     private final Map<String, Long> byName = new HashMap<>();

@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.core.base;
 
 /**
  * What stat(2) reports for an inode. Times are seconds and nanoseconds since the epoch;

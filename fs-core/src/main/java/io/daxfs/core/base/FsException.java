@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.core.base;
 
 /**
  * A file-system operation failed with a POSIX error. Thrown before anything reached the

@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.core.base;
 
 /** st_mode bits of sys/stat.h. */
 public final class FileMode {

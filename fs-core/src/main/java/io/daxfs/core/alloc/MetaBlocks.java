@@ -1,4 +1,4 @@
-package io.daxfs.core.inode;
+package io.daxfs.core.alloc;
 
 import io.daxfs.core.journal.Transaction;
 
@@ -9,7 +9,7 @@ public interface MetaBlocks {
      * returning (the block is unreachable until {@code tx} commits, so no journaling is needed
      * for its initial content). Marks it in use in {@code tx}.
      *
-     * @throws io.daxfs.core.FsException ENOSPC
+     * @throws io.daxfs.core.base.FsException ENOSPC
      */
     long allocateZeroed(Transaction tx, long goal);
 

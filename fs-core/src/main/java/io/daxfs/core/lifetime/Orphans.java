@@ -1,11 +1,11 @@
-package io.daxfs.core;
+package io.daxfs.core.lifetime;
 
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.journal.Transaction;
+import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,22 +18,25 @@ import java.util.List;
  * freeing every inode on the list - after a crash nothing is open - so a crash mid-way leaks
  * nothing.
  *
- * <p>Every change happens under the namespace write lock, which is held until the transaction
- * that carries it commits: list changes therefore reach the media in the order the mirror
- * saw them. The monitor only protects the mirror for readers such as fsck-style snapshots.
+ * <p>Invariant: the mirror is the on-media list as the last committed transaction left it.
+ * Operations in different directories build their transactions concurrently, so a link
+ * computed when a transaction is built could be overtaken by another transaction that
+ * commits first (one of the two orphans would drop off the list). So {@link #add} and
+ * {@link #remove} only register a step that runs inside the commit, under the journal's
+ * commit lock ({@link Transaction#atCommit}): it reads the mirror, writes the links and
+ * updates the mirror in commit order, and undoes the mirror change if the commit is refused.
+ * The monitor guards the mirror for {@link #snapshot}.
  */
 final class Orphans {
-    private final MemorySegment media;
     private final InodeTable inodes;
     private final long headOffset;
     /** Mirror of the on-media list, head first. */
     private final List<Long> list = new ArrayList<>();
 
     Orphans(MemorySegment media, Geometry g, InodeTable inodes) {
-        this.media = media;
         this.inodes = inodes;
-        this.headOffset = g.journalOffset() + 16;
-        long ino = media.get(ValueLayout.JAVA_LONG_UNALIGNED, headOffset);
+        this.headOffset = headOffset(g);
+        long ino = media.get(MediaOrder.LONG, headOffset);
         int guard = 0;
         while (ino != 0 && guard++ < g.inodeCount()) {
             list.add(ino);
@@ -45,16 +48,29 @@ final class Orphans {
         return List.copyOf(list);
     }
 
-    /** Pushes {@code ino} on the list in {@code tx}. */
-    synchronized void add(Transaction tx, long ino) {
+    /** Pushes {@code ino} on the list when {@code tx} commits. */
+    void add(Transaction tx, long ino) {
+        tx.atCommit(t -> push(t, ino));
+    }
+
+    /** Unlinks {@code ino} from the list when {@code tx} commits. */
+    void remove(Transaction tx, long ino) {
+        tx.atCommit(t -> unlink(t, ino));
+    }
+
+    private synchronized void push(Transaction tx, long ino) {
         long head = list.isEmpty() ? 0 : list.getFirst();
         inodes.setNextOrphan(tx, ino, head);
         tx.putLong(headOffset, ino);
         list.addFirst(ino);
+        tx.onAbort(() -> {
+            synchronized (this) {
+                list.remove(Long.valueOf(ino));
+            }
+        });
     }
 
-    /** Unlinks {@code ino} from the list in {@code tx}. */
-    synchronized void remove(Transaction tx, long ino) {
+    private synchronized void unlink(Transaction tx, long ino) {
         int i = list.indexOf(ino);
         if (i < 0) {
             return;
@@ -67,6 +83,11 @@ final class Orphans {
         }
         inodes.setNextOrphan(tx, ino, 0);
         list.remove(i);
+        tx.onAbort(() -> {
+            synchronized (this) {
+                list.add(i, ino);
+            }
+        });
     }
 
     static long headOffset(Geometry g) {

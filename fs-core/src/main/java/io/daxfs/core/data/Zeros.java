@@ -1,4 +1,4 @@
-package io.daxfs.core;
+package io.daxfs.core.data;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

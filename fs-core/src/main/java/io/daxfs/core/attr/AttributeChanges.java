@@ -1,0 +1,117 @@
+package io.daxfs.core.attr;
+
+import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FileMode;
+import io.daxfs.core.base.FsException;
+import io.daxfs.core.base.Timestamp;
+import io.daxfs.core.inode.Inode;
+import io.daxfs.core.inode.InodeTable;
+import io.daxfs.core.journal.Journal;
+import io.daxfs.core.journal.Transaction;
+import io.daxfs.core.xattr.XattrStore;
+
+import java.util.concurrent.locks.Lock;
+
+/**
+ * chmod, chown, utimens and the privileges a write takes away: one journaled transaction
+ * each, under the inode's lock held exclusively (so two changes of one inode's attributes
+ * never interleave their records).
+ */
+public final class AttributeChanges {
+    private static final int GROUP_EXECUTE = 0010;
+    private static final String SECURITY_CAPABILITY = "security.capability";
+
+    private final InodeTable table;
+    private final Journal journal;
+    private final XattrStore xattrs;
+
+    public AttributeChanges(InodeTable table, Journal journal, XattrStore xattrs) {
+        this.table = table;
+        this.journal = journal;
+        this.xattrs = xattrs;
+    }
+
+    /** Sets the permission bits (the type bits stay); ctime becomes now. */
+    public void chmod(Inode in, int mode) {
+        long ino = in.ino();
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            Transaction tx = journal.begin();
+            table.setMode(tx, ino, (table.mode(ino) & FileMode.S_IFMT) | (mode & FileMode.PERMISSION_BITS));
+            table.setCtime(tx, ino, Timestamp.now());
+            journal.commit(tx);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** Changes owner and/or group; -1 leaves one unchanged. ctime becomes now. */
+    public void chown(Inode in, int uid, int gid) {
+        long ino = in.ino();
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            Attributes a = table.attributes(ino);
+            Transaction tx = journal.begin();
+            table.setOwner(tx, ino, uid == -1 ? a.uid() : uid, gid == -1 ? a.gid() : gid);
+            table.setCtime(tx, ino, Timestamp.now());
+            journal.commit(tx);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /** Sets access and/or modification time; null leaves one unchanged. ctime becomes now. */
+    public void setTimes(Inode in, Timestamp atime, Timestamp mtime) {
+        long ino = in.ino();
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            Transaction tx = journal.begin();
+            if (atime != null) {
+                table.setAtime(tx, ino, atime);
+            }
+            if (mtime != null) {
+                table.setMtime(tx, ino, mtime);
+            }
+            table.setCtime(tx, ino, Timestamp.now());
+            journal.commit(tx);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /**
+     * What Linux does to a file that someone without CAP_FSETID writes or truncates, and to
+     * any file that is chowned (file_remove_privs, chown_common): the set-user-ID bit goes; the
+     * set-group-ID bit goes if group-execute is set (without it, the bit marks mandatory
+     * locking); the security.capability attribute goes. Directories keep theirs. A file with
+     * none of these costs two reads of its inode and allocates nothing. Returns whether the
+     * mode changed (a cached copy of it is then stale).
+     */
+    public boolean dropPrivileges(Inode in) {
+        int mode = table.mode(in.ino());
+        if (FileMode.isDirectory(mode)) {
+            return false;
+        }
+        int kept = mode & ~FileMode.S_ISUID;
+        if ((mode & (FileMode.S_ISGID | GROUP_EXECUTE)) == (FileMode.S_ISGID | GROUP_EXECUTE)) {
+            kept &= ~FileMode.S_ISGID;
+        }
+        if (kept != mode) {
+            chmod(in, kept);
+        }
+        if (table.xattrBlock(in.ino()) != 0) {
+            try {
+                xattrs.remove(in, SECURITY_CAPABILITY);
+            } catch (FsException e) {
+                if (e.errno() != Errno.ENODATA) {
+                    throw e;
+                }
+            }
+        }
+        return kept != mode;
+    }
+}

@@ -1,0 +1,88 @@
+package io.daxfs.core.data;
+
+import io.daxfs.core.concurrent.PausePoints;
+import io.daxfs.core.concurrent.Safeguards;
+import io.daxfs.core.inode.ExtentMap;
+import io.daxfs.core.inode.Inode;
+import io.daxfs.core.inode.InodeTable;
+import io.daxfs.core.journal.Journal;
+import io.daxfs.core.journal.Transaction;
+import io.daxfs.core.space.Space;
+import io.daxfs.devdax.PmemRegion;
+
+import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
+
+/**
+ * The data of regular files, concurrent within one file: {@link FileReader} (read, seek),
+ * {@link FileWriter} (write, fsync), {@link FileResizer} (truncate, punch, zero range,
+ * fallocate), {@link Lease} (references to a range's blocks), over {@link FileBlocks}
+ * (allocating, zeroing and freeing blocks in transactions). Callers pass the inode's handle
+ * and have checked the arguments' ranges; docs/concurrency.md states the invariants.
+ */
+public final class FileData {
+    private final MemorySegment media;
+    private final Space space;
+    private final FileBlocks blocks;
+    private final FileReader reader;
+    private final FileWriter writer;
+    private final FileResizer resizer;
+
+    public FileData(PmemRegion region, InodeTable table, Journal journal, Space space, Safeguards safeguards,
+                    PausePoints pauses) {
+        this.media = region.readView();
+        this.space = space;
+        this.blocks = new FileBlocks(region, table, journal, space, pauses);
+        this.reader = new FileReader(region, table, space.busy(), safeguards, pauses);
+        this.writer = new FileWriter(region, table, journal, blocks, safeguards, pauses);
+        this.resizer = new FileResizer(region, table, journal, blocks);
+    }
+
+    /** Reads up to {@code length} bytes at {@code offset}; holes read as zeros. */
+    public int read(Inode in, long offset, MemorySegment dst, long dstOffset, int length) {
+        return reader.read(in, offset, dst, dstOffset, length);
+    }
+
+    /** SEEK_DATA ({@code data}) or SEEK_HOLE from {@code offset}. */
+    public long seek(Inode in, long offset, boolean data) {
+        return reader.seek(in, offset, data);
+    }
+
+    public int write(Inode in, long offset, MemorySegment src, long srcOffset, int length) {
+        return writer.write(in, offset, src, srcOffset, length);
+    }
+
+    /** Makes the file's written data durable. */
+    public void fsync(Inode in) {
+        writer.fsync(in);
+    }
+
+    public void truncate(Inode in, long newSize) {
+        resizer.truncate(in, newSize);
+    }
+
+    public void punchHole(Inode in, long offset, long length) {
+        resizer.punchHole(in, offset, length);
+    }
+
+    public void zeroRange(Inode in, long offset, long length, boolean keepSize) {
+        resizer.zeroRange(in, offset, length, keepSize);
+    }
+
+    public void fallocate(Inode in, long offset, long length, boolean keepSize) {
+        resizer.fallocate(in, offset, length, keepSize);
+    }
+
+    /** References the blocks behind [offset, offset+length) until the lease is closed. */
+    public Lease lease(Inode in, long offset, long length) {
+        return Lease.take(space.busy(), media, in, offset, length);
+    }
+
+    /**
+     * Frees every block of logical [from, to) in bounded transactions ({@link FileBlocks#freeRange});
+     * caller holds the range exclusively.
+     */
+    public void freeRange(Inode in, ExtentMap map, long from, long to, Consumer<Transaction> first) {
+        blocks.freeRange(in, map, from, to, first);
+    }
+}
