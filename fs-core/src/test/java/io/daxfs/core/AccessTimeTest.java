@@ -6,7 +6,6 @@ import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.inode.InodeTable;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * directory) and when (strictatime: always; relatime: when not after mtime/ctime, or a day
  * old; noatime: never; nodiratime: not for directories). Also ctime-only fallocate.
  */
+@FsCoreDevice(after = FsCoreDevice.Check.NONE)
 class AccessTimeTest {
     private static final Timestamp OLD = new Timestamp(1_000_000_000L, 0);
     private TestDevice dev;
@@ -31,15 +31,8 @@ class AccessTimeTest {
 
     @BeforeEach
     void setUp() {
-        dev = TestDevice.create(32 * TestDevice.MIB);
-        fs = dev.fs();
         file = fs.create(ROOT, "f", 0644, 0, 0);
         fs.write(file, 0, MemorySegment.ofArray(new byte[100]), 0, 100);
-    }
-
-    @AfterEach
-    void tearDown() {
-        dev.close();
     }
 
     private long atimeNanos(long ino) {

@@ -5,8 +5,6 @@ import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.format.Geometry;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -26,26 +24,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /** File contents: read/write/truncate against a model, holes, EOF, large and fragmented files. */
+@FsCoreDevice(mib = 64, after = FsCoreDevice.Check.SPACE_AND_FSCK)
 class DataTest {
     private static final int B = Geometry.BLOCK_SIZE;
     private TestDevice dev;
     private DaxFileSystem fs;
-
-    @BeforeEach
-    void setUp() {
-        dev = TestDevice.create(64 * MIB);
-        fs = dev.fs();
-    }
-
-    @AfterEach
-    void tearDown() {
-        try {
-            FsSnapshot.assertSpaceAccounted(dev.fs());
-            FsckSupport.assertClean(dev.region().readView(), "after the test");
-        } finally {
-            dev.close();
-        }
-    }
 
     /** The file's content must equal model[0, size). */
     private void assertContent(long ino, byte[] model, long size, String when) {

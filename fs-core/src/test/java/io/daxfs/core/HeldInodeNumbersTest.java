@@ -1,10 +1,8 @@
 package io.daxfs.core;
 
 import io.daxfs.core.base.Errno;
-import io.daxfs.core.base.FormatOptions;
 import io.daxfs.core.base.FsException;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -21,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * inode is free, its number is not handed out until released, and a release that overtakes
  * the free voids the hold.
  */
+@FsCoreDevice(inodes = 64)
 class HeldInodeNumbersTest {
     private TestDevice dev;
     private DaxFileSystem fs;
@@ -28,18 +27,7 @@ class HeldInodeNumbersTest {
 
     @BeforeEach
     void setUp() {
-        dev = TestDevice.create(32 * MIB, new FormatOptions(64, "", 0, 0));
-        fs = dev.fs();
         fs.keepFreedNumbersWhile(named::contains);
-    }
-
-    @AfterEach
-    void tearDown() {
-        try {
-            FsckSupport.assertClean(dev.region().readView(), "after the test");
-        } finally {
-            dev.close();
-        }
     }
 
     @Test

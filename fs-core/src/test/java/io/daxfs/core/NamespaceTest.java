@@ -8,8 +8,6 @@ import io.daxfs.core.base.FsException;
 import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.format.Geometry;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -28,29 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Names: create, lookup, readdir, unlink, mkdir, rmdir, rename, link, symlink, mknod, resolve. */
+@FsCoreDevice(after = FsCoreDevice.Check.REMOUNT_AND_FSCK)
 class NamespaceTest {
     private TestDevice dev;
     private DaxFileSystem fs;
-
-    @BeforeEach
-    void setUp() {
-        dev = TestDevice.create(32 * MIB);
-        fs = dev.fs();
-    }
-
-    @AfterEach
-    void tearDown() {
-        // Every test leaves a consistent file system behind, also after a remount.
-        try {
-            FsSnapshot.assertSpaceAccounted(dev.fs());
-            var before = FsSnapshot.of(dev.fs());
-            FsSnapshot.assertSpaceAccounted(dev.remount());
-            assertEquals(before, FsSnapshot.of(dev.fs()));
-            FsckSupport.assertClean(dev.region().readView(), "after the test");
-        } finally {
-            dev.close();
-        }
-    }
 
     static void assertErrno(Errno expected, Executable op) {
         FsException e = assertThrows(FsException.class, op);

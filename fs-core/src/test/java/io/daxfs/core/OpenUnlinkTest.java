@@ -7,7 +7,6 @@ import io.daxfs.core.check.FsChecker;
 import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.format.Geometry;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Unlink (and rename over) of an open file, the ext4 way: the inode and its data live on the
  * orphan list until the last release, and a crash before that frees them at the next mount.
  */
+@FsCoreDevice
 class OpenUnlinkTest {
     private static final int B = Geometry.BLOCK_SIZE;
     private static final int SIZE = 40 * B + 123;
@@ -41,19 +41,8 @@ class OpenUnlinkTest {
 
     @BeforeEach
     void setUp() {
-        dev = TestDevice.create(32 * MIB);
-        fs = dev.fs();
         fs.create(ROOT, "keep", 0644, 0, 0); // the root keeps its entry block
         start = fs.statfs();
-    }
-
-    @AfterEach
-    void tearDown() {
-        try {
-            FsckSupport.assertClean(dev.region().readView(), "after the test");
-        } finally {
-            dev.close();
-        }
     }
 
     private long fileWithData(String name, long seed) {
@@ -145,10 +134,6 @@ class OpenUnlinkTest {
         fs.unlink(ROOT, "g");
         assertEverythingFreed(fs);
     }
-
-
-
-
 
     @Test
     void unlinkIfOpenUnlinksAnOpenFileAndKeepsItUntilTheLastRelease() {

@@ -2,37 +2,17 @@ package io.daxfs.core;
 
 import io.daxfs.core.base.Errno;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static io.daxfs.core.NamespaceTest.assertErrno;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** renameat2(2) flags: RENAME_NOREPLACE and RENAME_EXCHANGE. */
+@FsCoreDevice(after = FsCoreDevice.Check.REMOUNT_AND_FSCK)
 class RenameFlagsTest {
     private static final long MIB = 1 << 20;
     private TestDevice dev;
     private DaxFileSystem fs;
-
-    @BeforeEach
-    void setUp() {
-        dev = TestDevice.create(32 * MIB);
-        fs = dev.fs();
-    }
-
-    @AfterEach
-    void tearDown() {
-        try {
-            FsSnapshot.assertSpaceAccounted(dev.fs());
-            var before = FsSnapshot.of(dev.fs());
-            FsSnapshot.assertSpaceAccounted(dev.remount());
-            assertEquals(before, FsSnapshot.of(dev.fs()));
-            FsckSupport.assertClean(dev.region().readView(), "after the test");
-        } finally {
-            dev.close();
-        }
-    }
 
     private long file(long dir, String name) {
         return fs.create(dir, name, 0644, 0, 0);

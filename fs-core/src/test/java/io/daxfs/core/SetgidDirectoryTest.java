@@ -1,26 +1,14 @@
 package io.daxfs.core;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** New entries of a setgid directory take its group; new subdirectories keep the bit. */
+@FsCoreDevice(after = FsCoreDevice.Check.NONE)
 class SetgidDirectoryTest {
     private TestDevice dev;
     private DaxFileSystem fs;
-
-    @BeforeEach
-    void setUp() {
-        dev = TestDevice.create(32 * TestDevice.MIB);
-        fs = dev.fs();
-    }
-
-    @AfterEach
-    void tearDown() {
-        dev.close();
-    }
 
     @Test
     void setgidDirectoryPassesGroupAndBit() {

@@ -2,8 +2,6 @@ package io.daxfs.core;
 
 import io.daxfs.core.base.Errno;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static io.daxfs.core.NamespaceTest.assertErrno;
@@ -14,24 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** open(O_TMPFILE): files made without a name, then linked or dropped; and what a crash leaves. */
+@FsCoreDevice
 class UnnamedFileTest {
     private TestDevice dev;
     private DaxFileSystem fs;
-
-    @BeforeEach
-    void setUp() {
-        dev = TestDevice.create(32 * MIB);
-        fs = dev.fs();
-    }
-
-    @AfterEach
-    void tearDown() {
-        try {
-            FsckSupport.assertClean(dev.region().readView(), "after the test");
-        } finally {
-            dev.close();
-        }
-    }
 
     @Test
     void anUnnamedFileIsFreedByItsLastRelease() {

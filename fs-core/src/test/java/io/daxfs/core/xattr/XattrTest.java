@@ -1,6 +1,7 @@
 package io.daxfs.core.xattr;
 
 import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.FsCoreDevice;
 import io.daxfs.core.FsSnapshot;
 import io.daxfs.core.FsckSupport;
 import io.daxfs.core.TestDevice;
@@ -14,8 +15,6 @@ import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.InodeLayout;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -46,20 +45,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Extended attributes through {@link DaxFileSystem}: semantics, errno values, limits, space, fsck. */
+@FsCoreDevice(mib = 64, after = FsCoreDevice.Check.NONE)
 class XattrTest {
     private TestDevice dev;
     private DaxFileSystem fs;
-
-    @BeforeEach
-    void setUp() {
-        dev = TestDevice.create(64 * MIB);
-        fs = dev.fs();
-    }
-
-    @AfterEach
-    void tearDown() {
-        dev.close();
-    }
 
     static void assertErrno(Errno expected, Executable call) {
         FsException e = assertThrows(FsException.class, call);
