@@ -5,6 +5,7 @@ import io.daxfs.core.base.FsException;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.ExtentSlots;
 import io.daxfs.core.inode.InodeLayout;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

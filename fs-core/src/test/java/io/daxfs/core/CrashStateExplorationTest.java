@@ -19,12 +19,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 
 import static io.daxfs.core.DaxFileSystem.ROOT;
 import static io.daxfs.core.TestDevice.MIB;
@@ -43,88 +40,38 @@ class CrashStateExplorationTest {
     private static final long SIZE = 16 * MIB;
 
     private Path dir;
-    /** Visible state after 0, 1, 2... operations of the workload. */
-    private final List<TreeMap<String, String>> states = new ArrayList<>();
-    private final List<String> opNames = new ArrayList<>();
-    private byte[] base;
-    private List<Event> log;
-    private Geometry geometry;
+    private RecordedWorkload<TreeMap<String, String>> workload;
 
     @BeforeEach
     void record() {
         dir = TestDevice.newTempDir();
-        try (OpenedDevice d = TestDevice.open(dir.resolve("recorded.img"), SIZE)) {
-            DaxFileSystem.format(d.region(), FormatOptions.defaults());
+        workload = RecordedWorkload.start(SIZE, pre -> {
             // State before recording: files to rename over and to unlink.
-            DaxFileSystem pre = DaxFileSystem.mount(d.region());
             write(pre, pre.create(ROOT, "old", 0644, 0, 0), 0, pattern(100, 0, 6000));
             write(pre, pre.create(ROOT, "other", 0600, 0, 0), 0, pattern(101, 0, 5000));
-            pre.close();
-
-            RecordingRegion rec = new RecordingRegion(d.region());
-            base = rec.snapshot();
-            DaxFileSystem fs = DaxFileSystem.mount(rec);
-            geometry = fs.superblock().geometry();
-            states.add(FsSnapshot.of(fs));
-            opNames.add("(start)");
-            step(fs, "mkdir /d", f -> f.mkdir(ROOT, "d", 0755, 0, 0));
-            step(fs, "create /d/f", f -> f.create(f.resolve("/d"), "f", 0640, 0, 0));
-            step(fs, "write 10 KiB to /d/f", f -> write(f, f.resolve("/d/f"), 0, pattern(102, 0, 10 * 1024)));
-            step(fs, "append 100 bytes in place", f -> write(f, f.resolve("/d/f"), 10 * 1024, pattern(103, 0, 100)));
-            step(fs, "rename /d/f over /old", f -> f.rename(f.resolve("/d"), "f", ROOT, "old"));
-            step(fs, "unlink /other", f -> f.unlink(ROOT, "other"));
-            step(fs, "truncate /old to 3000", f -> f.truncate(f.resolve("/old"), 3000));
-            step(fs, "symlink /d/ln", f -> f.symlink(f.resolve("/d"), "ln", "../old", 0, 0));
-            step(fs, "link /old as /d/hard", f -> f.link(f.resolve("/old"), f.resolve("/d"), "hard"));
-            fs.close();
-            log = rec.events();
-        }
-        for (int i = 1; i < states.size(); i++) {
-            assertTrue(!states.get(i).equals(states.get(i - 1)), opNames.get(i) + " changed nothing visible");
-        }
-    }
-
-    private void step(DaxFileSystem fs, String name, Consumer<DaxFileSystem> op) {
-        op.accept(fs);
-        states.add(FsSnapshot.of(fs));
-        opNames.add(name);
+        }, FsSnapshot::of)
+                .step("mkdir /d", f -> f.mkdir(ROOT, "d", 0755, 0, 0))
+                .step("create /d/f", f -> f.create(f.resolve("/d"), "f", 0640, 0, 0))
+                .step("write 10 KiB to /d/f", f -> write(f, f.resolve("/d/f"), 0, pattern(102, 0, 10 * 1024)))
+                .step("append 100 bytes in place", f -> write(f, f.resolve("/d/f"), 10 * 1024, pattern(103, 0, 100)))
+                .step("rename /d/f over /old", f -> f.rename(f.resolve("/d"), "f", ROOT, "old"))
+                .step("unlink /other", f -> f.unlink(ROOT, "other"))
+                .step("truncate /old to 3000", f -> f.truncate(f.resolve("/old"), 3000))
+                .step("symlink /d/ln", f -> f.symlink(f.resolve("/d"), "ln", "../old", 0, 0))
+                .step("link /old as /d/hard", f -> f.link(f.resolve("/old"), f.resolve("/d"), "hard"))
+                .stop();
     }
 
     @AfterEach
     void tearDown() {
+        workload.close();
         TestDevice.deleteTree(dir);
     }
 
     @Test
     void everyCrashImageMountsAndShowsAPrefixOfTheWorkload() {
         long seed = TestDevice.seed("CrashStateExplorationTest");
-        int variants = 3;
-        long total = CrashImages.count(log, variants);
-        assertTrue(total > 20, "the workload should cross many fences: " + total + " images");
-        Iterator<CrashImages.CrashImage> it = CrashImages.iterator(base, log, variants, seed);
-        int lastPrefix = 0;
-        int maxInEpoch = 0;
-        int checked = 0;
-        while (it.hasNext()) {
-            CrashImages.CrashImage img = it.next();
-            String what = img.describe() + " (seed " + seed + ")";
-            int k = checkImage(img.image(), what);
-            switch (img.kind()) {
-                case DURABLE_PREFIX -> {
-                    assertTrue(k >= lastPrefix && k >= maxInEpoch,
-                            what + " shows the state after " + k + " operations; an earlier crash showed more");
-                    lastPrefix = k;
-                    maxInEpoch = k;
-                }
-                case PARTIAL_EPOCH -> {
-                    assertTrue(k >= lastPrefix, what + " went back before its durable prefix");
-                    maxInEpoch = Math.max(maxInEpoch, k);
-                }
-                case FINAL -> assertEquals(states.size() - 1, k, what + ": the whole log must show every operation");
-            }
-            checked++;
-        }
-        assertEquals(total, checked);
+        assertTrue(workload.checkEveryCrashImage(3, seed) > 20, "the workload should cross many fences");
     }
 
     /**
@@ -136,12 +83,12 @@ class CrashStateExplorationTest {
     @Test
     void reorderedEpochsAreAllOrNothing() {
         int[] images = {0};
-        byte[] last = forEachReorderedImage(base, log, geometry, (what, img) -> {
-            checkImage(img, what);
+        byte[] last = forEachReorderedImage(workload.base(), workload.log(), workload.geometry(), (what, img) -> {
+            workload.checkImage(img, what);
             images[0]++;
         });
         assertTrue(images[0] > 20, "only " + images[0] + " images");
-        assertEquals(states.size() - 1, checkImage(last, "the whole log"));
+        assertEquals(workload.operations(), workload.checkImage(last, "the whole log"));
     }
 
     /**
@@ -280,49 +227,4 @@ class CrashStateExplorationTest {
         }
     }
 
-    /**
-     * Writes {@code image} to a fresh file, checks it with fsck, mounts it and finds which
-     * prefix of the workload it shows. Also checks that it stays usable. Returns the number
-     * of operations visible.
-     */
-    private int checkImage(byte[] image, String what) {
-        Path file = dir.resolve("crash-" + System.nanoTime() + ".img");
-        try {
-            Files.write(file, image);
-            try (OpenedDevice d = TestDevice.openExisting(file)) {
-                FsckSupport.assertClean(d.region().readView(), what + ", before mount");
-                DaxFileSystem fs;
-                try {
-                    fs = DaxFileSystem.mount(d.region());
-                } catch (RuntimeException e) {
-                    throw new AssertionError(what + ": mount failed: " + e, e);
-                }
-                TreeMap<String, String> seen = FsSnapshot.of(fs);
-                int k = states.indexOf(seen);
-                if (k < 0) {
-                    fail(what + " shows a state that no prefix of the workload has:\n" + seen + "\nexpected one of:\n"
-                            + String.join("\n", states.stream().map(Object::toString).toList()));
-                }
-                FsSnapshot.assertSpaceAccounted(fs);
-                FsckSupport.assertClean(d.region().readView(), what + ", after mount");
-                // Usable: new work goes through and frees cleanly.
-                long free = fs.statfs().freeBlocks();
-                long ino = fs.create(ROOT, "probe", 0644, 0, 0);
-                write(fs, ino, 0, pattern(104, 0, 9000));
-                fs.unlink(ROOT, "probe");
-                assertTrue(fs.statfs().freeBlocks() >= free - 1, what + ": blocks leaked by new work");
-                FsSnapshot.assertSpaceAccounted(fs);
-                fs.close();
-                return k;
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            try {
-                Files.deleteIfExists(file);
-            } catch (IOException ignored) {
-                // the directory goes in tearDown
-            }
-        }
-    }
 }

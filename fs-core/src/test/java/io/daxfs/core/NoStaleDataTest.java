@@ -1,6 +1,7 @@
 package io.daxfs.core;
 
 import io.daxfs.core.format.Geometry;
+
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;

@@ -7,8 +7,6 @@ import io.daxfs.core.format.Geometry;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.concurrent.atomic.AtomicInteger;
-
 import static io.daxfs.core.DaxFileSystem.ROOT;
 import static io.daxfs.core.NamespaceTest.assertErrno;
 import static io.daxfs.core.TestDevice.MIB;
@@ -42,26 +40,8 @@ class OrphanRecoveryTest {
             assertTrue(fs.getattr(ino).blocks512() / 8 > EXTENTS, "overflow blocks counted");
             fs = dev.remount();
 
-            AtomicInteger commits = new AtomicInteger();
-            if (crashAtCommit > 0) {
-                fs.internals().journal().setObserver(step -> {
-                    if (step.equals("committed") && commits.incrementAndGet() == crashAtCommit) {
-                        throw new JournalCrashPointTest.Crash(step);
-                    }
-                });
-                DaxFileSystem live = fs;
-                assertThrows(JournalCrashPointTest.Crash.class, () -> live.unlink(ROOT, "huge"));
-                fs = dev.crashRemount();
-            } else {
-                fs.internals().journal().setObserver(step -> {
-                    if (step.equals("committed")) {
-                        commits.incrementAndGet();
-                    }
-                });
-                fs.unlink(ROOT, "huge");
-                assertTrue(commits.get() >= 3, "expected the orphan path (several transactions), got "
-                        + commits.get() + " commit(s)");
-            }
+            // Several transactions: the orphan path.
+            fs = CrashHarness.runCrashingAtCommit(dev, f -> f.unlink(ROOT, "huge"), crashAtCommit, 3);
             DaxFileSystem after = fs;
             assertErrno(Errno.ENOENT, () -> after.lookup(ROOT, "huge"));
             assertEquals(start.freeBlocks(), fs.statfs().freeBlocks(), "every block of the orphan came back");

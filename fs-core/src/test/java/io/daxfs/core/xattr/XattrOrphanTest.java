@@ -1,5 +1,6 @@
 package io.daxfs.core.xattr;
 
+import io.daxfs.core.CrashHarness;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.FsSnapshot;
 import io.daxfs.core.FsckSupport;
@@ -11,8 +12,6 @@ import io.daxfs.core.format.Geometry;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.daxfs.core.DaxFileSystem.ROOT;
 import static io.daxfs.core.TestDevice.MIB;
@@ -46,27 +45,11 @@ class XattrOrphanTest {
             }
             fs = dev.remount();
 
-            AtomicInteger commits = new AtomicInteger();
-            if (crashAtCommit > 0) {
-                fs.internals().journal().setObserver(step -> {
-                    if (step.equals("committed") && commits.incrementAndGet() == crashAtCommit) {
-                        throw new XattrCrashTest.Crash(step);
-                    }
-                });
+            // Several transactions: the orphan path.
+            fs = CrashHarness.runCrashingAtCommit(dev, f -> f.unlink(ROOT, "huge"), crashAtCommit, 3);
+            if (crashAtCommit == 0) {
                 DaxFileSystem live = fs;
-                assertThrows(XattrCrashTest.Crash.class, () -> live.unlink(ROOT, "huge"));
-                fs = dev.crashRemount();
-            } else {
-                fs.internals().journal().setObserver(step -> {
-                    if (step.equals("committed")) {
-                        commits.incrementAndGet();
-                    }
-                });
-                DaxFileSystem live = fs;
-                long stale = ino;
-                fs.unlink(ROOT, "huge");
-                assertTrue(commits.get() >= 3, "expected the orphan path, got " + commits.get() + " commit(s)");
-                FsException e = assertThrows(FsException.class, () -> live.getxattr(stale, "user.v0"));
+                FsException e = assertThrows(FsException.class, () -> live.getxattr(ino, "user.v0"));
                 assertEquals(Errno.ENOENT, e.errno());
             }
             assertEquals(start.freeBlocks(), fs.statfs().freeBlocks(), "every block came back");
