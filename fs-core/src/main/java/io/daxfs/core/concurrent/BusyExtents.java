@@ -9,7 +9,8 @@ import java.util.TreeMap;
 
 /**
  * Extents that have left their file but may not be reused yet (after XFS's
- * xfs_extent_busy.c and Chinner's answer in seed 003).
+ * xfs_extent_busy.c and Dave Chinner's answer on "dax: fix dma vs truncate", linux-kernel,
+ * October 2017).
  *
  * <p>An extent freed by truncate, hole punch, unlink or overwrite is detached from its file at
  * once - freeing never blocks - and inserted here. It stays busy while either holds:

@@ -15,7 +15,7 @@ import java.util.List;
 /**
  * A long-lived reference to the device blocks behind a file range: what a direct mapping of
  * device memory, a copy offload or a layout lease holds (the "DMA / RDMA / other mapper" of
- * seed 003). Truncate and hole punch never wait for it: blocks they free stay on the busy
+ * the thread "dax: fix dma vs truncate", 2017). Truncate and hole punch never wait for it: blocks they free stay on the busy
  * list until the lease is closed, so they are never handed to another file while the holder
  * may still read or write them.
  */

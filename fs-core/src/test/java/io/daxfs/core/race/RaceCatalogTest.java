@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The race catalog of shared/seeds/README.md: one deterministic test per hazard. Each forces
+ * The race catalog of docs/concurrency.md: one deterministic test per hazard. Each forces
  * the bad interleaving through fs-core's pause points and runs twice: with the protecting
  * mechanism (the outcome is correct) and with that one mechanism switched off (the hazard
  * really happens - proof that the test exercises the mechanism and that the mechanism is
@@ -76,7 +76,7 @@ class RaceCatalogTest {
     }
 
     /**
-     * R1 (seeds 000, 004): a read finds a hole and is about to cache "hole" when an allocating
+     * R1 (Zwisler and Kara, "dax: fix data corruption due to stale mmap reads", 2017): a read finds a hole and is about to cache "hole" when an allocating
      * write fills it. Entry locks serialize the two, so the cached hole is stamped before the
      * allocation and invalidated by it; without them the stale hole outlives the write and a
      * later read returns zeros instead of the written data.
@@ -112,7 +112,7 @@ class RaceCatalogTest {
     }
 
     /**
-     * R2 (seed 001): a write has found its block allocated and is about to copy into it when a
+     * R2 (Kara and Chinner, "Hole punching and mmap races", 2012): a write has found its block allocated and is about to copy into it when a
      * truncate frees it and another file reuses it. The write holds its range shared, so the
      * truncate waits; without the range lock the write lands in the other file's block.
      */
@@ -153,7 +153,7 @@ class RaceCatalogTest {
     }
 
     /**
-     * R3 (seed 002): a read uses a cached block mapping while truncate invalidates it and
+     * R3 (Arcangeli, "smp race fix between invalidate_inode_pages* and do_no_page", 2005): a read uses a cached block mapping while truncate invalidates it and
      * another file reuses the block. The invalidation sequence moved, so the read retries and
      * never returns the other file's bytes; without it the read trusts the stale mapping.
      */
@@ -184,7 +184,7 @@ class RaceCatalogTest {
     }
 
     /**
-     * R4 (seed 003): a read has referenced its block and is copying slowly when truncate frees
+     * R4 (Chinner, "dax: fix dma vs truncate", 2017): a read has referenced its block and is copying slowly when truncate frees
      * the block and another file allocates and writes. Truncate does not wait; the busy list
      * keeps the block from reuse until the read drops its reference, so the old reader never
      * sees the other file's bytes. Without the busy list the block is reused at once.
@@ -254,7 +254,7 @@ class RaceCatalogTest {
     }
 
     /**
-     * R5 (seed 004): two writers find the same hole at once. Entry locks make the second wait
+     * R5 (Kara, "dax: New fault locking", 2016): two writers find the same hole at once. Entry locks make the second wait
      * and find the block allocated; without them both allocate and one block leaks.
      */
     @ParameterizedTest
