@@ -1,12 +1,6 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,34 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * setfattr/getfattr (package attr), setfacl/getfacl (package acl), python3's os.*xattr and
  * the raw libc calls (size probing, ERANGE).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs
 class XattrTest {
     private DaxfsMount m;
+    @TestDirectory
     private Path d;
-    private int testNumber;
-
-    @BeforeAll
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterAll
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
-
-    @BeforeEach
-    void testDirectory(TestInfo info) throws IOException {
-        m.ensureMounted();
-        d = Files.createDirectory(m.path("t" + (++testNumber) + "-" + info.getTestMethod().orElseThrow().getName()));
-    }
-
-    @AfterEach
-    void daemonHealthy() {
-        m.assertNoDaemonErrors();
-    }
 
     /**
      * Runs python3 statements with sys.argv[1..] = args; prints "OK" or the errno name of the
