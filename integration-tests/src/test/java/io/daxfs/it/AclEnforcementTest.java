@@ -1,6 +1,5 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,26 +21,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * and denied exactly as the ACLs say; ACLs follow chmod, default ACLs are inherited, the umask
  * applies without one; and noacl gives the kernel's mode-bit checks back.
  */
+@MountedDaxfs(size = "64M", options = "allow_other")
 class AclEnforcementTest {
     private static DaxfsMount m;
     private static Path d;
 
     @BeforeAll
-    static void mount() throws Exception {
+    static void openToEveryone() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv is not installed");
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/setfacl")), "setfacl is not installed (package acl)");
-        m = DaxfsMount.empty();
-        m.mkfs("64M");
-        m.mount("allow_other");
         d = m.mnt;
         Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
-    }
-
-    @AfterAll
-    static void unmount() {
-        if (m != null) {
-            m.close();
-        }
     }
 
     /** {@code script} as {@code uid} (gid the same) with exactly the supplementary groups given. */

@@ -1,7 +1,5 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -25,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * removed), the holder keeps reading and writing the data, the space comes back at its close,
  * and after a SIGKILL of the daemon while the file is open the next mount frees it.
  */
+@MountedDaxfs(scope = MountedDaxfs.Scope.TEST)
 class OpenUnlinkTest {
     private static final int SIZE = 3 << 20;
 
@@ -57,18 +56,6 @@ class OpenUnlinkTest {
             """;
 
     private DaxfsMount m;
-
-    @BeforeEach
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
 
     private Process hold(Path file, String go, byte[] content) throws InterruptedException {
         Path ready = m.dir.resolve("ready-" + System.nanoTime());

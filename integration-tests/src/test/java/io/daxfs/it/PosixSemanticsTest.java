@@ -1,6 +1,5 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -21,24 +20,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * flock and record locks across processes, setuid/setgid clearing on chown and on writes by
  * unprivileged users, and permission checks for other users by the mode bits.
  */
+@MountedDaxfs(size = "64M", options = "allow_other")
 class PosixSemanticsTest {
     private static DaxfsMount m;
     private static Path d;
 
     @BeforeAll
-    static void mount() throws Exception {
-        m = DaxfsMount.empty();
-        m.mkfs("64M");
-        m.mount("allow_other");
+    static void openToEveryone() throws Exception {
         d = m.mnt;
         Files.setPosixFilePermissions(d, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
-    }
-
-    @AfterAll
-    static void unmount() {
-        if (m != null) {
-            m.close();
-        }
     }
 
     private static String as(int uid, String script) {
