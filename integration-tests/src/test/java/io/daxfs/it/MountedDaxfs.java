@@ -44,6 +44,13 @@ import java.lang.annotation.Target;
     /** Mount options, each passed as one {@code -o} after the front end's. */
     String[] options() default {};
 
+    /**
+     * Permission bits for the root directory, set once after the first mount, as
+     * {@code PosixFilePermissions} writes them (e.g. {@code rwxrwxrwx} so that other users can
+     * create files through an {@code allow_other} mount); empty leaves mkfs's 755.
+     */
+    String rootMode() default "";
+
     /** One mount for the class or one for each test. */
     Scope scope() default Scope.CLASS;
 

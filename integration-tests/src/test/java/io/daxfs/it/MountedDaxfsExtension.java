@@ -11,10 +11,12 @@ import org.junit.platform.commons.support.HierarchyTraversalMode;
 import org.junit.platform.commons.support.ReflectionSupport;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
@@ -123,6 +125,13 @@ final class MountedDaxfsExtension implements BeforeAllCallback, BeforeEachCallba
         s.mount.mkfs(config.size());
         s.mount.mount(config.options());
         s.mounted = true;
+        if (!config.rootMode().isEmpty()) {
+            try {
+                Files.setPosixFilePermissions(s.mount.mnt, PosixFilePermissions.fromString(config.rootMode()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         return s.mount;
     }
 
