@@ -25,6 +25,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.random;
 import static io.daxfs.it.Daxfs.sha256;
@@ -61,14 +62,6 @@ class FuseOperationsTest {
 
     private static List<String> lsA(Path dir) {
         return shOk("ls -a " + q(dir)).lines().toList();
-    }
-
-    private static String python(String script, Object... args) {
-        StringBuilder cmd = new StringBuilder(Daxfs.PYTHON + " -c " + q(script));
-        for (Object a : args) {
-            cmd.append(' ').append(q(a));
-        }
-        return shOk(cmd.toString());
     }
 
     // ------------------------------------------------------------------ getattr, readdir

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.random;
 import static io.daxfs.it.Daxfs.sha256;
@@ -111,7 +112,7 @@ class MultiProcessTest {
     void sharedMmapFromAnotherProcess() throws IOException {
         Path f = m.path("mapped");
         int size = 3 * 4096 + 123;
-        shOk(Daxfs.PYTHON + " -c " + q("""
+        python("""
                 import mmap, os, sys
                 size = int(sys.argv[2])
                 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
@@ -123,7 +124,7 @@ class MultiProcessTest {
                 mm.flush()
                 mm.close()
                 os.close(fd)
-                """) + " " + q(f) + " " + size);
+                """, f, size);
         byte[] expected = new byte[size];
         put(expected, 0, "hello");
         put(expected, 4094, "CROSS");
@@ -135,7 +136,7 @@ class MultiProcessTest {
         Path g = m.path("written");
         byte[] data = random(5, 100000);
         Files.write(g, data);
-        String mappedSha = shOk(Daxfs.PYTHON + " -c " + q("""
+        String mappedSha = python("""
                 import hashlib, mmap, os, sys
                 fd = os.open(sys.argv[1], os.O_RDWR)
                 mm = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
@@ -144,7 +145,7 @@ class MultiProcessTest {
                 mm.flush()
                 mm.close()
                 os.close(fd)
-                """) + " " + q(g)).strip();
+                """, g).strip();
         assertEquals(sha256(data), mappedSha, "the mapping shows what write(2) wrote");
         put(data, 50000, "MMAP");
         assertEquals(sha256(data), sha256sum(g));

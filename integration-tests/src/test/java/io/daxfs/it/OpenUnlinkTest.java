@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.random;
 import static io.daxfs.it.Daxfs.sha256;
@@ -185,7 +186,7 @@ class OpenUnlinkTest {
     @Test
     void everyCallOnAnUnlinkedOpenFileWorks() throws IOException {
         Path f = Files.write(m.path("f"), random(5, 10_000));
-        String out = shOk(Daxfs.PYTHON + " -c " + q(UNLINKED_CALLS) + " " + q(f)).strip();
+        String out = python(UNLINKED_CALLS, f).strip();
         assertEquals("fchmod=ok fstat=ok nlink=0 mode=600 fchown=ok futimens=ok fsetxattr=ok ftruncate=ok fsync=ok "
                 + "read=ok size=100", out);
         assertEquals(List.of(".", ".."), lsA(m.mnt));
@@ -203,7 +204,7 @@ class OpenUnlinkTest {
         m.umount();
         m.mount("hard_remove");
         Path f = Files.write(m.path("f"), random(5, 10_000));
-        String out = shOk(Daxfs.PYTHON + " -c " + q(UNLINKED_CALLS) + " " + q(f)).strip();
+        String out = python(UNLINKED_CALLS, f).strip();
         assertEquals(DaxfsMount.kernelFrontend()
                 ? "fchmod=ok fstat=ok nlink=0 mode=600 fchown=ok futimens=ok fsetxattr=ok ftruncate=ok fsync=ok "
                         + "read=ok size=100"

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.sh;
 import static io.daxfs.it.Daxfs.shOk;
@@ -52,7 +53,7 @@ class PosixSemanticsTest {
         String holder = "import fcntl,os,sys,subprocess\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
                 + "fcntl.lockf(fd,fcntl.LOCK_EX,10,0)\n"
                 + "print(subprocess.run([sys.executable,'-c',sys.argv[2],sys.argv[1]],capture_output=True,text=True).stdout.strip())\n";
-        String out = shOk(Daxfs.PYTHON + " -c " + q(holder) + " " + q(f) + " " + q(probe));
+        String out = python(holder, f, probe);
         assertEquals("held", out.strip(), "bytes 0..9 are locked by the first process");
     }
 
