@@ -1,6 +1,5 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,26 +21,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * and denied exactly as the ACLs say; ACLs follow chmod, default ACLs are inherited, the umask
  * applies without one; and noacl gives the kernel's mode-bit checks back.
  */
+@MountedDaxfs(size = "64M", options = "allow_other", rootMode = "rwxrwxrwx")
 class AclEnforcementTest {
     private static DaxfsMount m;
-    private static Path d;
 
     @BeforeAll
-    static void mount() throws Exception {
+    static void toolsInstalled() {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv is not installed");
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/setfacl")), "setfacl is not installed (package acl)");
-        m = DaxfsMount.empty();
-        m.mkfs("64M");
-        m.mount("allow_other");
-        d = m.mnt;
-        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
-    }
-
-    @AfterAll
-    static void unmount() {
-        if (m != null) {
-            m.close();
-        }
     }
 
     /** {@code script} as {@code uid} (gid the same) with exactly the supplementary groups given. */
@@ -50,7 +37,7 @@ class AclEnforcementTest {
         for (int x : groups) {
             g.append(g.isEmpty() ? "" : ",").append(x);
         }
-        return "cd " + q(d) + " && setpriv --reuid=" + uid + " --regid=" + uid
+        return "cd " + q(m.mnt) + " && setpriv --reuid=" + uid + " --regid=" + uid
                 + (groups.length == 0 ? " --clear-groups" : " --groups=" + g) + " sh -c " + q(script);
     }
 
@@ -59,7 +46,7 @@ class AclEnforcementTest {
     }
 
     private static String inMnt(String script) {
-        return shOk("cd " + q(d) + " && " + script).strip();
+        return shOk("cd " + q(m.mnt) + " && " + script).strip();
     }
 
     /**
@@ -174,7 +161,7 @@ class AclEnforcementTest {
     void setfaclOfAnAclEquivalentToTheModeRemovesTheAttribute() {
         inMnt("touch eq && chmod 600 eq && setfacl -m u:1000:r eq && setfacl -b eq");
         assertEquals("600", mode("eq"));
-        assertFalse(sh("getfattr -n system.posix_acl_access " + q(d.resolve("eq"))).ok(), "no attribute left");
+        assertFalse(sh("getfattr -n system.posix_acl_access " + q(m.mnt.resolve("eq"))).ok(), "no attribute left");
         inMnt("setfacl -m g::rw eq");
         assertEquals("660", mode("eq"), "a base ACL just sets the mode");
     }
@@ -217,7 +204,7 @@ class AclEnforcementTest {
         // With acl the libfuse front end checks in the daemon (no default_permissions); the kernel
         // front end has the kernel check, ACLs included (FUSE_POSIX_ACL implies default_permissions).
         assertEquals(DaxfsMount.kernelFrontend(),
-                shOk("grep " + q(d.toString()) + " /proc/mounts").contains("default_permissions"),
+                shOk("grep " + q(m.mnt.toString()) + " /proc/mounts").contains("default_permissions"),
                 "who checks with acl");
     }
 

@@ -1,6 +1,5 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,21 +32,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * a fresh directory each.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs
 class BadInputTest {
     private DaxfsMount shared;
     private final List<DaxfsMount> perTest = new ArrayList<>();
 
     @BeforeAll
-    void mountShared() throws IOException {
-        shared = DaxfsMount.mounted();
+    void markShared() throws IOException {
         Files.writeString(shared.path("marker"), "the shared daxfs");
-    }
-
-    @AfterAll
-    void unmountShared() {
-        if (shared != null) {
-            shared.close();
-        }
     }
 
     @AfterEach

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -112,6 +113,27 @@ final class Daxfs {
     /** Runs {@code sh -c script}, failing the test unless it exits 0; returns its stdout. */
     static String shOk(String script) {
         return sh(script).expectSuccess().out();
+    }
+
+    /** Runs {@code python3 -c script} with sys.argv[1..] = args, failing the test unless it exits 0; returns its stdout. */
+    static String python(String script, Object... args) {
+        StringBuilder cmd = new StringBuilder(PYTHON + " -c " + q(script));
+        for (Object a : args) {
+            cmd.append(' ').append(q(a));
+        }
+        return shOk(cmd.toString());
+    }
+
+    /**
+     * Runs python3 statements, with os, sys, errno, ctypes, hashlib and random imported and
+     * sys.argv[1..] = args; returns "OK", or the errno name of the OSError they raised (e.g.
+     * "ENOENT").
+     */
+    static String pythonErrno(String statements, Object... args) {
+        String script = "import os, sys, errno, ctypes, hashlib, random\ntry:\n"
+                + statements.lines().map(l -> "    " + l + "\n").collect(Collectors.joining())
+                + "    print('OK')\nexcept OSError as e:\n    print(errno.errorcode[e.errno])\n";
+        return python(script, args).strip();
     }
 
     /** Runs a command to completion with LC_ALL=C (English error messages). */

@@ -148,6 +148,11 @@ final class DaxfsMount implements AutoCloseable {
         return mnt.resolve(relative);
     }
 
+    /** Whether a mount made by this fixture is up (not unmounted, killed or never made). */
+    boolean isMounted() {
+        return pid >= 0;
+    }
+
     /** The daemon serving the current mount. */
     long pid() {
         if (pid < 0) {
@@ -243,10 +248,10 @@ final class DaxfsMount implements AutoCloseable {
     }
 
     /**
-     * Mounts unless the daemon is serving: for a class that shares one mount, after a test
-     * that failed while it was unmounted (or killed).
+     * Mounts with {@code options} unless the daemon is serving: for a class that shares one
+     * mount, after a test that left it unmounted (or killed).
      */
-    void ensureMounted() {
+    void ensureMounted(String... options) {
         if (pid >= 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
                 && mountType(mnt).isPresent()) {
             return;
@@ -259,7 +264,7 @@ final class DaxfsMount implements AutoCloseable {
             awaitExit(pid, "after SIGKILL");
             pid = -1;
         }
-        mount();
+        mount(options);
     }
 
     void remount() {

@@ -2,6 +2,7 @@ package io.daxfs.it;
 
 import org.junit.jupiter.api.Test;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.shOk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -58,7 +59,7 @@ class DeepPathTest {
     @Test
     void aChainDeeperThanPathMaxIsBuiltWalkedAndRemoved() {
         try (DaxfsMount m = DaxfsMount.mounted("64M")) {
-            String out = shOk(Daxfs.PYTHON + " -c " + q(SCRIPT) + " " + q(m.mnt) + " " + DEPTH + " " + NAME);
+            String out = python(SCRIPT, m.mnt, DEPTH, NAME);
             assertEquals("built " + DEPTH + "\nleaf deep\n4095 ok\n4096 ENAMETOOLONG\n", out);
             assertEquals(Integer.toString(DEPTH), shOk("find " + q(m.mnt) + " -mindepth 1 -type d | wc -l").strip(),
                     "find walks the whole chain");

@@ -1,12 +1,6 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +16,8 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import static io.daxfs.it.Daxfs.python;
+import static io.daxfs.it.Daxfs.pythonErrno;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.sh;
 import static io.daxfs.it.Daxfs.shOk;
@@ -34,48 +30,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Error numbers as programs see them through the mount: the exception this JVM gets, the
  * errno a python3 process gets, and the exit status and message of shell tools.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs
 class ErrnoTest {
     private DaxfsMount m;
+    @TestDirectory
     private Path d;
-    private int testNumber;
-
-    @BeforeAll
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterAll
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
-
-    @BeforeEach
-    void testDirectory(TestInfo info) throws IOException {
-        d = Files.createDirectory(m.path("t" + (++testNumber) + "-" + info.getTestMethod().orElseThrow().getName()));
-    }
-
-    @AfterEach
-    void daemonHealthy() {
-        m.assertNoDaemonErrors();
-    }
-
-    /**
-     * Runs python3 statements with sys.argv[1..] = args; returns "OK" or the errno name of the
-     * OSError they raised (e.g. "ENOENT").
-     */
-    static String errno(String statements, Object... args) {
-        String script = "import os, sys, errno\ntry:\n"
-                + statements.lines().map(l -> "    " + l + "\n").collect(Collectors.joining())
-                + "    print('OK')\nexcept OSError as e:\n    print(errno.errorcode[e.errno])\n";
-        StringBuilder cmd = new StringBuilder(Daxfs.PYTHON + " -c " + q(script));
-        for (Object a : args) {
-            cmd.append(' ').append(q(a));
-        }
-        return shOk(cmd.toString()).strip();
-    }
 
     /** Runs a shell command expected to fail; returns its stderr. */
     static String shFails(String command) {
@@ -93,10 +52,10 @@ class ErrnoTest {
         assertThrows(NoSuchFileException.class, () -> Files.delete(missing));
         assertThrows(NoSuchFileException.class, () -> Files.createFile(d.resolve("no-dir/f")));
         assertContains(shFails("cat " + q(missing)), "No such file or directory");
-        assertEquals("ENOENT", errno("os.open(sys.argv[1], os.O_RDONLY)", missing));
-        assertEquals("ENOENT", errno("os.rename(sys.argv[1], sys.argv[1] + '2')", missing));
-        assertEquals("ENOENT", errno("os.readlink(sys.argv[1])", missing));
-        assertEquals("ENOENT", errno("os.chmod(sys.argv[1], 0o600)", missing));
+        assertEquals("ENOENT", pythonErrno("os.open(sys.argv[1], os.O_RDONLY)", missing));
+        assertEquals("ENOENT", pythonErrno("os.rename(sys.argv[1], sys.argv[1] + '2')", missing));
+        assertEquals("ENOENT", pythonErrno("os.readlink(sys.argv[1])", missing));
+        assertEquals("ENOENT", pythonErrno("os.chmod(sys.argv[1], 0o600)", missing));
     }
 
     @Test
@@ -106,11 +65,11 @@ class ErrnoTest {
         assertContains(shFails("mkdir " + q(dir)), "File exists");
         assertThrows(FileAlreadyExistsException.class, () -> Files.createDirectory(dir));
         assertThrows(FileAlreadyExistsException.class, () -> Files.createFile(file)); // O_CREAT|O_EXCL
-        assertEquals("EEXIST", errno("os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)", file));
-        assertEquals("EEXIST", errno("os.mkdir(sys.argv[1])", file));
-        assertEquals("EEXIST", errno("os.symlink('x', sys.argv[1])", file));
-        assertEquals("EEXIST", errno("os.link(sys.argv[1], sys.argv[2])", file, dir));
-        assertEquals("EEXIST", errno("os.mknod(sys.argv[1])", file));
+        assertEquals("EEXIST", pythonErrno("os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)", file));
+        assertEquals("EEXIST", pythonErrno("os.mkdir(sys.argv[1])", file));
+        assertEquals("EEXIST", pythonErrno("os.symlink('x', sys.argv[1])", file));
+        assertEquals("EEXIST", pythonErrno("os.link(sys.argv[1], sys.argv[2])", file, dir));
+        assertEquals("EEXIST", pythonErrno("os.mknod(sys.argv[1])", file));
         assertEquals("x", Files.readString(file), "the existing file is untouched");
     }
 
@@ -121,8 +80,8 @@ class ErrnoTest {
         Path empty = Files.createDirectory(d.resolve("empty"));
         assertContains(shFails("rmdir " + q(full)), "Directory not empty");
         assertThrows(DirectoryNotEmptyException.class, () -> Files.delete(full));
-        assertEquals("ENOTEMPTY", errno("os.rmdir(sys.argv[1])", full));
-        assertEquals("ENOTEMPTY", errno("os.rename(sys.argv[1], sys.argv[2])", empty, full));
+        assertEquals("ENOTEMPTY", pythonErrno("os.rmdir(sys.argv[1])", full));
+        assertEquals("ENOTEMPTY", pythonErrno("os.rename(sys.argv[1], sys.argv[2])", empty, full));
         assertEquals("x", Files.readString(full.resolve("inside")));
     }
 
@@ -134,9 +93,9 @@ class ErrnoTest {
         FileSystemException e = assertThrows(FileSystemException.class, () -> Files.createFile(file.resolve("x")));
         assertEquals("Not a directory", e.getReason());
         assertContains(shFails("rmdir " + q(file)), "Not a directory");
-        assertEquals("ENOTDIR", errno("os.listdir(sys.argv[1])", file));
-        assertEquals("ENOTDIR", errno("os.rename(sys.argv[1], sys.argv[2])", dir, file));
-        assertEquals("ENOTDIR", errno("os.mkdir(sys.argv[1] + '/sub')", file));
+        assertEquals("ENOTDIR", pythonErrno("os.listdir(sys.argv[1])", file));
+        assertEquals("ENOTDIR", pythonErrno("os.rename(sys.argv[1], sys.argv[2])", dir, file));
+        assertEquals("ENOTDIR", pythonErrno("os.mkdir(sys.argv[1] + '/sub')", file));
     }
 
     @Test
@@ -150,9 +109,9 @@ class ErrnoTest {
         String rm = shFails("rm " + q(dir));
         assertContains(rm, "cannot remove");
         assertContains(rm, "Is a directory");
-        assertEquals("EISDIR", errno("os.unlink(sys.argv[1])", dir));
-        assertEquals("EISDIR", errno("os.open(sys.argv[1], os.O_RDWR)", dir));
-        assertEquals("EISDIR", errno("os.rename(sys.argv[1], sys.argv[2])", file, dir));
+        assertEquals("EISDIR", pythonErrno("os.unlink(sys.argv[1])", dir));
+        assertEquals("EISDIR", pythonErrno("os.open(sys.argv[1], os.O_RDWR)", dir));
+        assertEquals("EISDIR", pythonErrno("os.rename(sys.argv[1], sys.argv[2])", file, dir));
         assertTrue(Files.isDirectory(dir));
     }
 
@@ -166,8 +125,8 @@ class ErrnoTest {
         assertContains(shFails("mkdir " + q(d.resolve(name256))), "File name too long");
         FileSystemException e = assertThrows(FileSystemException.class, () -> Files.createFile(d.resolve(name256)));
         assertEquals("File name too long", e.getReason());
-        assertEquals("ENAMETOOLONG", errno("os.stat(sys.argv[1])", d.resolve(name256)));
-        assertEquals("ENAMETOOLONG", errno("os.rename(sys.argv[1], sys.argv[2])", d.resolve(name255),
+        assertEquals("ENAMETOOLONG", pythonErrno("os.stat(sys.argv[1])", d.resolve(name256)));
+        assertEquals("ENAMETOOLONG", pythonErrno("os.rename(sys.argv[1], sys.argv[2])", d.resolve(name255),
                 d.resolve(name256)));
         // The limit is in bytes: 127 two-byte characters plus one byte is 255 bytes.
         String utf255 = "é".repeat(127) + "x";
@@ -191,19 +150,19 @@ class ErrnoTest {
         Path f = Files.createFile(d.resolve("f"));
         String truncate = shFails("truncate -s 9223372036854775807 " + q(f));
         assertContains(truncate, "File too large");
-        assertEquals("EFBIG", errno("os.truncate(sys.argv[1], 2**63 - 1)", f));
-        assertEquals("EFBIG", errno("os.truncate(sys.argv[1], 2**63 - 4095)", f));
-        assertEquals("EFBIG", errno("fd = os.open(sys.argv[1], os.O_WRONLY)\nos.pwrite(fd, b'x', 2**63 - 4096)", f));
+        assertEquals("EFBIG", pythonErrno("os.truncate(sys.argv[1], 2**63 - 1)", f));
+        assertEquals("EFBIG", pythonErrno("os.truncate(sys.argv[1], 2**63 - 4095)", f));
+        assertEquals("EFBIG", pythonErrno("fd = os.open(sys.argv[1], os.O_WRONLY)\nos.pwrite(fd, b'x', 2**63 - 4096)", f));
         assertEquals(0, Files.size(f), "failed calls change nothing");
-        assertEquals("OK", errno("os.truncate(sys.argv[1], 2**63 - 4096)", f), "the largest size works");
+        assertEquals("OK", pythonErrno("os.truncate(sys.argv[1], 2**63 - 4096)", f), "the largest size works");
         assertEquals(Long.MAX_VALUE - 4095, Files.size(f));
-        assertEquals("OK", errno("os.truncate(sys.argv[1], 0)", f));
+        assertEquals("OK", pythonErrno("os.truncate(sys.argv[1], 0)", f));
     }
 
     @Test
     void einvalForMovingADirectoryIntoItself() throws IOException {
         Path a = Files.createDirectories(d.resolve("a/b"));
-        assertEquals("EINVAL", errno("os.rename(sys.argv[1], sys.argv[1] + '/b/c')", a.getParent()));
+        assertEquals("EINVAL", pythonErrno("os.rename(sys.argv[1], sys.argv[1] + '/b/c')", a.getParent()));
         assertTrue(Files.isDirectory(a));
     }
 
@@ -223,9 +182,8 @@ class ErrnoTest {
             assertEquals("content of " + n, Files.readString(d.resolve(n)));
         }
         // Another process sees the same bytes (python prints the names' repr, sorted).
-        String listed = shOk(Daxfs.PYTHON + " -c 'import os,sys; print(sorted(os.listdir(sys.argv[1])))' " + q(d)).strip();
-        String expected = shOk(Daxfs.PYTHON + " -c 'import sys; print(sorted(sys.argv[1:]))' "
-                + names.stream().map(Daxfs::q).collect(Collectors.joining(" "))).strip();
+        String listed = python("import os,sys; print(sorted(os.listdir(sys.argv[1])))", d).strip();
+        String expected = python("import sys; print(sorted(sys.argv[1:]))", names.toArray()).strip();
         assertEquals(expected, listed);
         Files.move(d.resolve("line\nbreak"), d.resolve("日本語\nrenamed"));
         assertEquals("content of line\nbreak", Files.readString(d.resolve("日本語\nrenamed")));
@@ -254,7 +212,7 @@ class ErrnoTest {
             assertTrue(full[1] * 4096 + written >= before[1] * 4096 - (1 << 20),
                     "the free space went into the file: before " + before[1] + " blocks, after " + full[1]
                             + ", file " + written + " bytes");
-            assertEquals("ENOSPC", errno("f = open(sys.argv[1], 'ab')\nf.write(b'y' * (1 << 20))\nf.close()",
+            assertEquals("ENOSPC", pythonErrno("f = open(sys.argv[1], 'ab')\nf.write(b'y' * (1 << 20))\nf.close()",
                     small.path("more")));
             Files.delete(fill);
             Files.deleteIfExists(small.path("more"));
@@ -265,13 +223,12 @@ class ErrnoTest {
 
             // Inodes: create files until the table is full.
             long freeInodes = statfs(small.mnt)[2];
-            String created = shOk(Daxfs.PYTHON + " -c '"
-                    + "import os,sys,errno\n"
+            String created = python("import os,sys,errno\n"
                     + "n=0\n"
                     + "while True:\n"
                     + "    try: os.close(os.open(os.path.join(sys.argv[1], \"i%d\" % n), os.O_CREAT|os.O_WRONLY))\n"
                     + "    except OSError as e: print(n, errno.errorcode[e.errno]); break\n"
-                    + "    n += 1\n' " + q(small.mnt)).strip();
+                    + "    n += 1\n", small.mnt).strip();
             assertEquals(freeInodes + " ENOSPC", created, "files created until the inodes ran out");
             Files.delete(small.path("i0"));
             Files.createFile(small.path("again"));

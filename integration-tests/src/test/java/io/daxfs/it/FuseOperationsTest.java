@@ -1,12 +1,7 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -30,6 +25,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.random;
 import static io.daxfs.it.Daxfs.sha256;
@@ -48,32 +44,15 @@ import static org.junit.jupiter.api.Assertions.fail;
  * (java.nio.file, FileChannel, RandomAccessFile) and from separate processes (coreutils,
  * python3). One mount serves the whole class; each test works in its own directory.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs
 class FuseOperationsTest {
     private DaxfsMount m;
+    @TestDirectory
     private Path d;
-    private int testNumber;
 
-    @BeforeAll
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterAll
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
-
-    @BeforeEach
-    void testDirectory(TestInfo info) throws IOException {
-        d = Files.createDirectory(m.path("t" + (++testNumber) + "-" + info.getTestMethod().orElseThrow().getName()));
-    }
-
+    /** Beyond the extension's check of the daemon's log: no test may end with the daemon dead. */
     @AfterEach
-    void daemonHealthy() {
-        m.assertNoDaemonErrors();
+    void daemonAlive() {
         assertTrue(ProcessHandle.of(m.pid()).map(ProcessHandle::isAlive).orElse(false), "the daemon died");
     }
 
@@ -83,14 +62,6 @@ class FuseOperationsTest {
 
     private static List<String> lsA(Path dir) {
         return shOk("ls -a " + q(dir)).lines().toList();
-    }
-
-    private static String python(String script, Object... args) {
-        StringBuilder cmd = new StringBuilder(Daxfs.PYTHON + " -c " + q(script));
-        for (Object a : args) {
-            cmd.append(' ').append(q(a));
-        }
-        return shOk(cmd.toString());
     }
 
     // ------------------------------------------------------------------ getattr, readdir
@@ -217,7 +188,7 @@ class FuseOperationsTest {
     @Test
     void writeFromAnotherProcessInOddChunks() throws IOException {
         byte[] data = random(7, (20 << 20) + 12345);
-        Path src = Files.write(m.dir.resolve("src-" + testNumber), data);
+        Path src = Files.write(m.dir.resolve("src-" + d.getFileName()), data);
         Path f = d.resolve("copy");
         shOk("dd if=" + q(src) + " of=" + q(f) + " bs=7777 status=none");
         assertArrayEquals(data, Files.readAllBytes(f));

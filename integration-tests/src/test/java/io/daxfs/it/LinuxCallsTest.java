@@ -4,13 +4,7 @@ import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.shOk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,38 +16,10 @@ import java.nio.file.Path;
  * front end each gets the refusal or fallback docs/compatibility.md lists, checked here too so
  * that the table stays true.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs(fsck = true)
 class LinuxCallsTest {
-    private DaxfsMount m;
+    @TestDirectory
     private Path d;
-    private int n;
-
-    @BeforeAll
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterAll
-    void cleanUp() {
-        if (m != null) {
-            try {
-                m.umount();
-                m.fsckClean();
-            } finally {
-                m.close();
-            }
-        }
-    }
-
-    @BeforeEach
-    void dir(TestInfo info) throws IOException {
-        d = Files.createDirectory(m.path("t" + (++n)));
-    }
-
-    @AfterEach
-    void healthy() {
-        m.assertNoDaemonErrors();
-    }
 
     private static String python(String script, Path dir) {
         return shOk("cd " + q(dir.toString()) + " && " + Daxfs.PYTHON + " -c " + q(script)).strip();

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.sh;
 import static io.daxfs.it.Daxfs.shOk;
@@ -43,7 +44,7 @@ class MountingUserOnlyTest {
             """;
 
     private static String probe(int uid, Path mnt) {
-        return shOk(Daxfs.PYTHON + " -c " + q(PROBE) + " " + uid + " " + q(mnt));
+        return python(PROBE, uid, mnt);
     }
 
     private static String expected(String result) {

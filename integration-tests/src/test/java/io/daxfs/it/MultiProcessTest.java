@@ -1,11 +1,6 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.random;
 import static io.daxfs.it.Daxfs.sha256;
@@ -24,31 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Several processes on one mount at once, and shared mmap from another process. One image for the class. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs
 class MultiProcessTest {
     private DaxfsMount m;
-
-    @BeforeAll
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterAll
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
-
-    @BeforeEach
-    void mounted() {
-        m.ensureMounted();
-    }
-
-    @AfterEach
-    void daemonHealthy() {
-        m.assertNoDaemonErrors();
-    }
 
     /** Reads every target again and again until the flag file exists; each read must be a prefix of its source. */
     private static final String READER = """
@@ -138,7 +112,7 @@ class MultiProcessTest {
     void sharedMmapFromAnotherProcess() throws IOException {
         Path f = m.path("mapped");
         int size = 3 * 4096 + 123;
-        shOk(Daxfs.PYTHON + " -c " + q("""
+        python("""
                 import mmap, os, sys
                 size = int(sys.argv[2])
                 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
@@ -150,7 +124,7 @@ class MultiProcessTest {
                 mm.flush()
                 mm.close()
                 os.close(fd)
-                """) + " " + q(f) + " " + size);
+                """, f, size);
         byte[] expected = new byte[size];
         put(expected, 0, "hello");
         put(expected, 4094, "CROSS");
@@ -162,7 +136,7 @@ class MultiProcessTest {
         Path g = m.path("written");
         byte[] data = random(5, 100000);
         Files.write(g, data);
-        String mappedSha = shOk(Daxfs.PYTHON + " -c " + q("""
+        String mappedSha = python("""
                 import hashlib, mmap, os, sys
                 fd = os.open(sys.argv[1], os.O_RDWR)
                 mm = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
@@ -171,7 +145,7 @@ class MultiProcessTest {
                 mm.flush()
                 mm.close()
                 os.close(fd)
-                """) + " " + q(g)).strip();
+                """, g).strip();
         assertEquals(sha256(data), mappedSha, "the mapping shows what write(2) wrote");
         put(data, 50000, "MMAP");
         assertEquals(sha256(data), sha256sum(g));

@@ -1,7 +1,5 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -10,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.random;
 import static io.daxfs.it.Daxfs.sha256;
@@ -25,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * removed), the holder keeps reading and writing the data, the space comes back at its close,
  * and after a SIGKILL of the daemon while the file is open the next mount frees it.
  */
+@MountedDaxfs(scope = MountedDaxfs.Scope.TEST)
 class OpenUnlinkTest {
     private static final int SIZE = 3 << 20;
 
@@ -58,18 +58,6 @@ class OpenUnlinkTest {
 
     private DaxfsMount m;
 
-    @BeforeEach
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterEach
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
-
     private Process hold(Path file, String go, byte[] content) throws InterruptedException {
         Path ready = m.dir.resolve("ready-" + System.nanoTime());
         Process p = Daxfs.start(List.of(Daxfs.PYTHON, "-c", HOLDER, file.toString(), ready.toString(), go,
@@ -100,6 +88,22 @@ class OpenUnlinkTest {
         assertEquals(expected, free, "free blocks after the last close");
     }
 
+    /**
+     * After the holder was told to go on: it exits 0 having read its content ({@code what}
+     * names that in a failure), the space comes back to {@code expectedFree} blocks, the daemon
+     * logged no error, and fsck finds the image clean after umount.
+     */
+    private void assertHolderDoneAndSpaceBack(Process holder, String what, long expectedFree)
+            throws InterruptedException {
+        Daxfs.Result r = Daxfs.finish(List.of("holder"), holder);
+        assertEquals(0, r.exit(), what + ": " + r);
+        assertEquals("ok", r.out().strip(), r.toString());
+        assertFreeBlocksReturnTo(expectedFree);
+        m.assertNoDaemonErrors();
+        m.umount();
+        m.fsckClean();
+    }
+
     private static List<String> lsA(Path dir) {
         return shOk("ls -a " + q(dir)).lines().toList();
     }
@@ -125,13 +129,7 @@ class OpenUnlinkTest {
         } finally {
             Files.writeString(go, "");
         }
-        Daxfs.Result r = Daxfs.finish(List.of("holder"), holder);
-        assertEquals(0, r.exit(), "holder: " + r);
-        assertEquals("ok", r.out().strip(), r.toString());
-        assertFreeBlocksReturnTo(empty);
-        m.assertNoDaemonErrors();
-        m.umount();
-        m.fsckClean();
+        assertHolderDoneAndSpaceBack(holder, "holder", empty);
     }
 
     @Test
@@ -151,13 +149,7 @@ class OpenUnlinkTest {
         } finally {
             Files.writeString(go, "");
         }
-        Daxfs.Result r = Daxfs.finish(List.of("holder"), holder);
-        assertEquals(0, r.exit(), "holder reads the old file: " + r);
-        assertEquals("ok", r.out().strip(), r.toString());
-        assertFreeBlocksReturnTo(oneFile);
-        m.assertNoDaemonErrors();
-        m.umount();
-        m.fsckClean();
+        assertHolderDoneAndSpaceBack(holder, "holder reads the old file", oneFile);
     }
 
     @Test
@@ -198,7 +190,7 @@ class OpenUnlinkTest {
     @Test
     void everyCallOnAnUnlinkedOpenFileWorks() throws IOException {
         Path f = Files.write(m.path("f"), random(5, 10_000));
-        String out = shOk(Daxfs.PYTHON + " -c " + q(UNLINKED_CALLS) + " " + q(f)).strip();
+        String out = python(UNLINKED_CALLS, f).strip();
         assertEquals("fchmod=ok fstat=ok nlink=0 mode=600 fchown=ok futimens=ok fsetxattr=ok ftruncate=ok fsync=ok "
                 + "read=ok size=100", out);
         assertEquals(List.of(".", ".."), lsA(m.mnt));
@@ -216,7 +208,7 @@ class OpenUnlinkTest {
         m.umount();
         m.mount("hard_remove");
         Path f = Files.write(m.path("f"), random(5, 10_000));
-        String out = shOk(Daxfs.PYTHON + " -c " + q(UNLINKED_CALLS) + " " + q(f)).strip();
+        String out = python(UNLINKED_CALLS, f).strip();
         assertEquals(DaxfsMount.kernelFrontend()
                 ? "fchmod=ok fstat=ok nlink=0 mode=600 fchown=ok futimens=ok fsetxattr=ok ftruncate=ok fsync=ok "
                         + "read=ok size=100"

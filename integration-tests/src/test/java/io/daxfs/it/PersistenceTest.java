@@ -1,12 +1,6 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -30,35 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (followed by fusermount -u, fsck and mount) - every completed operation and every fsync'd
  * byte is there afterwards, and fsck finds the image clean.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs
 class PersistenceTest {
     /** One image for the class (mounts are the slow part); each test works in its own directory. */
     private DaxfsMount m;
+    @TestDirectory
     private Path d;
-    private int testNumber;
-
-    @BeforeAll
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterAll
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
-
-    @BeforeEach
-    void testDirectory(TestInfo info) throws IOException {
-        m.ensureMounted();
-        d = Files.createDirectory(m.path("t" + (++testNumber) + "-" + info.getTestMethod().orElseThrow().getName()));
-    }
-
-    @AfterEach
-    void daemonHealthy() {
-        m.assertNoDaemonErrors();
-    }
 
     /**
      * A tree of every kind of object: directories (nested, empty, 200 entries), files of many

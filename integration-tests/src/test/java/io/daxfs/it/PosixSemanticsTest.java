@@ -1,12 +1,11 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static io.daxfs.it.Daxfs.python;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.sh;
 import static io.daxfs.it.Daxfs.shOk;
@@ -21,25 +20,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * flock and record locks across processes, setuid/setgid clearing on chown and on writes by
  * unprivileged users, and permission checks for other users by the mode bits.
  */
+@MountedDaxfs(size = "64M", options = "allow_other", rootMode = "rwxrwxrwx")
 class PosixSemanticsTest {
-    private static DaxfsMount m;
-    private static Path d;
-
-    @BeforeAll
-    static void mount() throws Exception {
-        m = DaxfsMount.empty();
-        m.mkfs("64M");
-        m.mount("allow_other");
-        d = m.mnt;
-        Files.setPosixFilePermissions(d, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
-    }
-
-    @AfterAll
-    static void unmount() {
-        if (m != null) {
-            m.close();
-        }
-    }
+    private DaxfsMount m;
 
     private static String as(int uid, String script) {
         return "setpriv --reuid=" + uid + " --regid=" + uid + " --clear-groups sh -c " + q(script);
@@ -51,7 +34,7 @@ class PosixSemanticsTest {
 
     @Test
     void flockIsExclusiveAcrossProcesses() {
-        Path f = d.resolve("flock");
+        Path f = m.mnt.resolve("flock");
         shOk("touch " + q(f));
         // One process holds the lock while a second tries without waiting.
         String out = shOk("flock -x " + q(f) + " sh -c 'sleep 1' & sleep 0.3; "
@@ -62,7 +45,7 @@ class PosixSemanticsTest {
 
     @Test
     void posixRecordLocksAreExclusiveAcrossProcesses() {
-        Path f = d.resolve("lockf");
+        Path f = m.mnt.resolve("lockf");
         shOk("touch " + q(f));
         String probe = "import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
                 + "try:\n fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB,10,0);print('free')\n"
@@ -70,14 +53,14 @@ class PosixSemanticsTest {
         String holder = "import fcntl,os,sys,subprocess\nfd=os.open(sys.argv[1],os.O_RDWR)\n"
                 + "fcntl.lockf(fd,fcntl.LOCK_EX,10,0)\n"
                 + "print(subprocess.run([sys.executable,'-c',sys.argv[2],sys.argv[1]],capture_output=True,text=True).stdout.strip())\n";
-        String out = shOk(Daxfs.PYTHON + " -c " + q(holder) + " " + q(f) + " " + q(probe));
+        String out = python(holder, f, probe);
         assertEquals("held", out.strip(), "bytes 0..9 are locked by the first process");
     }
 
     @Test
     void chownAndUnprivilegedWritesClearSetuidAndSetgid() {
         assumeSetpriv();
-        Path f = d.resolve("suid");
+        Path f = m.mnt.resolve("suid");
         shOk("echo x > " + q(f) + " && chmod 6755 " + q(f) + " && chown 1000:1000 " + q(f));
         assertEquals("755", shOk("stat -c %a " + q(f)).strip(), "chown clears setuid and setgid");
         shOk("chmod 6777 " + q(f));
@@ -88,14 +71,14 @@ class PosixSemanticsTest {
     @Test
     void otherUsersAreAllowedAndDeniedByTheModeBits() {
         assumeSetpriv();
-        Path priv = d.resolve("private");
-        Path pub = d.resolve("public");
+        Path priv = m.mnt.resolve("private");
+        Path pub = m.mnt.resolve("public");
         shOk("mkdir " + q(priv) + " " + q(pub) + " && echo secret > " + q(priv) + "/f && echo open > "
                 + q(pub) + "/f && chmod 700 " + q(priv) + " && chmod 755 " + q(pub));
         assertFalse(sh(as(1001, "cat " + priv + "/f")).ok(), "0700 directory of root: denied");
         assertEquals("open", shOk(as(1001, "cat " + pub + "/f")).strip(), "0755 directory: allowed to read");
         assertFalse(sh(as(1001, "echo no > " + pub + "/g")).ok(), "0755 directory of root: no create");
-        Path own = d.resolve("own");
+        Path own = m.mnt.resolve("own");
         shOk("mkdir " + q(own) + " && chown 1001:1001 " + q(own) + " && chmod 700 " + q(own));
         shOk(as(1001, "echo mine > " + own + "/f"));
         assertEquals("1001", shOk("stat -c %u " + q(own.resolve("f"))).strip(), "files belong to their creator");

@@ -1,7 +1,5 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -37,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * nodiratime through the mount(8) helper, exactly as {@code mount -t fuse.daxfs -o ...} does.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs(size = "64M")
 class TimestampRulesTest {
     /** lstat times in ns; read (cold: page cache dropped first); read through a shared mapping. */
     private static final String TOOL = """
@@ -62,21 +61,8 @@ class TimestampRulesTest {
     private int rowNumber;
 
     @BeforeAll
-    void mount() throws IOException {
-        m = DaxfsMount.mounted("64M");
+    void writeTool() throws IOException {
         tool = Files.writeString(m.dir.resolve("tool.py"), TOOL);
-    }
-
-    @AfterAll
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
-
-    @AfterEach
-    void daemonHealthy() {
-        m.assertNoDaemonErrors();
     }
 
     /**

@@ -1,19 +1,13 @@
 package io.daxfs.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Collectors;
 
+import static io.daxfs.it.Daxfs.pythonErrno;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.sh;
 import static io.daxfs.it.Daxfs.shOk;
@@ -26,49 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * setfattr/getfattr (package attr), setfacl/getfacl (package acl), python3's os.*xattr and
  * the raw libc calls (size probing, ERANGE).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@MountedDaxfs
 class XattrTest {
     private DaxfsMount m;
+    @TestDirectory
     private Path d;
-    private int testNumber;
-
-    @BeforeAll
-    void mount() {
-        m = DaxfsMount.mounted();
-    }
-
-    @AfterAll
-    void cleanUp() {
-        if (m != null) {
-            m.close();
-        }
-    }
-
-    @BeforeEach
-    void testDirectory(TestInfo info) throws IOException {
-        m.ensureMounted();
-        d = Files.createDirectory(m.path("t" + (++testNumber) + "-" + info.getTestMethod().orElseThrow().getName()));
-    }
-
-    @AfterEach
-    void daemonHealthy() {
-        m.assertNoDaemonErrors();
-    }
-
-    /**
-     * Runs python3 statements with sys.argv[1..] = args; prints "OK" or the errno name of the
-     * OSError they raised.
-     */
-    static String py(String statements, Object... args) {
-        String script = "import os, sys, errno, ctypes, hashlib, random\ntry:\n"
-                + statements.lines().map(l -> "    " + l + "\n").collect(Collectors.joining())
-                + "    print('OK')\nexcept OSError as e:\n    print(errno.errorcode[e.errno])\n";
-        StringBuilder cmd = new StringBuilder(Daxfs.PYTHON + " -c " + q(script));
-        for (Object a : args) {
-            cmd.append(' ').append(q(a));
-        }
-        return shOk(cmd.toString()).strip();
-    }
 
     private static void assertContains(String haystack, String needle) {
         assertTrue(haystack.contains(needle), "expected \"" + needle + "\" in: " + haystack);
@@ -101,7 +57,7 @@ class XattrTest {
         assertEquals("# file: dir\nuser.d=\"indir\"\n\n", shOk("cd " + q(d) + " && getfattr -d dir"));
         shOk("setfattr -n user.a -v replaced " + q(f));
         assertEquals("replaced", shOk("getfattr --only-values -n user.a " + q(f)));
-        assertEquals("OK", py("assert sorted(os.listxattr(sys.argv[1])) == "
+        assertEquals("OK", pythonErrno("assert sorted(os.listxattr(sys.argv[1])) == "
                 + "['security.s', 'trusted.t', 'user.a', 'user.b', 'user.empty'], os.listxattr(sys.argv[1])", f));
         assertEquals("data", Files.readString(f), "the data is untouched");
     }
@@ -124,22 +80,22 @@ class XattrTest {
         Path f = Files.writeString(d.resolve("f"), "x");
         Path link = Files.createSymbolicLink(d.resolve("link"), Path.of("f"));
         shOk("setfattr -n user.a -v 1 " + q(f));
-        assertEquals("EEXIST", py("os.setxattr(sys.argv[1], 'user.a', b'2', os.XATTR_CREATE)", f));
-        assertEquals("ENODATA", py("os.setxattr(sys.argv[1], 'user.new', b'2', os.XATTR_REPLACE)", f));
-        assertEquals("OK", py("os.setxattr(sys.argv[1], 'user.a', b'3', os.XATTR_REPLACE)", f));
-        assertEquals("OK", py("os.setxattr(sys.argv[1], 'user.c', b'4', os.XATTR_CREATE)", f));
-        assertEquals("ENODATA", py("os.getxattr(sys.argv[1], 'user.missing')", f));
-        assertEquals("ENODATA", py("os.removexattr(sys.argv[1], 'user.missing')", f));
+        assertEquals("EEXIST", pythonErrno("os.setxattr(sys.argv[1], 'user.a', b'2', os.XATTR_CREATE)", f));
+        assertEquals("ENODATA", pythonErrno("os.setxattr(sys.argv[1], 'user.new', b'2', os.XATTR_REPLACE)", f));
+        assertEquals("OK", pythonErrno("os.setxattr(sys.argv[1], 'user.a', b'3', os.XATTR_REPLACE)", f));
+        assertEquals("OK", pythonErrno("os.setxattr(sys.argv[1], 'user.c', b'4', os.XATTR_CREATE)", f));
+        assertEquals("ENODATA", pythonErrno("os.getxattr(sys.argv[1], 'user.missing')", f));
+        assertEquals("ENODATA", pythonErrno("os.removexattr(sys.argv[1], 'user.missing')", f));
         // EOPNOTSUPP and ENOTSUP are the same number on Linux; python names it ENOTSUP.
-        assertEquals("ENOTSUP", py("os.setxattr(sys.argv[1], 'foo.bar', b'1')", f));
-        assertEquals("ENOTSUP", py("os.getxattr(sys.argv[1], 'system.other')", f));
-        assertEquals("ERANGE", py("os.setxattr(sys.argv[1], 'user.' + 'n' * 251, b'1')", f));
-        assertEquals("OK", py("os.setxattr(sys.argv[1], 'user.' + 'n' * 250, b'1')", f));
-        assertEquals("E2BIG", py("os.setxattr(sys.argv[1], 'user.big', b'x' * 65537)", f));
-        assertEquals("EPERM", py("os.setxattr(sys.argv[1], 'user.x', b'1', follow_symlinks=False)", link));
-        assertEquals("OK", py("os.setxattr(sys.argv[1], 'trusted.x', b'1', follow_symlinks=False)", link));
-        assertEquals("OK", py("assert os.getxattr(sys.argv[1], 'trusted.x', follow_symlinks=False) == b'1'", link));
-        assertEquals("ENODATA", py("os.getxattr(sys.argv[1], 'trusted.x')", link), "follows to the file");
+        assertEquals("ENOTSUP", pythonErrno("os.setxattr(sys.argv[1], 'foo.bar', b'1')", f));
+        assertEquals("ENOTSUP", pythonErrno("os.getxattr(sys.argv[1], 'system.other')", f));
+        assertEquals("ERANGE", pythonErrno("os.setxattr(sys.argv[1], 'user.' + 'n' * 251, b'1')", f));
+        assertEquals("OK", pythonErrno("os.setxattr(sys.argv[1], 'user.' + 'n' * 250, b'1')", f));
+        assertEquals("E2BIG", pythonErrno("os.setxattr(sys.argv[1], 'user.big', b'x' * 65537)", f));
+        assertEquals("EPERM", pythonErrno("os.setxattr(sys.argv[1], 'user.x', b'1', follow_symlinks=False)", link));
+        assertEquals("OK", pythonErrno("os.setxattr(sys.argv[1], 'trusted.x', b'1', follow_symlinks=False)", link));
+        assertEquals("OK", pythonErrno("assert os.getxattr(sys.argv[1], 'trusted.x', follow_symlinks=False) == b'1'", link));
+        assertEquals("ENODATA", pythonErrno("os.getxattr(sys.argv[1], 'trusted.x')", link), "follows to the file");
         // The size protocol of the raw calls: size 0 asks for the length, too small is ERANGE.
         String raw = """
                 libc = ctypes.CDLL(None, use_errno=True)
@@ -158,18 +114,18 @@ class XattrTest {
                 r = libc.listxattr(p, buf, 5)
                 assert r == -1 and ctypes.get_errno() == errno.ERANGE, (r, ctypes.get_errno())
                 """;
-        assertEquals("OK", py(raw, f));
+        assertEquals("OK", pythonErrno(raw, f));
     }
 
     @Test
     void aThousandAttributes() throws IOException {
         Path f = Files.writeString(d.resolve("f"), "x");
-        assertEquals("OK", py("""
+        assertEquals("OK", pythonErrno("""
                 for i in range(1000):
                     os.setxattr(sys.argv[1], 'user.attribute-%04d' % i, b'v' * (i % 200) + str(i).encode())
                 """, f));
         assertEquals("1000", shOk("getfattr -d " + q(f) + " | grep -c '^user\\.attribute-'").strip());
-        assertEquals("OK", py("""
+        assertEquals("OK", pythonErrno("""
                 names = sorted(os.listxattr(sys.argv[1]))
                 assert names == ['user.attribute-%04d' % i for i in range(1000)], len(names)
                 for i in range(1000):
@@ -184,7 +140,7 @@ class XattrTest {
     @Test
     void aValueOf64KiB() throws IOException {
         Path f = Files.writeString(d.resolve("f"), "x");
-        assertEquals("OK", py("""
+        assertEquals("OK", pythonErrno("""
                 v = random.Random(64).randbytes(65536)
                 os.setxattr(sys.argv[1], 'user.big', v)
                 open(sys.argv[1] + '.sha', 'w').write(hashlib.sha256(v).hexdigest())
@@ -192,7 +148,7 @@ class XattrTest {
         String sha = Files.readString(d.resolve("f.sha"));
         assertEquals(sha + "  -", shOk("getfattr --only-values -n user.big " + q(f) + " | sha256sum").strip());
         assertEquals("65536", shOk("getfattr --only-values -n user.big " + q(f) + " | wc -c").strip());
-        assertEquals("E2BIG", py("os.setxattr(sys.argv[1], 'user.bigger', b'x' * 65537)", f));
+        assertEquals("E2BIG", pythonErrno("os.setxattr(sys.argv[1], 'user.bigger', b'x' * 65537)", f));
         m.remount();
         assertEquals(sha + "  -", shOk("getfattr --only-values -n user.big " + q(f) + " | sha256sum").strip());
         // 1 data block + 1 index block + 16 value blocks.
@@ -205,7 +161,7 @@ class XattrTest {
         Path dir = Files.createDirectory(d.resolve("dir"));
         shOk("setfattr -n user.a -v persistent " + q(f));
         shOk("setfattr -n trusted.t -v 0x0102 " + q(f));
-        assertEquals("OK", py("os.setxattr(sys.argv[1], 'user.blob', random.Random(5).randbytes(40000))", f));
+        assertEquals("OK", pythonErrno("os.setxattr(sys.argv[1], 'user.blob', random.Random(5).randbytes(40000))", f));
         shOk("setfacl -m u:1234:rw,g:55:r " + q(f));
         shOk("setfacl -d -m u:1234:rwx " + q(dir));
         String before = shOk("cd " + q(d) + " && getfattr -R -d -e hex -m - . && getfacl -R .");
@@ -288,7 +244,7 @@ class XattrTest {
     void unlinkGivesEverythingBack() throws IOException {
         String free = shOk("stat -f -c '%f %d' " + q(m.mnt)).strip();
         Path f = Files.writeString(d.resolve("f"), "x".repeat(10_000));
-        assertEquals("OK", py("""
+        assertEquals("OK", pythonErrno("""
                 for i in range(200):
                     os.setxattr(sys.argv[1], 'user.v%d' % i, b'y' * (i * 50))
                 """, f));
