@@ -10,7 +10,7 @@ import org.slf4j.LoggerFactory;
 import io.daxfs.fuse.kernel.KernelFileSystem;
 import io.daxfs.fuse.kernel.KernelMount;
 import io.daxfs.fuse.kernel.KernelSession;
-import io.daxfs.fuse.session.DaemonThreads;
+import io.daxfs.fuse.mount.DaemonThreads;
 import io.daxfs.fuse.session.FuseOperationFlag;
 import io.daxfs.fuse.session.FuseSessionLoop;
 

@@ -3,7 +3,7 @@ package io.daxfs.fuse.kernel;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
-import io.daxfs.fuse.session.FuseMountException;
+import io.daxfs.fuse.mount.FuseMountException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

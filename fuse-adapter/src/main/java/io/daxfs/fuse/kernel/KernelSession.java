@@ -1,10 +1,11 @@
 package io.daxfs.fuse.kernel;
 
-import io.daxfs.fuse.session.DaemonThreads;
-import io.daxfs.fuse.session.FuseMountException;
-import io.daxfs.fuse.session.MountPointCheck;
-import io.daxfs.fuse.session.MountTable;
-import io.daxfs.fuse.session.Unmounter;
+import io.daxfs.fuse.mount.DaemonThreads;
+import io.daxfs.fuse.mount.FuseMountException;
+import io.daxfs.fuse.mount.MountPointCheck;
+import io.daxfs.fuse.mount.MountTable;
+import io.daxfs.fuse.mount.Unmounter;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

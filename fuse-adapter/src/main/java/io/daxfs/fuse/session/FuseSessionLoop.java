@@ -1,5 +1,11 @@
 package io.daxfs.fuse.session;
 
+import io.daxfs.fuse.mount.DaemonThreads;
+import io.daxfs.fuse.mount.FuseMountException;
+import io.daxfs.fuse.mount.MountPointCheck;
+import io.daxfs.fuse.mount.MountTable;
+import io.daxfs.fuse.mount.Unmounter;
+
 import jnr.ffi.Pointer;
 import jnr.ffi.byref.IntByReference;
 import jnr.ffi.byref.PointerByReference;

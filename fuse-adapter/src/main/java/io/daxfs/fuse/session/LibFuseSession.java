@@ -1,5 +1,7 @@
 package io.daxfs.fuse.session;
 
+import io.daxfs.fuse.mount.FuseMountException;
+
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.annotations.IgnoreError;

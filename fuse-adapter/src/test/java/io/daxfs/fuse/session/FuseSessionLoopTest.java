@@ -1,5 +1,7 @@
 package io.daxfs.fuse.session;
 
+import io.daxfs.fuse.mount.FuseMountException;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

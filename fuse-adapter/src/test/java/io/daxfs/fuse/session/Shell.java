@@ -1,5 +1,7 @@
 package io.daxfs.fuse.session;
 
+import io.daxfs.fuse.mount.MountTable;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

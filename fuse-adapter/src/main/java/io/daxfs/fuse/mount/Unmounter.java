@@ -1,4 +1,4 @@
-package io.daxfs.fuse.session;
+package io.daxfs.fuse.mount;
 
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;

@@ -1,9 +1,7 @@
-package io.daxfs.fuse.session;
-
-import ru.serce.jnrfuse.FuseException;
+package io.daxfs.fuse.mount;
 
 /** Mounting failed or the session could not be set up; the message says why. */
-public class FuseMountException extends FuseException {
+public class FuseMountException extends RuntimeException {
     public FuseMountException(String message) {
         super(message);
     }

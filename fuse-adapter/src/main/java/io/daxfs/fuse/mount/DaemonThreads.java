@@ -1,6 +1,6 @@
-package io.daxfs.fuse.session;
+package io.daxfs.fuse.mount;
 
-/** The two thread chores both FUSE sessions share. */
+/** The two thread chores both front ends share. */
 public final class DaemonThreads {
     private DaemonThreads() {
     }

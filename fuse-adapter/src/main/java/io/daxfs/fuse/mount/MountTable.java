@@ -1,4 +1,4 @@
-package io.daxfs.fuse.session;
+package io.daxfs.fuse.mount;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
