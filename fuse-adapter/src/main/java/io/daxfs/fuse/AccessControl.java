@@ -12,6 +12,8 @@ import io.daxfs.core.xattr.XattrNames;
 import static io.daxfs.core.perm.PermissionChecker.MAY_EXEC;
 import static io.daxfs.core.perm.PermissionChecker.MAY_READ;
 import static io.daxfs.core.perm.PermissionChecker.MAY_WRITE;
+import io.daxfs.fuse.options.PermissionPolicy;
+import io.daxfs.fuse.vfs.PosixAcls;
 
 /**
  * The permission checks of the Linux VFS, made by the daemon for every request when the mount

@@ -10,6 +10,10 @@ import io.daxfs.core.base.FsStats;
 import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.perm.Credentials;
 import io.daxfs.core.perm.PermissionChecker;
+import io.daxfs.fuse.options.PermissionPolicy;
+import io.daxfs.fuse.vfs.PosixAcls;
+import io.daxfs.fuse.vfs.ProcGroups;
+import io.daxfs.fuse.vfs.FallocateModes;
 
 import jnr.ffi.Pointer;
 import jnr.ffi.types.dev_t;

@@ -13,6 +13,7 @@ import io.daxfs.fuse.kernel.KernelSession;
 import io.daxfs.fuse.mount.DaemonThreads;
 import io.daxfs.fuse.session.FuseOperationFlag;
 import io.daxfs.fuse.session.FuseSessionLoop;
+import io.daxfs.fuse.options.MountOptions;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -3,8 +3,8 @@ package io.daxfs.fuse.kernel;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
-import io.daxfs.fuse.PermissionPolicy;
-import io.daxfs.fuse.PosixAcls;
+import io.daxfs.fuse.options.PermissionPolicy;
+import io.daxfs.fuse.vfs.PosixAcls;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

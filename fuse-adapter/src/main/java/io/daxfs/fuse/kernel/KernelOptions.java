@@ -1,6 +1,6 @@
 package io.daxfs.fuse.kernel;
 
-import io.daxfs.fuse.PermissionPolicy;
+import io.daxfs.fuse.options.PermissionPolicy;
 
 /**
  * How the kernel front end serves a mount: cache lifetimes, request sizes and which kernel

@@ -4,7 +4,7 @@ import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
 import io.daxfs.core.xattr.XattrNames;
-import io.daxfs.fuse.PosixAcls;
+import io.daxfs.fuse.vfs.PosixAcls;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

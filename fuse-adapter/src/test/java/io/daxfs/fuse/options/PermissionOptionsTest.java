@@ -1,15 +1,14 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.options;
 
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Mount options acl/noacl and default_permissions, what reaches the kernel, and the caller's groups. */
+/** Mount options acl/noacl and default_permissions, and what reaches the kernel. */
 class PermissionOptionsTest {
     private static String kernelOptions(String... lists) {
         return MountOptions.parse(List.of(lists)).fuseArgs("img").get(1);
@@ -37,12 +36,5 @@ class PermissionOptionsTest {
         assertFalse(kernelOptions("noacl,no_default_permissions").contains("default_permissions"));
         assertEquals(PermissionPolicy.DAEMON_ACL, MountOptions.parse(List.of("noacl", "acl")).permissions(),
                 "the last one wins");
-    }
-
-    @Test
-    void supplementaryGroupsAreParsedFromProcStatus() {
-        assertArrayEquals(new int[] {4, 24, 27}, ProcGroups.parse("\t4 24 27 "));
-        assertArrayEquals(new int[0], ProcGroups.parse("\t"));
-        assertArrayEquals(new int[0], ProcGroups.of(-1), "no process: no groups, so nothing is granted by them");
     }
 }

@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.vfs;
 
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Errno;

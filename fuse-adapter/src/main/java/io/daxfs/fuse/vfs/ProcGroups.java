@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.vfs;
 
 import java.io.IOException;
 import java.nio.file.Files;

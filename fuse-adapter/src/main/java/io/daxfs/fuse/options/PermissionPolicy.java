@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.options;
 
 /**
  * Who checks permissions on a mount, and whether POSIX ACLs mean anything (docs/permissions.md).

@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.vfs;
 
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Attributes;
@@ -8,6 +8,7 @@ import io.daxfs.core.base.FsException;
 import io.daxfs.core.perm.Acl;
 import io.daxfs.core.perm.Credentials;
 import io.daxfs.core.xattr.XattrNames;
+import io.daxfs.fuse.options.PermissionPolicy;
 
 import java.util.function.IntUnaryOperator;
 
@@ -43,7 +44,7 @@ public final class PosixAcls {
     }
 
     /** The inode's access ACL, or null if it has none (or ACLs are opaque). */
-    Acl accessAcl(long ino) {
+    public Acl accessAcl(long ino) {
         return enabled ? read(ino, XattrNames.ACL_ACCESS) : null;
     }
 

@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.options;
 
 import io.daxfs.core.base.AtimePolicy;
 
