@@ -11,9 +11,10 @@ import io.daxfs.fuse.kernel.KernelFileSystem;
 import io.daxfs.fuse.kernel.KernelMount;
 import io.daxfs.fuse.kernel.KernelSession;
 import io.daxfs.fuse.mount.DaemonThreads;
-import io.daxfs.fuse.session.FuseOperationFlag;
-import io.daxfs.fuse.session.FuseSessionLoop;
+import io.daxfs.fuse.libfuse.FuseOperationFlag;
+import io.daxfs.fuse.libfuse.FuseSessionLoop;
 import io.daxfs.fuse.options.MountOptions;
+import io.daxfs.fuse.libfuse.DaxfsFuse;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

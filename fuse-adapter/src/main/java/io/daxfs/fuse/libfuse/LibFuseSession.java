@@ -1,4 +1,4 @@
-package io.daxfs.fuse.session;
+package io.daxfs.fuse.libfuse;
 
 import io.daxfs.fuse.mount.FuseMountException;
 

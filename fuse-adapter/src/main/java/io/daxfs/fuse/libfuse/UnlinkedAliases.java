@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.libfuse;
 
 import java.util.HashMap;
 import java.util.HashSet;

@@ -1,4 +1,4 @@
-package io.daxfs.fuse.session;
+package io.daxfs.fuse.libfuse;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

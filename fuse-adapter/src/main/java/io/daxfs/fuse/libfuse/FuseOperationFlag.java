@@ -1,4 +1,4 @@
-package io.daxfs.fuse.session;
+package io.daxfs.fuse.libfuse;
 
 /**
  * The one-bit flags of libfuse 2.9's {@code struct fuse_operations}:

@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.libfuse;
 
 /** Splits the absolute paths libfuse hands us into parent path and last component. */
 final class PathNames {

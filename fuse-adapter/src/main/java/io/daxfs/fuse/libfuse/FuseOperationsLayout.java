@@ -1,4 +1,4 @@
-package io.daxfs.fuse.session;
+package io.daxfs.fuse.libfuse;
 
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;

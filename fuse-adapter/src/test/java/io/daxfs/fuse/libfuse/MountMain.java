@@ -1,4 +1,4 @@
-package io.daxfs.fuse.session;
+package io.daxfs.fuse.libfuse;
 
 import java.nio.file.Path;
 import java.time.Duration;

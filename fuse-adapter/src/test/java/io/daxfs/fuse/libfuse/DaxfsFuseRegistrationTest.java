@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.libfuse;
 
 import org.junit.jupiter.api.Test;
 import ru.serce.jnrfuse.NotImplemented;

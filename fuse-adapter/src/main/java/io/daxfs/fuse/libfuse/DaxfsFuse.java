@@ -1,4 +1,4 @@
-package io.daxfs.fuse;
+package io.daxfs.fuse.libfuse;
 
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Attributes;
