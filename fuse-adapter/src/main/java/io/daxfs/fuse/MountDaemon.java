@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 
 import io.daxfs.fuse.kernel.KernelFileSystem;
 import io.daxfs.fuse.kernel.KernelMount;
+import io.daxfs.fuse.kernel.KernelOptions;
 import io.daxfs.fuse.kernel.KernelSession;
 import io.daxfs.fuse.mount.DaemonThreads;
 import io.daxfs.fuse.libfuse.FuseOperationFlag;
@@ -66,7 +67,7 @@ public final class MountDaemon {
                     fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(), options.atimePolicy());
             int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;
             if (options.frontend() == MountOptions.Frontend.KERNEL) {
-                KernelFileSystem kfs = new KernelFileSystem(fs, options.kernelOptions());
+                KernelFileSystem kfs = new KernelFileSystem(fs, KernelOptions.from(options));
                 try (KernelSession session = KernelSession.start(kfs, mountPoint.toAbsolutePath(),
                         options.kernelMountOptions(target.toAbsolutePath().toString()), threads)) {
                     LOG.info("serving {} with {} FUSE worker threads (kernel front end)", mountPoint, session.threads());

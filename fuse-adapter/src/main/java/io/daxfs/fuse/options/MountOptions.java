@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The -o options of a daxfs mount: daxfs's own (consumed here) and FUSE/kernel options
@@ -177,34 +178,13 @@ public final class MountOptions {
     }
 
     /**
-     * Options of the kernel front end that libfuse would otherwise interpret: the cache timeouts
-     * (libfuse's names, in seconds), kernel_cache (the default; no_kernel_cache turns it off),
-     * writeback_cache, max_write (bytes, at most 1 MiB) and readahead_kb.
+     * The value of the FUSE option {@code key=value} if the user gave it (a default of the
+     * libfuse front end, such as max_write=131072, does not count): what a front end reads for
+     * its own settings (the kernel front end's KernelOptions).
      */
-    public io.daxfs.fuse.kernel.KernelOptions kernelOptions() {
-        io.daxfs.fuse.kernel.KernelOptions d = io.daxfs.fuse.kernel.KernelOptions.defaults(permissions);
-        return new io.daxfs.fuse.kernel.KernelOptions(
-                seconds("entry_timeout", d.entryTimeoutNanos()), seconds("negative_timeout", d.negativeTimeoutNanos()),
-                seconds("attr_timeout", d.attrTimeoutNanos()),
-                !fuse.containsKey("no_kernel_cache"), fuse.containsKey("writeback_cache"), xattrs, permissions,
-                (int) Math.min(1 << 20, number("max_write", d.maxWrite())), (int) number("readahead_kb", d.readaheadKib()));
-    }
-
-    private long seconds(String key, long dflt) {
-        String o = fuse.get(key);
-        if (o == null) {
-            return dflt;
-        }
-        double s = Double.parseDouble(o.substring(key.length() + 1));
-        if (s < 0 || s > 1e9) {
-            throw new IllegalArgumentException(key + " must be between 0 and 1e9 seconds");
-        }
-        return (long) (s * 1e9);
-    }
-
-    private long number(String key, long dflt) {
+    public Optional<String> given(String key) {
         String o = given.contains(key) ? fuse.get(key) : null;
-        return o == null ? dflt : Long.parseLong(o.substring(key.length() + 1));
+        return o == null ? Optional.empty() : Optional.of(o.substring(key.length() + 1));
     }
 
     /**
