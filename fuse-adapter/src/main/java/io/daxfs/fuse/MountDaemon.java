@@ -12,6 +12,7 @@ import io.daxfs.fuse.kernel.KernelMount;
 import io.daxfs.fuse.kernel.KernelOptions;
 import io.daxfs.fuse.kernel.KernelSession;
 import io.daxfs.fuse.mount.DaemonThreads;
+import io.daxfs.fuse.mount.MountSession;
 import io.daxfs.fuse.libfuse.FuseOperationFlag;
 import io.daxfs.fuse.libfuse.FuseSessionLoop;
 import io.daxfs.fuse.options.MountOptions;
@@ -68,7 +69,7 @@ public final class MountDaemon {
             int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;
             if (options.frontend() == MountOptions.Frontend.KERNEL) {
                 KernelFileSystem kfs = new KernelFileSystem(fs, KernelOptions.from(options));
-                try (KernelSession session = KernelSession.start(kfs, mountPoint.toAbsolutePath(),
+                try (MountSession session = KernelSession.start(kfs, mountPoint.toAbsolutePath(),
                         options.kernelMountOptions(target.toAbsolutePath().toString()), threads)) {
                     LOG.info("serving {} with {} FUSE worker threads (kernel front end)", mountPoint, session.threads());
                     session.awaitExit();
@@ -81,7 +82,7 @@ public final class MountDaemon {
             List<String> args = new ArrayList<>(options.fuseArgs(target.toAbsolutePath().toString()));
             // A fixed pool of JVM threads drives libfuse's session loop: callbacks never pay
             // jffi's per-call attach/detach of native threads (docs/benchmarks.md).
-            try (FuseSessionLoop loop = FuseSessionLoop.builder(fuse, mountPoint.toAbsolutePath())
+            try (MountSession loop = FuseSessionLoop.builder(fuse, mountPoint.toAbsolutePath())
                     .programName("daxfs")
                     .options(args)
                     .threads(threads)

@@ -43,6 +43,17 @@ public final class MountTable {
         return Optional.ofNullable(found);
     }
 
+    /**
+     * The entry of the mount a front end has just made at {@code mountPoint} (absolute,
+     * symlink-free).
+     *
+     * @throws FuseMountException if mountinfo does not show it
+     */
+    public static Entry justMounted(Path mountPoint) {
+        return find(mountPoint).orElseThrow(
+                () -> new FuseMountException("mounted, but " + mountPoint + " is not in mountinfo"));
+    }
+
     public static boolean isMountPoint(Path mountPoint) {
         return find(mountPoint).isPresent();
     }

@@ -1,5 +1,7 @@
 package io.daxfs.fuse.libfuse;
 
+import io.daxfs.fuse.mount.MountSession;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,7 +65,7 @@ class FuseLoopBenchmarkTest {
     }
 
     private double loop(MemoryTestFs fs, Path mnt, String variant) throws Exception {
-        try (FuseSessionLoop loop = FuseSessionLoop.builder(fs, mnt).options(OPTIONS).threads(4).mount()) {
+        try (MountSession loop = FuseSessionLoop.builder(fs, mnt).options(OPTIONS).threads(4).mount()) {
             assertTrue(loop.awaitReady(Duration.ofSeconds(10)));
             return fio(mnt, variant);
         }

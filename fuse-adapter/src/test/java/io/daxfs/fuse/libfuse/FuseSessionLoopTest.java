@@ -1,6 +1,7 @@
 package io.daxfs.fuse.libfuse;
 
 import io.daxfs.fuse.mount.FuseMountException;
+import io.daxfs.fuse.mount.MountSession;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,7 +33,7 @@ class FuseSessionLoopTest {
     Path tmp;
     Path mnt;
     MemoryTestFs fs;
-    final List<FuseSessionLoop> loops = new ArrayList<>();
+    final List<MountSession> loops = new ArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -42,7 +43,7 @@ class FuseSessionLoopTest {
 
     @AfterEach
     void tearDown() {
-        for (FuseSessionLoop loop : loops) {
+        for (MountSession loop : loops) {
             loop.stop();
         }
         if (Shell.isMounted(mnt)) {
@@ -51,20 +52,20 @@ class FuseSessionLoopTest {
         }
     }
 
-    FuseSessionLoop mount(FuseSessionLoop.Builder builder) throws InterruptedException {
-        FuseSessionLoop loop = builder.mount();
+    MountSession mount(FuseSessionLoop.Builder builder) throws InterruptedException {
+        MountSession loop = builder.mount();
         loops.add(loop);
         assertTrue(loop.awaitReady(READY), "file system did not become ready");
         return loop;
     }
 
-    FuseSessionLoop mount() throws InterruptedException {
+    MountSession mount() throws InterruptedException {
         return mount(FuseSessionLoop.builder(fs, mnt).options(OPTIONS).threads(4));
     }
 
     @Test
     void catAndEchoThroughTheMountFromAnotherProcess() throws Exception {
-        FuseSessionLoop loop = mount();
+        MountSession loop = mount();
         assertTrue(Shell.isMounted(mnt));
         assertEquals(mnt, loop.mountPoint());
 
@@ -155,7 +156,7 @@ class FuseSessionLoopTest {
 
     @Test
     void stopUnmountsTearsDownAndIsIdempotent() throws Exception {
-        FuseSessionLoop loop = mount();
+        MountSession loop = mount();
         Shell.run(mnt, "cat hello").ok();
         loop.stop();
         assertFalse(Shell.isMounted(mnt));
@@ -169,7 +170,7 @@ class FuseSessionLoopTest {
 
     @Test
     void externalUnmountEndsTheSession() throws Exception {
-        FuseSessionLoop loop = mount();
+        MountSession loop = mount();
         Shell.run(tmp, "umount '" + mnt + "'").ok();
         assertTrue(loop.awaitExit(Duration.ofSeconds(10)), "session did not notice the unmount");
         assertTrue(fs.destroyed.get());
@@ -177,7 +178,7 @@ class FuseSessionLoopTest {
 
     @Test
     void stopWaitsForAFileClosedWithinTheGrace() throws Exception {
-        FuseSessionLoop loop = mount(FuseSessionLoop.builder(fs, mnt).options(OPTIONS).threads(4)
+        MountSession loop = mount(FuseSessionLoop.builder(fs, mnt).options(OPTIONS).threads(4)
                 .unmountGrace(Duration.ofSeconds(10)));
         Process holder = Shell.start(mnt, "exec 3<hello; echo open; sleep 1; cat <&3");
         assertEquals('o', holder.getInputStream().read());
@@ -193,7 +194,7 @@ class FuseSessionLoopTest {
 
     @Test
     void stopForcesTheUnmountAfterTheGrace() throws Exception {
-        FuseSessionLoop loop = mount(FuseSessionLoop.builder(fs, mnt).options(OPTIONS).threads(4)
+        MountSession loop = mount(FuseSessionLoop.builder(fs, mnt).options(OPTIONS).threads(4)
                 .unmountGrace(Duration.ofMillis(500)));
         Process holder = Shell.start(mnt, "exec 3<hello; echo open; sleep 30");
         assertEquals('o', holder.getInputStream().read());
