@@ -30,7 +30,7 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
  * number from new files, and a rename victim alive, while the kernel may still send requests
  * for it; a number reused after that carries a new generation.
  */
-public final class KernelFileSystem {
+final class KernelFileSystem {
     private static final Logger LOG = LoggerFactory.getLogger(KernelFileSystem.class);
 
     private final DaxFileSystem fs;
@@ -45,7 +45,7 @@ public final class KernelFileSystem {
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
     private final CountDownLatch initialized = new CountDownLatch(1);
 
-    public KernelFileSystem(DaxFileSystem fs, KernelOptions options) {
+    KernelFileSystem(DaxFileSystem fs, KernelOptions options) {
         this.fs = fs;
         this.options = options;
         PosixAcls acls = new PosixAcls(fs, options.permissions().aclSemantics());
@@ -57,7 +57,7 @@ public final class KernelFileSystem {
         this.xattrs = new XattrOps(fs, acls);
     }
 
-    public KernelOptions options() {
+    KernelOptions options() {
         return options;
     }
 

@@ -25,7 +25,7 @@ import java.util.List;
  * <p>Lifecycle: {@link #mount} returns a mounted instance; {@link #unmount} is called exactly once
  * (by the session, after its workers stopped reading), and also closes the descriptor.
  */
-public final class KernelMount {
+final class KernelMount {
     private static final String LIBRARY = "libfuse.so.2";
 
     private final Arena arena;
@@ -91,7 +91,7 @@ public final class KernelMount {
      * does on a thread of its own while it opens the device. Safe to call from any thread, any
      * number of times.
      */
-    public static void prepare() {
+    static void prepare() {
         try {
             LibFuse.load();
         } catch (FuseMountException e) {

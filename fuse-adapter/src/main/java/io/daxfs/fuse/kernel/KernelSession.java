@@ -39,7 +39,7 @@ import java.util.List;
  * their order are documented there) and the channel; each one's buffers are its own, confined to
  * its thread. This class takes no lock.
  */
-public final class KernelSession {
+final class KernelSession {
     private static final Logger LOG = LoggerFactory.getLogger(KernelSession.class);
     /** Room for struct fuse_in_header, fuse_write_in and a name, ahead of max_write bytes of data. */
     static final int REQUEST_HEADROOM = 4096;
@@ -74,7 +74,7 @@ public final class KernelSession {
      *
      * @throws FuseMountException if the mount point is unusable or the mount fails
      */
-    public static MountSession start(KernelFileSystem fs, Path mountPoint, List<String> mountOptions, int threads) {
+    static MountSession start(KernelFileSystem fs, Path mountPoint, List<String> mountOptions, int threads) {
         MountSession.Settings settings = MountSession.Settings.of("daxfs-kfuse", threads);
         Path canonical = MountPointCheck.validate(mountPoint,
                 mountOptions.isEmpty() ? List.of() : List.of("-o", String.join(",", mountOptions)));

@@ -42,14 +42,14 @@ public final class MountOptions {
     private PermissionPolicy permissions;
     private AtimePolicy atime = AtimePolicy.RELATIME;
     private boolean readOnly;
-    private Frontend frontend = Frontend.KERNEL;
+    private FrontEndKind frontEnd = FrontEndKind.KERNEL;
 
     /**
      * Which code talks to the kernel: daxfs's own FUSE protocol implementation reading
      * /dev/fuse (the default), or libfuse 2's high-level API through jnr-fuse
      * (docs/kernel-frontend.md compares them).
      */
-    public enum Frontend {
+    public enum FrontEndKind {
         KERNEL, LIBFUSE
     }
 
@@ -68,9 +68,9 @@ public final class MountOptions {
                     continue;
                 }
                 if (o.startsWith("frontend=")) {
-                    m.frontend = switch (o.substring("frontend=".length())) {
-                        case "kernel" -> Frontend.KERNEL;
-                        case "libfuse" -> Frontend.LIBFUSE;
+                    m.frontEnd = switch (o.substring("frontend=".length())) {
+                        case "kernel" -> FrontEndKind.KERNEL;
+                        case "libfuse" -> FrontEndKind.LIBFUSE;
                         default -> throw new IllegalArgumentException("frontend must be kernel or libfuse");
                     };
                     continue;
@@ -173,8 +173,9 @@ public final class MountOptions {
         return List.of("-o", String.join(",", opts));
     }
 
-    public Frontend frontend() {
-        return frontend;
+    /** Which front end serves the mount ({@code frontend=}; the daemon makes it). */
+    public FrontEndKind frontEnd() {
+        return frontEnd;
     }
 
     /**
