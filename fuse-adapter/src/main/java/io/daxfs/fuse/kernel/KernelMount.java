@@ -24,6 +24,10 @@ import java.util.List;
  *
  * <p>Lifecycle: {@link #mount} returns a mounted instance; {@link #unmount} is called exactly once
  * (by the session, after its workers stopped reading), and also closes the descriptor.
+ *
+ * <p>Concurrency: {@link #unmount} is synchronized and idempotent, and libfuse is loaded once
+ * under {@code LibFuse}'s class monitor; both are leaves (nothing else is locked inside). The
+ * {@link #channel} is used by every worker at once ({@link FuseChannel}).
  */
 final class KernelMount {
     private static final String LIBRARY = "libfuse.so.2";

@@ -20,6 +20,7 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
 final class XattrOps {
     private final DaxFileSystem fs;
     private final PosixAcls acls;
+    /** Set by INIT, before the kernel sends any other request; read by every worker. */
     private volatile boolean extendedSetxattr;
 
     XattrOps(DaxFileSystem fs, PosixAcls acls) {

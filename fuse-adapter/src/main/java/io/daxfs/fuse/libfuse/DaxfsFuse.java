@@ -51,6 +51,10 @@ import java.util.function.IntSupplier;
  * <p>Permissions: with {@link PermissionPolicy#daemonChecks()} every path is resolved and every
  * operation checked by {@link AccessControl} (mode bits and POSIX ACLs); {@link PosixAcls} keeps
  * ACLs and mode coupled. Otherwise both pass through (docs/permissions.md).
+ *
+ * <p>Concurrency: the session's workers call back at once; this class takes no lock of its own
+ * (fs-core locks, {@link io.daxfs.core.concurrent.LockOrder}; {@link UnlinkedAliases}' monitor
+ * is a leaf).
  */
 public final class DaxfsFuse extends FuseStubFS {
     private static final Logger LOG = LoggerFactory.getLogger(DaxfsFuse.class);

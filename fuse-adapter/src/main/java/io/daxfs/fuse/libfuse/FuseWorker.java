@@ -18,6 +18,9 @@ import java.lang.ref.Reference;
  * owned by this worker and used only by its thread. They are fields, and {@link #run} ends with a
  * reachability fence on {@code this}: jnr-ffi frees direct memory when its Pointer is collected, and
  * libfuse writes into them from native code that the JIT cannot see.
+ *
+ * <p>Lock order: takes no lock; the callbacks libfuse dispatches run on this thread holding
+ * nothing of the session ({@link io.daxfs.fuse.mount.MountSession}).
  */
 final class FuseWorker implements Runnable {
     private static final int EINTR = ErrorCodes.EINTR();

@@ -26,7 +26,9 @@ import java.util.Set;
  * unlink it stands in for (and taken back if that unlink does not happen), so the free of the
  * file always comes after the alias exists.
  *
- * <p>The monitor makes the maps safe; it is a leaf: nothing is called while holding it.
+ * <p>The monitor makes the maps safe; it is a leaf: nothing is called while holding it. fs-core
+ * calls {@link #forget} while it frees an inode (holding that inode's locks) and
+ * {@link DaxfsFuse} the others holding nothing, so it comes after every other lock.
  */
 final class UnlinkedAliases {
     private final Map<String, Long> byName = new HashMap<>();
