@@ -38,9 +38,9 @@ import java.util.Set;
  * returns, so size the pool for the largest number of callbacks that may block at once.
  *
  * <p>Invariants: fuse_teardown runs exactly once, on the supervisor thread, after every worker has
- * returned from its last libfuse call and after the stopper's last call (fuse_session_exit): the
- * session must not be touched once fuse_teardown freed it ({@link MountSession} guarantees the
- * order). The struct fuse_operations copy, argv and the file system stay reachable from this
+ * returned from its last libfuse call and after the stopper's last call (fuse_session_exit):
+ * libfuse's struct fuse_session must not be touched once fuse_teardown freed it
+ * ({@link MountSession} guarantees the order). The struct fuse_operations copy, argv and the file system stay reachable from this
  * object, which the supervisor keeps reachable until then. Each worker's buffers are its own
  * ({@link FuseWorker}).
  *
@@ -48,23 +48,16 @@ import java.util.Set;
  * fuse_teardown calls the destroy callback on the supervisor, also holding nothing.
  */
 public final class FuseSessionLoop {
-    private final LibFuseSession lib;
     private final NativeOperations operations; // only held: keeps the struct and the FS's closures alive
     private final NativeArgv argv;             // only held: libfuse may keep pointers into argv
-    private final Pointer fuse;
-    private final Pointer mountPointNative; // malloc'ed by fuse_setup, freed by fuse_teardown
-    private final Pointer fuseSession;
     private final MountSession session;
 
+    /** {@code mountPointNative}: malloc'ed by fuse_setup, freed by fuse_teardown. */
     private FuseSessionLoop(Builder b, LibFuseSession lib, NativeOperations operations, NativeArgv argv,
                             Path mountPoint, Pointer fuse, Pointer mountPointNative, MountTable.Entry mount) {
-        this.lib = lib;
         this.operations = operations;
         this.argv = argv;
-        this.fuse = fuse;
-        this.mountPointNative = mountPointNative;
-        this.fuseSession = lib.fuse_get_session(fuse);
-
+        Pointer fuseSession = lib.fuse_get_session(fuse);
         Pointer channel = lib.fuse_session_next_chan(fuseSession, null);
         long bufferSize = lib.fuse_chan_bufsize(channel);
         MountSession.Settings settings = new MountSession.Settings("daxfs-fuse", b.threads, b.unmountGrace,
