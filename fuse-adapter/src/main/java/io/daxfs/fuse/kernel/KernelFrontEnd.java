@@ -12,13 +12,7 @@ import java.nio.file.Path;
  * from /dev/fuse itself ({@link KernelSession}, {@link KernelFileSystem}); libfuse 2 only mounts
  * ({@link KernelMount}). docs/kernel-frontend.md.
  */
-public final class KernelFrontEnd implements FrontEnd {
-    private final MountOptions options;
-
-    public KernelFrontEnd(MountOptions options) {
-        this.options = options;
-    }
-
+public record KernelFrontEnd(MountOptions options) implements FrontEnd {
     @Override
     public String name() {
         return "kernel";

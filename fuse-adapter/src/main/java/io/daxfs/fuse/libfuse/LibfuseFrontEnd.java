@@ -14,7 +14,7 @@ import java.util.Set;
  * high-level, path-based API, driven by a fixed pool of JVM threads ({@link FuseSessionLoop}):
  * callbacks never pay jffi's per-call attach and detach of native threads (docs/benchmarks.md).
  */
-public final class LibfuseFrontEnd implements FrontEnd {
+public record LibfuseFrontEnd(MountOptions options) implements FrontEnd {
     /**
      * UTIME_OMIT_OK: utimens understands UTIME_NOW/UTIME_OMIT. NULLPATH_OK: the callbacks that
      * have a file handle work without a path, which hard_remove needs (an unlinked open file
@@ -23,12 +23,6 @@ public final class LibfuseFrontEnd implements FrontEnd {
      */
     static final Set<FuseOperationFlag> FLAGS = EnumSet.of(
             FuseOperationFlag.UTIME_OMIT_OK, FuseOperationFlag.NULLPATH_OK, FuseOperationFlag.NOPATH);
-
-    private final MountOptions options;
-
-    public LibfuseFrontEnd(MountOptions options) {
-        this.options = options;
-    }
 
     @Override
     public String name() {
