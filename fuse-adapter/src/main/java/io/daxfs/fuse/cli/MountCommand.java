@@ -3,8 +3,9 @@ package io.daxfs.fuse.cli;
 import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.devdax.DeviceException;
 import io.daxfs.fuse.MountDaemon;
-import io.daxfs.fuse.MountOptions;
-import io.daxfs.fuse.session.MountTable;
+import io.daxfs.fuse.options.MountOptions;
+import io.daxfs.fuse.mount.MountTable;
+
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

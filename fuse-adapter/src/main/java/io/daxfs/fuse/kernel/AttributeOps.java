@@ -3,7 +3,7 @@ package io.daxfs.fuse.kernel;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.FsStats;
 import io.daxfs.core.base.Timestamp;
-import io.daxfs.fuse.PosixAcls;
+import io.daxfs.fuse.vfs.PosixAcls;
 
 import java.nio.charset.StandardCharsets;
 

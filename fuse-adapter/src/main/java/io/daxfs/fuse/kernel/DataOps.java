@@ -3,7 +3,7 @@ package io.daxfs.fuse.kernel;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
-import io.daxfs.fuse.FallocateModes;
+import io.daxfs.fuse.vfs.FallocateModes;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
 

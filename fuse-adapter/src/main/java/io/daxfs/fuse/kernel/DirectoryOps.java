@@ -23,6 +23,11 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
  * reader that continues where it left off never sees an entry twice or misses one that existed
  * throughout (POSIX leaves entries added or removed meanwhile unspecified). Listing a directory
  * of n entries costs O(n) once, not once per READDIR.
+ *
+ * <p>Concurrency: the open listings are a concurrent map; a listing's monitor is held while its
+ * snapshot is taken or handed out, so two READDIRs of one handle never see a half-made one. It
+ * is held around fs-core's readdir: before every fs-core lock ({@link KernelFileSystem} has the
+ * order).
  */
 final class DirectoryOps {
     private final DaxFileSystem fs;

@@ -23,6 +23,10 @@ import java.lang.invoke.VarHandle;
  * <p>Each method returns the byte count, or a negative errno. The errno values a worker must
  * know: ENOENT (the request was interrupted and answered already: ignore), EINTR and EAGAIN
  * (retry), ENODEV (the file system was unmounted: stop).
+ *
+ * <p>Concurrency: shared by every worker of the mount, without a lock: the kernel hands each
+ * read(2) one whole request and takes each write(2) as one whole reply, whatever the other
+ * threads do; the call state segment is each caller's own.
  */
 final class FuseChannel {
     static final int EPERM = 1;

@@ -3,8 +3,8 @@ package io.daxfs.fuse.kernel;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
-import io.daxfs.fuse.PermissionPolicy;
-import io.daxfs.fuse.PosixAcls;
+import io.daxfs.fuse.options.PermissionPolicy;
+import io.daxfs.fuse.vfs.PosixAcls;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,8 +29,21 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
  * the protocol says. The kernel's lookup counts ({@link KernelLookups}) keep a freed inode's
  * number from new files, and a rename victim alive, while the kernel may still send requests
  * for it; a number reused after that carries a new generation.
+ *
+ * <p>Lock order of the kernel front end, around fs-core's ({@link io.daxfs.core.concurrent.LockOrder}):
+ * <ol>
+ * <li>{@link #forgetting}: read by a FORGET being served, which may call fs-core to free an
+ *     inode; write by STATFS and the ENOSPC retry, which take it and let it go at once with
+ *     nothing inside. Never taken while holding an fs-core lock.</li>
+ * <li>A directory listing's monitor ({@link DirectoryOps}), held around fs-core's readdir; no
+ *     request holds it and {@link #forgetting} together.</li>
+ * <li>fs-core's locks.</li>
+ * <li>Leaves, with nothing called inside: {@link KernelReferences}' stripe monitors (also taken by
+ *     fs-core while it frees an inode), {@link KernelMount}'s monitor.</li>
+ * </ol>
+ * The worker lifecycle ({@code MountSession}) holds nothing while a worker serves a request.
  */
-public final class KernelFileSystem {
+final class KernelFileSystem {
     private static final Logger LOG = LoggerFactory.getLogger(KernelFileSystem.class);
 
     private final DaxFileSystem fs;
@@ -45,7 +58,7 @@ public final class KernelFileSystem {
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
     private final CountDownLatch initialized = new CountDownLatch(1);
 
-    public KernelFileSystem(DaxFileSystem fs, KernelOptions options) {
+    KernelFileSystem(DaxFileSystem fs, KernelOptions options) {
         this.fs = fs;
         this.options = options;
         PosixAcls acls = new PosixAcls(fs, options.permissions().aclSemantics());
@@ -57,7 +70,7 @@ public final class KernelFileSystem {
         this.xattrs = new XattrOps(fs, acls);
     }
 
-    public KernelOptions options() {
+    KernelOptions options() {
         return options;
     }
 

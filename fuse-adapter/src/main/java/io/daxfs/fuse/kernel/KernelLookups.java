@@ -10,6 +10,10 @@ import io.daxfs.core.base.FsException;
  * fs-core knows names and open handles; this class turns the kernel's lookups into an fs-core
  * open handle (a pin) for exactly the inodes that lose their last name while the kernel still
  * references them, and releases the pin at the FORGET that drops the last lookup.
+ *
+ * <p>Concurrency: no lock of its own. It calls fs-core (open, release, releaseNumber) only after
+ * leaving {@link KernelReferences}' stripe monitor, which so stays a leaf; a FORGET is served
+ * under {@link KernelFileSystem}'s forgetting lock (read).
  */
 final class KernelLookups {
     private final DaxFileSystem fs;

@@ -3,7 +3,7 @@ package io.daxfs.fuse.kernel;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
-import io.daxfs.fuse.session.FuseMountException;
+import io.daxfs.fuse.mount.FuseMountException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -24,8 +24,12 @@ import java.util.List;
  *
  * <p>Lifecycle: {@link #mount} returns a mounted instance; {@link #unmount} is called exactly once
  * (by the session, after its workers stopped reading), and also closes the descriptor.
+ *
+ * <p>Concurrency: {@link #unmount} is synchronized and idempotent, and libfuse is loaded once
+ * under {@code LibFuse}'s class monitor; both are leaves (nothing else is locked inside). The
+ * {@link #channel} is used by every worker at once ({@link FuseChannel}).
  */
-public final class KernelMount {
+final class KernelMount {
     private static final String LIBRARY = "libfuse.so.2";
 
     private final Arena arena;
@@ -91,7 +95,7 @@ public final class KernelMount {
      * does on a thread of its own while it opens the device. Safe to call from any thread, any
      * number of times.
      */
-    public static void prepare() {
+    static void prepare() {
         try {
             LibFuse.load();
         } catch (FuseMountException e) {

@@ -1,6 +1,7 @@
 package io.daxfs.fuse.kernel;
 
-import io.daxfs.fuse.PermissionPolicy;
+import io.daxfs.fuse.options.MountOptions;
+import io.daxfs.fuse.options.PermissionPolicy;
 
 /**
  * How the kernel front end serves a mount: cache lifetimes, request sizes and which kernel
@@ -38,6 +39,37 @@ public record KernelOptions(long entryTimeoutNanos, long negativeTimeoutNanos, l
     public static KernelOptions defaults(PermissionPolicy permissions) {
         return new KernelOptions(DEFAULT_TIMEOUT_NANOS, DEFAULT_TIMEOUT_NANOS, DEFAULT_TIMEOUT_NANOS,
                 true, false, true, permissions, DEFAULT_MAX_WRITE, DEFAULT_READAHEAD_KIB);
+    }
+
+    /**
+     * The settings the mount options give, for those options of the kernel front end that
+     * libfuse would otherwise interpret: the cache timeouts (libfuse's names, in seconds),
+     * kernel_cache (the default; no_kernel_cache turns it off), writeback_cache, max_write (bytes,
+     * at most 1 MiB) and readahead_kb; and noxattr, acl/noacl.
+     */
+    public static KernelOptions from(MountOptions o) {
+        KernelOptions d = defaults(o.permissions());
+        return new KernelOptions(
+                seconds(o, "entry_timeout", d.entryTimeoutNanos()), seconds(o, "negative_timeout", d.negativeTimeoutNanos()),
+                seconds(o, "attr_timeout", d.attrTimeoutNanos()),
+                !o.has("no_kernel_cache"), o.has("writeback_cache"), o.xattrs(), o.permissions(),
+                (int) Math.min(1 << 20, number(o, "max_write", d.maxWrite())), (int) number(o, "readahead_kb", d.readaheadKib()));
+    }
+
+    private static long seconds(MountOptions o, String key, long dflt) {
+        String value = o.given(key).orElse(null);
+        if (value == null) {
+            return dflt;
+        }
+        double s = Double.parseDouble(value);
+        if (s < 0 || s > 1e9) {
+            throw new IllegalArgumentException(key + " must be between 0 and 1e9 seconds");
+        }
+        return (long) (s * 1e9);
+    }
+
+    private static long number(MountOptions o, String key, long dflt) {
+        return o.given(key).map(Long::parseLong).orElse(dflt);
     }
 
     /** Pages per request (FUSE_MAX_PAGES). */

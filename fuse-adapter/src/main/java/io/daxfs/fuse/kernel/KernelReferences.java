@@ -11,7 +11,9 @@ package io.daxfs.fuse.kernel;
  *
  * <p>Compact: open addressing over primitive arrays in 64 independently locked stripes, about 27
  * bytes per inode the kernel caches (a million cached inodes cost 27 MB, not the 100 MB boxed
- * maps would). Thread-safe; each operation holds one stripe's monitor briefly and calls nothing.
+ * maps would). Thread-safe; each operation holds one stripe's monitor briefly and calls nothing:
+ * the stripes are leaves, below every other lock (fs-core asks {@link #holdIfReferenced} while it
+ * frees an inode, holding that inode's locks).
  */
 final class KernelReferences {
     private static final int STRIPES = 64;

@@ -6,8 +6,8 @@ import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FileMode;
 import io.daxfs.core.base.FsException;
 import io.daxfs.core.perm.Credentials;
-import io.daxfs.fuse.PosixAcls;
-import io.daxfs.fuse.ProcGroups;
+import io.daxfs.fuse.vfs.PosixAcls;
+import io.daxfs.fuse.vfs.ProcGroups;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
 

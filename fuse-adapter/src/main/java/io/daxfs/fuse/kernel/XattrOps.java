@@ -4,7 +4,7 @@ import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
 import io.daxfs.core.xattr.XattrNames;
-import io.daxfs.fuse.PosixAcls;
+import io.daxfs.fuse.vfs.PosixAcls;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +20,7 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
 final class XattrOps {
     private final DaxFileSystem fs;
     private final PosixAcls acls;
+    /** Set by INIT, before the kernel sends any other request; read by every worker. */
     private volatile boolean extendedSetxattr;
 
     XattrOps(DaxFileSystem fs, PosixAcls acls) {

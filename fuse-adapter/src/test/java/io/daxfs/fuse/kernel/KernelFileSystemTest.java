@@ -6,7 +6,7 @@ import io.daxfs.core.base.FormatOptions;
 import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.OpenedDevice;
-import io.daxfs.fuse.PermissionPolicy;
+import io.daxfs.fuse.options.PermissionPolicy;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

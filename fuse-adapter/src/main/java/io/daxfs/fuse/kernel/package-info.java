@@ -1,0 +1,7 @@
+/**
+ * The kernel front end ({@code -o frontend=kernel}, the default): daxfs's own implementation of
+ * the FUSE protocol on /dev/fuse ({@link io.daxfs.fuse.kernel.KernelFrontEnd}), with libfuse 2
+ * used for the mount system call alone. docs/kernel-frontend.md describes it; its lock order is
+ * at the top of {@code KernelFileSystem}.
+ */
+package io.daxfs.fuse.kernel;

@@ -1,0 +1,57 @@
+package io.daxfs.fuse.options;
+
+import io.daxfs.core.base.AtimePolicy;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MountOptionsTest {
+    private static MountOptions parse(String... lists) {
+        return MountOptions.parse(List.of(lists));
+    }
+
+    private static String fuseOptions(MountOptions m) {
+        return m.fuseArgs("img").get(1);
+    }
+
+    @Test
+    void relatimeIsTheDefault() {
+        assertEquals(AtimePolicy.RELATIME, parse().atimePolicy());
+        assertEquals(AtimePolicy.RELATIME, parse("relatime").atimePolicy());
+        assertEquals(AtimePolicy.RELATIME, parse("atime").atimePolicy());
+    }
+
+    @Test
+    void atimeOptionsLibfuseWouldRefuseAreConsumed() {
+        MountOptions m = parse("strictatime,nodiratime");
+        assertEquals(new AtimePolicy(AtimePolicy.Mode.STRICT, false), m.atimePolicy());
+        for (String o : List.of("strictatime", "relatime", "nodiratime")) {
+            assertFalse(fuseOptions(m).contains(o), o + " reaches libfuse 2, which refuses it: " + fuseOptions(m));
+        }
+        assertFalse(fuseOptions(parse("relatime,diratime,norelatime,nostrictatime")).contains("atime"));
+    }
+
+    @Test
+    void noatimeIsAppliedAndPassedOnAsTheKernelFlag() {
+        MountOptions m = parse("noatime");
+        assertEquals(AtimePolicy.Mode.NEVER, m.atimePolicy().mode());
+        assertTrue(("," + fuseOptions(m) + ",").contains(",noatime,"), fuseOptions(m));
+    }
+
+    @Test
+    void theLastAtimeOptionWins() {
+        assertEquals(AtimePolicy.Mode.STRICT, parse("noatime", "strictatime").atimePolicy().mode());
+        assertEquals(AtimePolicy.Mode.NEVER, parse("strictatime,noatime").atimePolicy().mode());
+        assertTrue(parse("nodiratime,diratime").atimePolicy().directories());
+    }
+
+    @Test
+    void aReadOnlyMountNeverUpdatesAtime() {
+        assertEquals(AtimePolicy.Mode.NEVER, parse("ro,strictatime").atimePolicy().mode());
+    }
+}
