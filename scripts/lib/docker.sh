@@ -2,7 +2,8 @@
 # docker.sh - a container engine and a local Debian base image for the container tests.
 #
 # Source it (scripts/test does), or run it as a command:
-#   scripts/lib/docker.sh up          engine running (installed/started if needed) + base image
+#   scripts/lib/docker.sh up          engine running (installed/started if needed) + the images
+#                                     the tests use; prints base=TAG and pg=TAG
 #   scripts/lib/docker.sh down        stops the engine if this script started it
 #   scripts/lib/docker.sh base-image  prints the base image's tag, building it if absent
 #   scripts/lib/docker.sh status      engine, who started it, base image
@@ -242,6 +243,41 @@ docker_base_image() {
     printf '%s\n' "$tag"
 }
 
+# The image of the PostgreSQL container test (and the two-container test): the base plus
+# Debian's PostgreSQL 15 (postgres, pgbench, pg_amcheck, amcheck) and what daxfs needs at run
+# time (libfuse2, fuse3, util-linux, procps, psmisc). The JDK is not in it: the tests bind-mount
+# the host's read-only. Dockerfile text, after its FROM line:
+DAXFS_PG_DOCKERFILE='RUN apt-get update -q \
+ && apt-get install -y -q --no-install-recommends postgresql-15 libfuse2 fuse3 util-linux procps psmisc \
+ && rm -rf /var/lib/apt/lists/*'
+
+# docker_derived_image NAME BASE_TAG DOCKERFILE_BODY: builds NAME:HASH FROM BASE_TAG unless it
+# exists (HASH covers the base tag and the Dockerfile) and prints the tag.
+docker_derived_image() {
+    local name=$1 base=$2 body=$3 tag df
+    tag="$name:$(printf '%s\n%s\n' "$base" "$body" | sha256sum | cut -c1-12)"
+    if ! docker image inspect "$tag" >/dev/null 2>&1; then
+        log "building $tag from $base (docker build; apt-get inside, about a minute)"
+        df=$(printf 'FROM %s\n%s\n' "$base" "$body")
+        if ! printf '%s\n' "$df" | nice -n 10 docker build -q -t "$tag" - >"$DAXFS_DOCKER_STATE/build-$name.log" 2>&1; then
+            warn "docker build of $tag failed; the end of its log ($DAXFS_DOCKER_STATE/build-$name.log):"
+            tail -n 20 "$DAXFS_DOCKER_STATE/build-$name.log" >&2
+            return 1
+        fi
+        docker tag "$tag" "$name:latest" >/dev/null
+    fi
+    printf '%s\n' "$tag"
+}
+
+# Prints "base=TAG" and "pg=TAG", building what is missing (engine must be up).
+docker_test_images() {
+    local base pg
+    base=$(docker_base_image) || return 1
+    mkdir -p -- "$DAXFS_DOCKER_STATE"
+    pg=$(docker_derived_image daxfs-pg "$base" "$DAXFS_PG_DOCKERFILE") || return 1
+    printf 'base=%s\npg=%s\n' "$base" "$pg"
+}
+
 docker_status() {
     local name pid
     if docker_engine_answers; then
@@ -262,7 +298,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     set -euo pipefail
     DAXFS_PROG=docker
     case "${1:-}" in
-        up) docker_engine_up && docker_base_image ;;
+        up) docker_engine_up && docker_test_images ;;
         down) docker_engine_down ;;
         base-image) docker_engine_up && docker_base_image ;;
         status) docker_status ;;
