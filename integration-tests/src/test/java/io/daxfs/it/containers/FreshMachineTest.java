@@ -39,7 +39,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  *
  * <p>What the machine brings: the JDK 25, which is not a Debian package, bind-mounted read-only
  * from the host at the same path under /usr/lib/jvm (as a CI machine comes with one), Debian's
- * mirror and Maven Central (both reached from the container through Docker's bridge). Everything
+ * mirror and Maven Central (both reached from the container through Docker's bridge), and the
+ * machine's local CA certificates (/usr/local/share/ca-certificates: on these machines a TLS
+ * proxy's, without which Maven cannot download), copied to the same place. Everything
  * else the scripts install themselves. The inner scripts/test runs with DAXFS_TEST_LIGHT=1 (set
  * in the container's environment, so the command stays verbatim): no container tests (no Docker
  * in Docker), no second front-end run, no jcstress and not the longest soaks; see docs/testing.md.
@@ -49,6 +51,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 @ResourceLock("docker")
 class FreshMachineTest {
     private static final String SRC = "/root/src/daxfs";
+    private static final String LOCAL_CAS = "/usr/local/share/ca-certificates";
     private static final Pattern SUMMARY = Pattern.compile("(?m)^tests: (\\d+) passed, (\\d+) failed, (\\d+) skipped$");
 
     @Test
@@ -60,6 +63,16 @@ class FreshMachineTest {
                 .withEnv("DAXFS_TEST_LIGHT", "1")
                 .withSharedMemorySize(2L << 30)
                 .withCopyFileToContainer(MountableFile.forHostPath(stage), SRC)) {
+            // The machine's own CA certificates (e.g. of a TLS-intercepting egress proxy), which a
+            // machine of this kind comes with: apt's ca-certificates and ca-certificates-java
+            // (installed with Maven) put them into the trust stores, so Maven Central is reachable.
+            try (var crts = Files.list(Path.of(LOCAL_CAS))) {
+                for (Path crt : crts.filter(p -> p.toString().endsWith(".crt")).toList()) {
+                    c.withCopyFileToContainer(MountableFile.forHostPath(crt), LOCAL_CAS + "/" + crt.getFileName());
+                }
+            } catch (java.nio.file.NoSuchFileException e) {
+                // no local CAs on this machine
+            }
             c.start();
             String out = runOk(c, Duration.ofMinutes(1), "what the fresh machine lacks", """
                     for t in java mvn fusermount3 daxfs; do echo "has_$t=$(command -v $t >/dev/null && echo yes || echo no)"; done
