@@ -32,6 +32,7 @@
 #   DAXFS_BASE_SUITE     Debian suite (default: the host's VERSION_CODENAME)
 
 if [[ -n "${_DAXFS_DOCKER_SH:-}" ]]; then
+    # shellcheck disable=SC2317 # exit when run, not sourced
     return 0 2>/dev/null || exit 0
 fi
 _DAXFS_DOCKER_SH=1

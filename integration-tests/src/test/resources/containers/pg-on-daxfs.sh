@@ -90,6 +90,7 @@ EOF
         [[ -n "$pids" ]] || { echo "no daxfs daemon to kill"; exit 1; }
         echo "killing daxfs daemon $pids with SIGKILL after $((n - h0)) new history rows"
         kill_time=$(date +%s.%N)
+        # shellcheck disable=SC2086 # one or more pids
         kill -KILL $pids
         echo "kill_time=$kill_time"
         for ((i = 0; i < 600; i++)); do [[ -f /pm/pgb/rc ]] && break; sleep 0.2; done
