@@ -10,7 +10,6 @@ import io.daxfs.devdax.PmemRegion;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
@@ -58,6 +57,10 @@ public final class Journal {
     private final long slotOffset;
     private final int slotCapacity;
     private final ReentrantLock commitLock = new ReentrantLock();
+    /** See {@link #slotBuffer}; guarded by commitLock. */
+    private byte[] slotBytes = new byte[4096];
+    /** Tries for the commit lock before parking: about a commit's length (see lockCommit). */
+    private static final int COMMIT_SPINS = 2_000;
     /** Next sequence number; guarded by commitLock. */
     private long nextSeq;
     /** Hook for tests: runs inside commit at named points. */
@@ -142,7 +145,7 @@ public final class Journal {
             runAll(tx.afterCommitActions());
             return;
         }
-        commitLock.lock();
+        lockCommit();
         try {
             for (var step : tx.atCommitSteps()) {
                 step.accept(tx);
@@ -158,7 +161,7 @@ public final class Journal {
                         + slotCapacity + " bytes");
             }
             long seq = nextSeq++;
-            ByteBuffer slot = MediaOrder.allocate(total);
+            ByteBuffer slot = slotBuffer(total);
             slot.putInt(SLOT_MAGIC).putInt(tx.recordCount()).putLong(seq).putLong(total);
             slot.put(recs.array(), 0, recordBytes);
             CRC32C crc = new CRC32C();
@@ -182,11 +185,42 @@ public final class Journal {
         } finally {
             commitLock.unlock();
         }
+        tx.recycle();
         runAll(tx.afterCommitActions());
+    }
+
+    /**
+     * The buffer a commit encodes its slot in, reused from commit to commit (guarded by the
+     * commit lock) and grown to the largest slot so far: a fresh one per commit was most of
+     * what a create or unlink allocated.
+     */
+    private ByteBuffer slotBuffer(int total) {
+        if (slotBytes.length < total) {
+            slotBytes = new byte[Math.max(total, Math.min(slotCapacity, 2 * slotBytes.length))];
+        }
+        return MediaOrder.wrap(slotBytes);
+    }
+
+    /**
+     * Takes the commit lock, spinning briefly before parking. A commit holds the lock for a
+     * few microseconds; parking a thread and waking it costs more than that, so with two
+     * threads committing, a lock that parks at once turns every hand-over into two context
+     * switches and two threads commit slower than one (NamespaceBench: 2 threads creating and
+     * unlinking in their own directories ran at 0.65x one thread with a plain lock()).
+     */
+    private void lockCommit() {
+        for (int i = 0; i < COMMIT_SPINS; i++) {
+            if (commitLock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        commitLock.lock();
     }
 
     /** Drops a transaction that will not be committed, running its abort actions. */
     public void abort(Transaction tx) {
+        tx.recycle();
         runAll(tx.abortActions());
     }
 
@@ -214,54 +248,54 @@ public final class Journal {
         if (tx.bitRanges().isEmpty()) {
             return;
         }
-        TreeMap<Long, Byte> overlay = new TreeMap<>();
+        BitmapRuns runs = new BitmapRuns();
         for (Transaction.BitRange r : tx.bitRanges()) {
             long bit = r.firstBit();
             long end = r.firstBit() + r.count();
+            byte[] run = runs.cover(media, r.bitmapOffset() + (bit >>> 3), r.bitmapOffset() + ((end - 1) >>> 3) + 1);
+            long runStart = runs.lastStart();
             while (bit < end) {
                 long byteOff = r.bitmapOffset() + (bit >>> 3);
                 int firstInByte = (int) (bit & 7);
                 int n = (int) Math.min(8 - firstInByte, end - bit);
                 int mask = ((1 << n) - 1) << firstInByte;
-                Byte cur = overlay.get(byteOff);
-                int v = cur != null ? cur : media.get(ValueLayout.JAVA_BYTE, byteOff);
-                v = r.set() ? (v | mask) : (v & ~mask);
-                overlay.put(byteOff, (byte) v);
+                int i = (int) (byteOff - runStart);
+                run[i] = (byte) (r.set() ? (run[i] | mask) : (run[i] & ~mask));
                 bit += n;
             }
         }
-        // Emit contiguous runs as single records.
-        long runStart = -1;
-        java.io.ByteArrayOutputStream run = new java.io.ByteArrayOutputStream();
-        long prev = -2;
-        for (var e : overlay.entrySet()) {
-            if (e.getKey() != prev + 1 && runStart >= 0) {
-                tx.write(runStart, run.toByteArray());
-                run.reset();
-                runStart = -1;
-            }
-            if (runStart < 0) {
-                runStart = e.getKey();
-            }
-            run.write(e.getValue());
-            prev = e.getKey();
-        }
-        if (runStart >= 0) {
-            tx.write(runStart, run.toByteArray());
-        }
+        runs.emit(tx);
         tx.bitRanges().clear();
     }
 
     /** Turns deferred counter updates into records, from the values committed so far. */
     private void resolveDeferred(Transaction tx) {
-        java.util.HashMap<Long, Long> values = new java.util.HashMap<>();
-        for (Transaction.Deferred d : tx.deferred()) {
-            long cur = values.containsKey(d.offset()) ? values.get(d.offset()) : media.get(LONG, d.offset());
-            long next = d.isMax() ? Math.max(cur, d.operand()) : cur + d.operand();
-            values.put(d.offset(), next);
+        var deferred = tx.deferred();
+        int n = deferred.size();
+        if (n == 0) {
+            return;
         }
-        values.forEach(tx::putLong);
-        tx.deferred().clear();
+        // A handful of counters per transaction: a quadratic scan beats a map, and allocates
+        // nothing. Each offset's value is computed once, from all its updates in order.
+        for (int i = 0; i < n; i++) {
+            long offset = deferred.get(i).offset();
+            boolean seenBefore = false;
+            for (int k = 0; k < i && !seenBefore; k++) {
+                seenBefore = deferred.get(k).offset() == offset;
+            }
+            if (seenBefore) {
+                continue;
+            }
+            long value = media.get(LONG, offset);
+            for (int k = i; k < n; k++) {
+                Transaction.Deferred d = deferred.get(k);
+                if (d.offset() == offset) {
+                    value = d.isMax() ? Math.max(value, d.operand()) : value + d.operand();
+                }
+            }
+            tx.putLong(offset, value);
+        }
+        deferred.clear();
     }
 
     /**
@@ -270,7 +304,7 @@ public final class Journal {
      * transaction's {@link Transaction#maxLong} cannot apply a stale value after it).
      */
     public void storeMax(long offset, long value) {
-        commitLock.lock();
+        lockCommit();
         try {
             if (media.get(LONG, offset) < value) {
                 // What the caller flushed (the data below the new size) must be durable before
@@ -292,30 +326,66 @@ public final class Journal {
      */
     static void applyRecords(PmemRegion region, byte[] slot, int from, int to) {
         ByteBuffer b = MediaOrder.wrap(slot);
-        java.util.TreeMap<Long, Long> pages = new java.util.TreeMap<>(); // first page -> end page
+        PageRuns pages = PAGE_RUNS.get();
+        pages.clear();
         int p = from;
         while (p < to) {
             long target = b.getLong(p);
             int len = b.getInt(p + 8);
             region.write(target, slot, p + 16, len);
-            long first = target >>> 12;
-            long end = ((target + Math.max(len, 1) - 1) >>> 12) + 1;
-            pages.merge(first, end, Math::max);
+            pages.add(target >>> 12, ((target + Math.max(len, 1) - 1) >>> 12) + 1);
             p += 16 + Transaction.pad8(len);
         }
-        long runStart = -1;
-        long runEnd = -1;
-        for (var e : pages.entrySet()) {
-            if (e.getKey() > runEnd) {
-                if (runStart >= 0) {
-                    region.flush(runStart << 12, (runEnd - runStart) << 12);
-                }
-                runStart = e.getKey();
-            }
-            runEnd = Math.max(runEnd, e.getValue());
+        pages.flushRuns(region);
+    }
+
+    private static final ThreadLocal<PageRuns> PAGE_RUNS = ThreadLocal.withInitial(PageRuns::new);
+
+    /**
+     * The pages a transaction's records touched, as [first, end) page pairs, merged into runs
+     * of adjacent pages when flushed. Primitive arrays reused per thread, so applying a
+     * transaction allocates nothing.
+     */
+    private static final class PageRuns {
+        private long[] firsts = new long[16];
+        private long[] ends = new long[16];
+        private int count;
+
+        void clear() {
+            count = 0;
         }
-        if (runStart >= 0) {
-            region.flush(runStart << 12, (runEnd - runStart) << 12);
+
+        void add(long first, long end) {
+            if (count == firsts.length) {
+                firsts = java.util.Arrays.copyOf(firsts, count * 2);
+                ends = java.util.Arrays.copyOf(ends, count * 2);
+            }
+            // Insertion sort by first page: a transaction has a handful of records.
+            int i = count++;
+            while (i > 0 && firsts[i - 1] > first) {
+                firsts[i] = firsts[i - 1];
+                ends[i] = ends[i - 1];
+                i--;
+            }
+            firsts[i] = first;
+            ends[i] = end;
+        }
+
+        void flushRuns(PmemRegion region) {
+            long runStart = -1;
+            long runEnd = -1;
+            for (int i = 0; i < count; i++) {
+                if (firsts[i] > runEnd) {
+                    if (runStart >= 0) {
+                        region.flush(runStart << 12, (runEnd - runStart) << 12);
+                    }
+                    runStart = firsts[i];
+                }
+                runEnd = Math.max(runEnd, ends[i]);
+            }
+            if (runStart >= 0) {
+                region.flush(runStart << 12, (runEnd - runStart) << 12);
+            }
         }
     }
 

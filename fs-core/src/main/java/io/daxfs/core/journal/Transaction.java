@@ -19,7 +19,7 @@ import java.util.List;
  */
 public final class Transaction {
     /** Encoded records: target u64, length u32, pad u32, data padded to 8 bytes. */
-    private ByteBuffer records = MediaOrder.allocate(512);
+    private ByteBuffer records = takeSpareRecords();
     private int recordCount;
     private final List<BitRange> bitRanges = new ArrayList<>(2);
     private final List<Runnable> afterCommit = new ArrayList<>(1);
@@ -156,6 +156,41 @@ public final class Transaction {
         records.putLong(offset).putInt(length).putInt(0);
         recordCount++;
         return records;
+    }
+
+    /**
+     * Record buffers a thread's committed or aborted transactions gave back, one per thread:
+     * a fresh buffer per transaction was half of what a create or unlink allocated. A buffer
+     * is given back only once its transaction is over (the journal copied it into the slot,
+     * or dropped it), and that transaction keeps no reference to it.
+     */
+    private static final ThreadLocal<ByteBuffer[]> SPARE_RECORDS = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
+    private static final int FIRST_RECORD_BYTES = 512;
+    /** Larger buffers (a big truncate's records) go to the garbage collector, not the spare. */
+    private static final int LARGEST_SPARE = 64 * 1024;
+
+    private static ByteBuffer takeSpareRecords() {
+        ByteBuffer[] spare = SPARE_RECORDS.get();
+        ByteBuffer b = spare[0];
+        if (b == null) {
+            return MediaOrder.allocate(FIRST_RECORD_BYTES);
+        }
+        spare[0] = null;
+        return b.clear();
+    }
+
+    /**
+     * Ends this transaction's use of its record buffer, keeping it for the thread's next
+     * transaction. Called by the journal when the transaction is committed or aborted; using
+     * the transaction's records afterwards fails (NullPointerException) instead of writing
+     * into another transaction's buffer.
+     */
+    void recycle() {
+        ByteBuffer b = records;
+        records = null;
+        if (b != null && b.capacity() <= LARGEST_SPARE) {
+            SPARE_RECORDS.get()[0] = b;
+        }
     }
 
     static int pad8(int n) {
