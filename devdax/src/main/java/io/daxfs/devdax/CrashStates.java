@@ -51,8 +51,8 @@ import io.daxfs.devdax.RecordingRegion.Store;
  *       returns, as if each line of the pages were written back and fenced. A fence adds
  *       nothing.</li>
  *   <li>{@link PersistenceMode#FENCE_ONLY} (eADR: caches inside the persistence domain): every
- *       store before a fence is durable; flushes change nothing. This is the old, kinder model
- *       of {@link CrashImages}.</li>
+ *       store before a fence is durable; flushes change nothing. (This was the only model of
+ *       the crash images before: it cannot see a forgotten flush.)</li>
  * </ul>
  * {@link PersistenceMode#VOLATILE} (tmpfs) is refused: nothing there survives a power cut.
  *
@@ -136,10 +136,13 @@ public final class CrashStates implements AutoCloseable {
     private void validate() {
         for (int i = 0; i < log.size(); i++) {
             Event e = log.get(i);
-            long[] range = CrashImages.changedRange(e);
-            if (range == null && e instanceof Flush f) {
-                range = new long[] {f.offset(), f.length()};
-            }
+            long[] range = switch (e) {
+                case Store s -> new long[] {s.offset(), s.bytes().length};
+                case Fill f -> new long[] {f.offset(), f.length()};
+                case Release r -> new long[] {r.offset(), r.length()};
+                case Flush f -> new long[] {f.offset(), f.length()};
+                case Fence f -> null;
+            };
             if (range != null && (range[0] < 0 || range[1] < 0 || range[0] + range[1] > size)) {
                 throw new IllegalArgumentException("event " + i + " (" + e + ") lies outside the " + size + "-byte image");
             }

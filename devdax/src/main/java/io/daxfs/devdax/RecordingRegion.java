@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * A {@link PmemRegion} that forwards every call to another region and appends every mutating
- * call to an in-memory log, from which {@link CrashImages} rebuilds the states a power cut
+ * call to an in-memory log, from which {@link CrashStates} rebuilds the states a power cut
  * could leave.
  *
  * <p>Recorded: every store as {@link Store} with the exact bytes written (multi-byte values in
@@ -113,7 +113,7 @@ public final class RecordingRegion implements PmemRegion {
     }
 
     /**
-     * A copy of the region's current contents: the base image for {@link CrashImages}. Taken
+     * A copy of the region's current contents: the base image for {@link CrashStates}. Taken
      * under the monitor, so it is consistent with the log (no recorded call is half-applied).
      */
     public synchronized byte[] snapshot() {

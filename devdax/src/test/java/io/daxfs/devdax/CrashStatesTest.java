@@ -265,4 +265,50 @@ class CrashStatesTest {
         assertArrayEquals(before, model.durableView().toArray(ValueLayout.JAVA_BYTE));
         assertEquals(A, before.length > 0 ? word(before, 0) : 0);
     }
+
+    @Test
+    void eventsOutsideTheImageAreRejected() {
+        assertThrows(IllegalArgumentException.class, () -> new CrashStates(new byte[16],
+                List.of(new RecordingRegion.Store(12, new byte[8])), PersistenceMode.CACHE_LINE_WRITEBACK));
+        assertThrows(IllegalArgumentException.class, () -> new CrashStates(new byte[16],
+                List.of(new RecordingRegion.Flush(8, 64)), PersistenceMode.CACHE_LINE_WRITEBACK));
+    }
+
+    /** The cost of the model itself: 10,000 events over a 16 MiB image, a state at every fence. */
+    @Test
+    void tenThousandEventsOnSixteenMebibytes() {
+        byte[] big = new byte[16 << 20];
+        List<RecordingRegion.Event> log = new java.util.ArrayList<>();
+        java.util.Random r = new java.util.Random(5);
+        for (int i = 0; i < 10_000; i++) {
+            if (i % 500 == 499) {
+                log.add(new RecordingRegion.Fence());
+            } else if (i % 50 == 49) {
+                log.add(new RecordingRegion.Flush(r.nextInt(big.length - 4096), 4096));
+            } else {
+                byte[] b = new byte[1 + r.nextInt(64)];
+                r.nextBytes(b);
+                log.add(new RecordingRegion.Store(r.nextInt(big.length - 64), b));
+            }
+        }
+        long start = System.nanoTime();
+        int states = 0;
+        try (CrashStates m = new CrashStates(big, log, PersistenceMode.CACHE_LINE_WRITEBACK)) {
+            for (int i = 0; i < log.size(); i++) {
+                if (log.get(i) instanceof RecordingRegion.Fence) {
+                    m.advanceTo(i);
+                    for (CrashState s : List.of(m.durableOnly(), m.allWritten(), m.mixed("m", i, 0.5))) {
+                        try (CrashStates.Installed in = m.install(s)) {
+                            states += in.region().size() > 0 ? 1 : 0;
+                        }
+                    }
+                }
+            }
+            m.advanceTo(log.size());
+            assertTrue(m.pendingWords() > 0, "stores never written back stay pending");
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertEquals(60, states);
+        assertTrue(millis < 30_000, "took " + millis + " ms");
+    }
 }

@@ -1,9 +1,9 @@
 package io.daxfs.core;
 
-import io.daxfs.core.ExploredWorkload.Entry;
-import io.daxfs.core.ExploredWorkload.Full;
-import io.daxfs.core.ExploredWorkload.Names;
-import io.daxfs.core.ExploredWorkload.Op;
+import io.daxfs.core.RecordedWorkload.Entry;
+import io.daxfs.core.RecordedWorkload.Full;
+import io.daxfs.core.RecordedWorkload.Names;
+import io.daxfs.core.RecordedWorkload.Op;
 import io.daxfs.core.check.FsChecker;
 import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.format.Geometry;
@@ -25,7 +25,7 @@ import java.util.TreeMap;
 import java.util.function.LongPredicate;
 
 /**
- * The strict crash explorer: for a recorded workload ({@link ExploredWorkload}), builds the
+ * The strict crash explorer: for a recorded workload ({@link RecordedWorkload}), builds the
  * states a power cut could leave under the strict persistence model ({@link CrashStates}) at
  * many points of its log, recovers each (mounts it in-process: journal replay, orphans), checks
  * it with fsck and compares what it shows with what had been promised at that point.
@@ -45,7 +45,7 @@ import java.util.function.LongPredicate;
  * fingerprint) is not mounted again, only compared with the promises of the new point.
  *
  * <h2>The oracle</h2>
- * See {@link ExploredWorkload}: a namespace operation in flight shows all or nothing of its
+ * See {@link RecordedWorkload}: a namespace operation in flight shows all or nothing of its
  * effect, a returned one all of it; an inode's attributes (and size) are those the last
  * returned operation on it left, or those of one in flight; each byte of a file shows a value
  * it had since the file's last durable point (the start, or a returned fsync), never from
@@ -77,7 +77,7 @@ public final class CrashExplorer {
     private record Observation(Full seen, String problem) {
     }
 
-    private final ExploredWorkload w;
+    private final RecordedWorkload w;
     private final long seed;
     private final int target;
     private final boolean probe;
@@ -95,7 +95,7 @@ public final class CrashExplorer {
     private static final String[] STEPS = {"generate", "fsck before", "mount", "observe", "space", "fsck after", "probe", "compare"};
     private static final boolean TIMING = Boolean.getBoolean("daxfs.crash.timing");
 
-    private CrashExplorer(ExploredWorkload w, long seed, int target, boolean probe) {
+    private CrashExplorer(RecordedWorkload w, long seed, int target, boolean probe) {
         this.w = w;
         this.seed = seed ^ CrashStatesMix.mix(w.name().hashCode());
         this.target = target;
@@ -132,7 +132,7 @@ public final class CrashExplorer {
      * with random choices from {@code seed}. {@code probe}: write and delete a file in each
      * recovered state.
      */
-    public static Result explore(ExploredWorkload w, int targetStates, long seed, boolean probe) {
+    public static Result explore(RecordedWorkload w, int targetStates, long seed, boolean probe) {
         return new CrashExplorer(w, seed, targetStates, probe).run();
     }
 
@@ -299,7 +299,7 @@ public final class CrashExplorer {
             }
             t = lap(2, t);
             try {
-                Full seen = ExploredWorkload.observe(fs, -1, this::canonical);
+                Full seen = RecordedWorkload.observe(fs, -1, this::canonical);
                 seen = new Full(-1, canonical(seen.names()), canonicalAttrs(seen.attrs()), seen.contents());
                 t = lap(3, t);
                 FsSnapshot.assertSpaceAccounted(fs);

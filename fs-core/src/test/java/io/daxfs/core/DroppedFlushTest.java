@@ -134,9 +134,9 @@ class DroppedFlushTest {
 
     /** Records {@code script} (intact, or dropping the flushes of className.method) and explores it. */
     private static CrashExplorer.Result run(String name, Consumer<DaxFileSystem> before,
-                                            Consumer<ExploredWorkload> script, String className, String method) {
+                                            Consumer<RecordedWorkload> script, String className, String method) {
         DroppingRegion[] wrapper = new DroppingRegion[1];
-        try (ExploredWorkload w = ExploredWorkload.start(name, SIZE, FormatOptions.defaults(), before,
+        try (RecordedWorkload w = RecordedWorkload.start(name, SIZE, FormatOptions.defaults(), before,
                 PersistenceMode.CACHE_LINE_WRITEBACK,
                 r -> className == null ? r : (wrapper[0] = new DroppingRegion(r, className, method)))) {
             script.accept(w);
@@ -151,7 +151,7 @@ class DroppedFlushTest {
     }
 
     /** The intact copy passes; the copy without the flushes of className.method fails. */
-    private static void caught(String kind, Consumer<DaxFileSystem> before, Consumer<ExploredWorkload> script,
+    private static void caught(String kind, Consumer<DaxFileSystem> before, Consumer<RecordedWorkload> script,
                                String className, String method) {
         CrashExplorer.Result intact = run(kind + " (intact)", before, script, null, null);
         assertEquals(0, intact.inconsistent(), () -> String.join("\n\n", intact.failures()));
@@ -165,7 +165,7 @@ class DroppedFlushTest {
     private static final String WRITER = "io.daxfs.core.data.FileWriter";
 
     /** A few namespace operations: each a transaction through the journal. */
-    private static void namespaceOps(ExploredWorkload w) {
+    private static void namespaceOps(RecordedWorkload w) {
         w.ns("mkdir /d", f -> f.mkdir(ROOT, "d", 0755, 0, 0))
                 .ns("create /d/a", f -> f.create(f.resolve("/d"), "a", 0644, 0, 0))
                 .ns("rename /d/a -> /b", f -> f.rename(f.resolve("/d"), "a", ROOT, "b"))
