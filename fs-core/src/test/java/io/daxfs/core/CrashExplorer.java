@@ -11,6 +11,7 @@ import io.daxfs.core.journal.Journal;
 import io.daxfs.devdax.MediaOrder;
 import io.daxfs.devdax.CrashStates;
 import io.daxfs.devdax.CrashStates.CrashState;
+import io.daxfs.devdax.PmemRegion;
 import io.daxfs.devdax.RecordingRegion;
 import io.daxfs.devdax.ScratchRegion;
 
@@ -44,6 +45,12 @@ import java.util.function.LongPredicate;
  * reach the workload's target number of states. An image already checked (same 128-bit
  * fingerprint) is not mounted again, only compared with the promises of the new point.
  *
+ * <h2>Crashes during recovery</h2>
+ * For one in {@value #RECOVERY_CRASH_EVERY} images on which recovery has work to do (a
+ * committed transaction to replay, orphans to free), the recovery itself is recorded and a
+ * power cut is simulated at each of its fences and at its end (durable only, all written, one
+ * mix); each of those is recovered again and held to the same promises.
+ *
  * <h2>The oracle</h2>
  * See {@link RecordedWorkload}: a namespace operation in flight shows all or nothing of its
  * effect, a returned one all of it; an inode's attributes (and size) are those the last
@@ -59,14 +66,16 @@ public final class CrashExplorer {
     private static final int FAILURES_KEPT = 5;
     /** fsck before recovery runs on one in this many images that recovery changes. */
     static final int FSCK_BEFORE_EVERY = 8;
+    /** Crashes during recovery are explored for one in this many images that recovery changes. */
+    static final int RECOVERY_CRASH_EVERY = 16;
 
     /** What an exploration found. */
     public record Result(String workload, int events, int fences, int points, long states, long checks,
-                         long inconsistent, List<String> failures, long millis) {
+                         long recoveryCrashStates, long inconsistent, List<String> failures, long millis) {
         public String line() {
-            return String.format("crash explorer: %s: %d crash states (%d points, %d checks; %d events, %d fences), "
-                    + "%d inconsistent, %.1f s", workload, states, points, checks, events, fences, inconsistent,
-                    millis / 1000.0);
+            return String.format("crash explorer: %s: %d crash states (%d points, %d checks; %d events, %d fences; "
+                    + "%d more from crashes during recovery), %d inconsistent, %.1f s", workload, states, points, checks,
+                    events, fences, recoveryCrashStates, inconsistent, millis / 1000.0);
         }
     }
 
@@ -74,7 +83,7 @@ public final class CrashExplorer {
     }
 
     /** What recovering one image showed: the state, or why it is inconsistent in itself. */
-    private record Observation(Full seen, String problem) {
+    private record Observation(Full seen, String problem, List<Full> afterCrashesDuringRecovery) {
     }
 
     private final RecordedWorkload w;
@@ -89,6 +98,7 @@ public final class CrashExplorer {
     private final int[] fencesBefore;
     private long checks;
     private long recoveryImages;
+    private long recoveryCrashStates;
     private long generated;
     /** Nanoseconds spent per step of a check, for -Ddaxfs.crash.timing=true. */
     private final long[] nanos = new long[8];
@@ -191,7 +201,7 @@ public final class CrashExplorer {
             System.out.println(b);
         }
         return new Result(w.name(), log.size(), fencesBefore[log.size()], points.size(), seenImages.size(), checks,
-                failed.size(), List.copyOf(failures), (System.nanoTime() - t0) / 1_000_000);
+                recoveryCrashStates, failed.size(), List.copyOf(failures), (System.nanoTime() - t0) / 1_000_000);
     }
 
     /** Position -> why it is a crash point. */
@@ -268,6 +278,12 @@ public final class CrashExplorer {
         }
         long c0 = System.nanoTime();
         String problem = o.problem != null ? o.problem : compare(o.seen, p);
+        for (int i = 0; problem == null && i < o.afterCrashesDuringRecovery.size(); i++) {
+            String bad = compare(o.afterCrashesDuringRecovery.get(i), p);
+            if (bad != null) {
+                problem = "recovered after a crash during its recovery: " + bad;
+            }
+        }
         nanos[7] += System.nanoTime() - c0;
         if (problem != null && failed.add(fp) && failures.size() < FAILURES_KEPT) {
             failures.add(w.name() + ": crash at " + label + ", state " + s.describe() + ": " + problem);
@@ -277,55 +293,122 @@ public final class CrashExplorer {
     private Observation observe(CrashStates model, CrashState s) {
         try (CrashStates.Installed in = model.install(s)) {
             ScratchRegion region = in.region();
-            long t = System.nanoTime();
+            // Recovery has work to do: replay a pending transaction, free orphans.
+            boolean recoveryWorks = Journal.inspect(region.readView(), w.geometry()) != null
+                    || region.readView().get(MediaOrder.LONG, w.geometry().journalOffset() + 16) != 0; // Orphans.headOffset
+            long n = recoveryWorks ? recoveryImages++ : -1;
+            List<Full> nested = List.of();
+            if (recoveryWorks && n % RECOVERY_CRASH_EVERY == 0) {
+                Object r = crashesDuringRecovery(region);
+                if (r instanceof String problem) {
+                    return new Observation(null, problem, List.of());
+                }
+                @SuppressWarnings("unchecked")
+                List<Full> seen = (List<Full>) r;
+                nested = seen;
+            }
             // fsck before recovery checks fsck's own view of what recovery will do (its replay
             // of a pending transaction, the orphans it will free); with neither it would see the
             // image the check after recovery sees. It copies the whole device when a transaction
             // is pending, so it runs on every FSCK_BEFORE_EVERY-th such image.
-            boolean recoveryWorks = Journal.inspect(region.readView(), w.geometry()) != null
-                    || region.readView().get(MediaOrder.LONG, w.geometry().journalOffset() + 16) != 0; // Orphans.headOffset
-            if (recoveryWorks && recoveryImages++ % FSCK_BEFORE_EVERY == 0) {
-                FsckReport before = FsChecker.check(region.readView());
-                if (!before.clean()) {
-                    return new Observation(null, "fsck before recovery:\n" + before.render());
-                }
-            }
-            t = lap(1, t);
-            DaxFileSystem fs;
-            try {
-                fs = DaxFileSystem.mount(region);
-            } catch (RuntimeException e) {
-                return new Observation(null, "mount failed: " + e);
-            }
-            t = lap(2, t);
-            try {
-                Full seen = RecordedWorkload.observe(fs, -1, this::canonical);
-                seen = new Full(-1, canonical(seen.names()), canonicalAttrs(seen.attrs()), seen.contents());
-                t = lap(3, t);
-                FsSnapshot.assertSpaceAccounted(fs);
-                t = lap(4, t);
-                FsckReport after = FsChecker.check(region.readView());
-                t = lap(5, t);
-                if (!after.clean()) {
-                    return new Observation(null, "fsck after recovery:\n" + after.render());
-                }
-                if (probe) {
-                    long free = fs.statfs().freeBlocks();
-                    long ino = fs.create(DaxFileSystem.ROOT, "crash-explorer-probe", 0644, 0, 0);
-                    TestDevice.write(fs, ino, 0, TestDevice.pattern(104, 0, 9000));
-                    fs.unlink(DaxFileSystem.ROOT, "crash-explorer-probe");
-                    if (fs.statfs().freeBlocks() < free - 1) { // the root may have grown by a directory block
-                        return new Observation(null, "new work leaked blocks: " + free + " free before, "
-                                + fs.statfs().freeBlocks() + " after");
-                    }
-                }
-                fs.close();
-                lap(6, t);
-                return new Observation(seen, null);
-            } catch (RuntimeException | AssertionError e) {
-                return new Observation(null, "recovered file system misbehaves: " + e);
+            Observation o = recover(region, recoveryWorks && n % FSCK_BEFORE_EVERY == 0, probe);
+            return new Observation(o.seen, o.problem, nested);
+        }
+    }
+
+    /** Recovers (mounts) the image in {@code region} and checks it: fsck, space, new work. */
+    private Observation recover(PmemRegion region, boolean fsckBefore, boolean probeIt) {
+        long t = System.nanoTime();
+        if (fsckBefore) {
+            FsckReport before = FsChecker.check(region.readView());
+            if (!before.clean()) {
+                return new Observation(null, "fsck before recovery:\n" + before.render(), List.of());
             }
         }
+        t = lap(1, t);
+        DaxFileSystem fs;
+        try {
+            fs = DaxFileSystem.mount(region);
+        } catch (RuntimeException e) {
+            return new Observation(null, "mount failed: " + e, List.of());
+        }
+        t = lap(2, t);
+        try {
+            Full seen = RecordedWorkload.observe(fs, -1, this::canonical);
+            seen = new Full(-1, canonical(seen.names()), canonicalAttrs(seen.attrs()), seen.contents());
+            t = lap(3, t);
+            FsSnapshot.assertSpaceAccounted(fs);
+            t = lap(4, t);
+            FsckReport after = FsChecker.check(region.readView());
+            t = lap(5, t);
+            if (!after.clean()) {
+                return new Observation(null, "fsck after recovery:\n" + after.render(), List.of());
+            }
+            if (probeIt) {
+                long free = fs.statfs().freeBlocks();
+                long ino = fs.create(DaxFileSystem.ROOT, "crash-explorer-probe", 0644, 0, 0);
+                TestDevice.write(fs, ino, 0, TestDevice.pattern(104, 0, 9000));
+                fs.unlink(DaxFileSystem.ROOT, "crash-explorer-probe");
+                if (fs.statfs().freeBlocks() < free - 1) { // the root may have grown by a directory block
+                    return new Observation(null, "new work leaked blocks: " + free + " free before, "
+                            + fs.statfs().freeBlocks() + " after", List.of());
+                }
+            }
+            fs.close();
+            lap(6, t);
+            return new Observation(seen, null, List.of());
+        } catch (RuntimeException | AssertionError e) {
+            return new Observation(null, "recovered file system misbehaves: " + e, List.of());
+        }
+    }
+
+    /**
+     * Crashes during recovery: records the recovery of the image in {@code region}, and
+     * recovers again from the states a power cut at each of its fences (and at its end) could
+     * leave - durable only, all written, a random mix. Returns what each showed (to be held to
+     * the same promises as the image itself), or a String: the first problem. Leaves
+     * {@code region} as it found it.
+     */
+    private Object crashesDuringRecovery(ScratchRegion region) {
+        RecordingRegion rec = new RecordingRegion(region, w.mode());
+        byte[] base = rec.snapshot();
+        try {
+            DaxFileSystem.mount(rec).close();
+        } catch (RuntimeException e) {
+            region.rollback();
+            return "mount failed: " + e;
+        }
+        List<RecordingRegion.Event> log = rec.events();
+        region.rollback();
+        List<Full> seen = new ArrayList<>();
+        Set<Fingerprint> done = new HashSet<>();
+        try (CrashStates m = new CrashStates(base, log, w.mode())) {
+            List<Integer> points = new ArrayList<>();
+            for (int i = 0; i < log.size(); i++) {
+                if (log.get(i) instanceof RecordingRegion.Fence) {
+                    points.add(i);
+                }
+            }
+            points.add(log.size());
+            for (int p : points) {
+                m.advanceTo(p);
+                for (CrashState s : List.of(m.durableOnly(), m.allWritten(), m.mixed("mix", seed ^ p, 0.5))) {
+                    if (!done.add(new Fingerprint(s.fingerprint(), s.fingerprintHigh()))) {
+                        continue;
+                    }
+                    recoveryCrashStates++;
+                    try (CrashStates.Installed in = m.install(s)) {
+                        Observation o = recover(in.region(), false, false);
+                        if (o.problem != null) {
+                            return "a crash during its recovery (at position " + p + " of the " + log.size()
+                                    + " events of recovery, " + s.describe() + ") leaves: " + o.problem;
+                        }
+                        seen.add(o.seen);
+                    }
+                }
+            }
+        }
+        return seen;
     }
 
     private long lap(int step, long since) {
