@@ -46,7 +46,7 @@ import java.util.function.LongPredicate;
  * fingerprint) is not mounted again, only compared with the promises of the new point.
  *
  * <h2>Crashes during recovery</h2>
- * For one in {@value #RECOVERY_CRASH_EVERY} images on which recovery has work to do (a
+ * For one in 16 images (by default) on which recovery has work to do (a
  * committed transaction to replay, orphans to free), the recovery itself is recorded and a
  * power cut is simulated at each of its fences and at its end (durable only, all written, one
  * mix); each of those is recovered again and held to the same promises.
@@ -64,10 +64,12 @@ public final class CrashExplorer {
     static final int ENUMERATE = 32;
     private static final double[] KEEP = {0.5, 0.15, 0.85};
     private static final int FAILURES_KEPT = 5;
-    /** fsck before recovery runs on one in this many images that recovery changes. */
-    static final int FSCK_BEFORE_EVERY = 8;
-    /** Crashes during recovery are explored for one in this many images that recovery changes. */
-    static final int RECOVERY_CRASH_EVERY = 16;
+    /** fsck before recovery runs on one in this many images that recovery changes ({@code -Ddaxfs.crash.fsckBeforeEvery}). */
+    static final int FSCK_BEFORE_EVERY = Integer.getInteger("daxfs.crash.fsckBeforeEvery", 8);
+    /** Crashes during recovery are explored for one in this many images that recovery changes ({@code -Ddaxfs.crash.recoveryEvery}). */
+    static final int RECOVERY_CRASH_EVERY = Integer.getInteger("daxfs.crash.recoveryEvery", 16);
+    /** At most this many random mixes at one point. */
+    private static final int MAX_MIXES = 1024;
 
     /** What an exploration found. */
     public record Result(String workload, int events, int fences, int points, long states, long checks,
@@ -179,7 +181,7 @@ public final class CrashExplorer {
                     // divided by the share of states so far that were new images.
                     double wanted = (double) (target - seenImages.size()) / (points.size() - done);
                     double yield = Math.max(0.2, (double) seenImages.size() / Math.max(1, generated));
-                    int mixes = (int) Math.max(1, Math.min(64, Math.round(wanted / yield) - 6));
+                    int mixes = (int) Math.max(1, Math.min(MAX_MIXES, Math.round(wanted / yield) - 6));
                     for (int m = 0; m < mixes; m++) {
                         double keep = KEEP[m % KEEP.length];
                         states.add(model.mixed("mix " + m + " keep=" + keep, pointSeed + m, keep));
