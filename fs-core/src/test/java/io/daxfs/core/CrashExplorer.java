@@ -56,8 +56,9 @@ import java.util.function.LongPredicate;
  * effect, a returned one all of it; an inode's attributes (and size) are those the last
  * returned operation on it left, or those of one in flight; each byte of a file shows a value
  * it had since the file's last durable point (the start, or a returned fsync), never from
- * before a point where the byte lay past the end of file. Besides: fsck clean before and after
- * recovery, space accounted for, and new work (a file written and deleted) goes through.
+ * before a point where the byte lay past the end of file. Besides: fsck clean after recovery
+ * (and before it, for one in 8 images that need recovery), space accounted for, and new work
+ * (a file written and deleted) goes through.
  */
 public final class CrashExplorer {
     /** At most this many combinations are enumerated at a point instead of sampled. */
