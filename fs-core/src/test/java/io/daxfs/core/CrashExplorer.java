@@ -73,12 +73,12 @@ public final class CrashExplorer {
     private static final int MAX_MIXES = 1024;
 
     /** What an exploration found. */
-    public record Result(String workload, int events, int fences, int points, long states, long checks,
+    public record Result(String workload, int operations, int events, int fences, int points, long states, long checks,
                          long recoveryCrashStates, long inconsistent, List<String> failures, long millis) {
         public String line() {
-            return String.format("crash explorer: %s: %d crash states (%d points, %d checks; %d events, %d fences; "
-                    + "%d more from crashes during recovery), %d inconsistent, %.1f s", workload, states, points, checks,
-                    events, fences, recoveryCrashStates, inconsistent, millis / 1000.0);
+            return String.format("crash explorer: %s: %d crash states (%d points, %d checks; %d operations, %d events, "
+                    + "%d fences; %d more from crashes during recovery), %d inconsistent, %.1f s", workload, states, points,
+                    checks, operations, events, fences, recoveryCrashStates, inconsistent, millis / 1000.0);
         }
     }
 
@@ -203,7 +203,7 @@ public final class CrashExplorer {
             }
             System.out.println(b);
         }
-        return new Result(w.name(), log.size(), fencesBefore[log.size()], points.size(), seenImages.size(), checks,
+        return new Result(w.name(), ops.size(), log.size(), fencesBefore[log.size()], points.size(), seenImages.size(), checks,
                 recoveryCrashStates, failed.size(), List.copyOf(failures), (System.nanoTime() - t0) / 1_000_000);
     }
 
