@@ -8,13 +8,20 @@ import java.util.List;
 
 /**
  * A {@link PmemRegion} that forwards every call to another region and appends every mutating
- * call to an in-memory log, from which {@link CrashImages} rebuilds the states a power cut
+ * call to an in-memory log, from which {@link CrashStates} rebuilds the states a power cut
  * could leave.
  *
  * <p>Recorded: every store as {@link Store} with the exact bytes written (multi-byte values in
  * native byte order, as {@link MappedRegion} stores them), a {@code fill} of more than
  * {@value #FILL_AS_STORE_LIMIT} bytes as {@link Fill} (small fills as {@link Store}), and
  * {@link Flush}, {@link Fence} and {@link Release}. Reads and {@link #close()} are not recorded.
+ *
+ * <p>Persistence mode: by default the region reports its delegate's
+ * {@link #persistenceMode()}. A crash test runs on an in-memory or tmpfs delegate but wants
+ * the file system to behave as on persistent memory (on tmpfs, {@link PersistenceMode#VOLATILE},
+ * fs-core skips work that only matters for power loss); {@link #RecordingRegion(PmemRegion,
+ * PersistenceMode)} reports a chosen mode instead, and {@link CrashStates} models flushes as
+ * that mode performs them.
  *
  * <p>Thread safety: each call forwards and appends under this object's monitor, so the log
  * order is the order in which the calls took effect on the delegate. That serialises all
@@ -65,10 +72,21 @@ public final class RecordingRegion implements PmemRegion {
     private static final Fence FENCE = new Fence();
 
     private final PmemRegion delegate;
+    private final PersistenceMode mode;
     private final ArrayList<Event> log = new ArrayList<>();
 
+    /** Records {@code delegate}, reporting its persistence mode. */
     public RecordingRegion(PmemRegion delegate) {
+        this(delegate, null);
+    }
+
+    /**
+     * Records {@code delegate} and reports {@code mode} as this region's persistence mode (null:
+     * the delegate's). The calls still go to the delegate as they are.
+     */
+    public RecordingRegion(PmemRegion delegate, PersistenceMode mode) {
         this.delegate = delegate;
+        this.mode = mode;
     }
 
     public PmemRegion delegate() {
@@ -95,7 +113,7 @@ public final class RecordingRegion implements PmemRegion {
     }
 
     /**
-     * A copy of the region's current contents: the base image for {@link CrashImages}. Taken
+     * A copy of the region's current contents: the base image for {@link CrashStates}. Taken
      * under the monitor, so it is consistent with the log (no recorded call is half-applied).
      */
     public synchronized byte[] snapshot() {
@@ -199,7 +217,7 @@ public final class RecordingRegion implements PmemRegion {
 
     @Override
     public PersistenceMode persistenceMode() {
-        return delegate.persistenceMode();
+        return mode != null ? mode : delegate.persistenceMode();
     }
 
     @Override

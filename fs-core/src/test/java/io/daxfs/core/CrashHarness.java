@@ -27,8 +27,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * without interruption, and checks space accounting, fsck, that replay happens once, and that
  * the recovered file system takes new work ({@code afterRecovery}) that persists.
  *
- * <p>The other half of crash testing, every state a recorded workload's stores can leave, is
- * {@link RecordedWorkload}.
+ * <p>These crashes stop the process between steps: every store made so far is in the image.
+ * The other half of crash testing, every state a power cut can leave under the strict
+ * persistence model (stores lost unless written back and fenced), is the crash explorer:
+ * {@link RecordedWorkload}, {@link CrashExplorer}, {@code CrashStateExplorationTest}.
  */
 public final class CrashHarness<S> {
     /** The commit protocol's steps ({@code Journal}'s observer names). */

@@ -142,6 +142,10 @@ final class FileWriter {
                 return List.of(); // another writer allocated them while we waited
             }
             pauses.reach("write.allocating", in.ino());
+            // Bytes of the write past the end of file that fall in already mapped blocks (the
+            // rest of the last block, after a truncate into it): see the commit below. A gap
+            // before the write was zeroed and flushed already (zeroMapped).
+            boolean sizeWithBlocks = !mappedBetween(map, Math.max(offset, table.size(in.ino())), end);
             Transaction tx = journal.begin();
             List<long[]> pieces = new ArrayList<>(); // lblk, pblk, len
             ExtentMap.Reservation slots = blocks.allocatePieces(tx, map, holes, end > (2L << 20), pieces);
@@ -161,8 +165,14 @@ final class FileWriter {
                 seq.end();
             }
             tx.addLong(table.offset(in.ino()) + InodeLayout.BLOCKS, allocated + tx.metaBlocksAllocated());
-            // The new size travels with the new blocks: after a crash both or neither are there.
-            tx.maxLong(table.offset(in.ino()) + InodeLayout.SIZE, end);
+            // The new size travels with the new blocks (after a crash both or neither are
+            // there) - unless part of the write lands in blocks that were already mapped past
+            // the end of file: copyMapped writes those only after this commit, and until then
+            // they hold whatever a truncate left there. Then write() raises the size after
+            // copying and flushing them (storeMax), as for a write that allocates nothing.
+            if (sizeWithBlocks) {
+                tx.maxLong(table.offset(in.ino()) + InodeLayout.SIZE, end);
+            }
             journal.commit(tx);
             return pieces;
         } finally {
@@ -170,6 +180,20 @@ final class FileWriter {
                 entries.close();
             }
         }
+    }
+
+    /** Whether any block mapped now (before this write allocates) holds bytes of [from, to). */
+    private static boolean mappedBetween(ExtentMap map, long from, long to) {
+        if (to <= from) {
+            return false;
+        }
+        long lblk = from >>> SHIFT;
+        long endBlk = ((to - 1) >>> SHIFT) + 1;
+        FileExtent e = map.find(lblk);
+        if (e == null) {
+            e = map.nextAfter(lblk);
+        }
+        return e != null && e.logical() < endBlk;
     }
 
     /** Writes the part of [offset, end) falling in a new piece, zeroes the rest, flushes. */
