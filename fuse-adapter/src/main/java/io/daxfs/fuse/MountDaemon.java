@@ -46,7 +46,8 @@ public final class MountDaemon {
         // while this thread opens and checks the device (docs/performance.md, mount time).
         DaemonThreads.daemon(frontEnd::prepare, "daxfs-prepare").start();
         try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.defaults())) {
-            DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.atimePolicy());
+            DaxFileSystem fs = DaxFileSystem.mount(device.region(),
+                    io.daxfs.core.base.MountSettings.defaults().withAtime(options.atimePolicy()));
             LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {})", target, mountPoint,
                     fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(), options.atimePolicy());
             int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;

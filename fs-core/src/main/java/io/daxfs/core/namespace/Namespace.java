@@ -68,7 +68,8 @@ public final class Namespace {
         this.space = space;
         this.table = table;
         this.inodeAllocator = inodeAllocator;
-        this.directories = new Directories(region.readView());
+        this.directories = new Directories(region.readView(), ino -> new Directory.Verify(journal.checksums(), ino,
+                geometry.inodeCount(), inodeAllocator::isUsed, table::mode), journal.errors());
         this.dirBlocks = new DirectoryBlocks(region, table, space);
         this.lifetimes = lifetimes;
         this.accessTimes = accessTimes;

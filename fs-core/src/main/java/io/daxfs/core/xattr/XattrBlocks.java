@@ -20,4 +20,19 @@ public interface XattrBlocks {
 
     /** Frees an extent when {@code tx} commits (through the busy-extent list). */
     void free(Transaction tx, Extent extent);
+
+    /** The file system's data-area allocator and its freeing path. */
+    static XattrBlocks of(io.daxfs.core.space.Space space) {
+        return new XattrBlocks() {
+            @Override
+            public List<Extent> allocate(Transaction tx, long goal, long blocks) {
+                return space.allocateData(tx, goal, blocks);
+            }
+
+            @Override
+            public void free(Transaction tx, Extent extent) {
+                space.free(tx, extent);
+            }
+        };
+    }
 }

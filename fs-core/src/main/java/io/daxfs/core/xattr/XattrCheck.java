@@ -37,8 +37,8 @@ public final class XattrCheck {
         XattrSet s;
         try {
             s = XattrFormat.decode(media, g.dataStart(), g.totalBlocks(), first, ino);
-        } catch (XattrFormat.CorruptException e) {
-            error.accept("inode " + ino + ": extended attributes unreadable: " + e.getMessage());
+        } catch (io.daxfs.core.format.CorruptFileSystemException e) {
+            error.accept("extended attributes unreadable: " + e.getMessage());
             return 0;
         }
         for (Extent e : s.areaExtents) {
