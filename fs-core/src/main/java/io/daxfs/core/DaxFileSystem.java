@@ -117,14 +117,11 @@ public final class DaxFileSystem implements AutoCloseable {
     }
 
     /**
-     * Mounts after the checks {@link Mounting} lists (docs/reliability.md): the superblock,
-     * the journal and its error state, bitmaps, root inode, orphan list, and with
-     * {@code check=full} (or auto on a small file system) the whole of fsck. Replays the
-     * journal, rebuilds the in-memory indexes and finishes freeing orphaned inodes. A
-     * read-only mount writes nothing, and mounts despite damage, for rescue ({@link #mountNotes}).
+     * Mounts after the checks {@link Mounting} lists (docs/reliability.md); replays the journal,
+     * rebuilds the in-memory indexes, frees orphaned inodes. A read-only mount never writes and
+     * mounts despite damage, for rescue ({@link #mountNotes}).
      *
-     * @throws CorruptFileSystemException (one line: the first finding) if the device holds no
-     *     sound daxfs; nothing was written then
+     * @throws CorruptFileSystemException (one line: the first finding) if the device holds no sound daxfs
      */
     public static DaxFileSystem mount(PmemRegion region, MountSettings settings) {
         return Mounting.mount(region, settings);
@@ -135,9 +132,13 @@ public final class DaxFileSystem implements AutoCloseable {
         return notes;
     }
 
-    /** Frees the inodes left on the orphan list (a read-write mount, after its checks). */
     void finishOrphans() {
         lifetimes.finishOrphans();
+    }
+
+    /** fsck's /lost+found ({@link Fsck}): names {@code ino}, which nothing names, {@code name} in {@code dir}. */
+    void reconnect(long ino, long dir, String name) {
+        namespace.reconnect(ino, dir, name);
     }
 
     public Superblock superblock() {

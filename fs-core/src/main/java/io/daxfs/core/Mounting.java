@@ -25,7 +25,7 @@ import java.util.List;
  * What a mount checks before it serves anything (docs/reliability.md, "What is verified
  * when"), in this order:
  * <ol>
- * <li>the superblock: magic, version, checksum, geometry (the backup if the primary fails);</li>
+ * <li>the superblock: magic, version, checksum, geometry; both copies must be sound;</li>
  * <li>the journal header (magic, plausible fields) and the committed transaction a replay
  *     would apply (its records stay inside the device, off the superblocks and the slot);</li>
  * <li>the error state recorded while mounted: damage found then refuses the mount until fsck
@@ -54,6 +54,17 @@ final class Mounting {
         Checksums checksums = new Checksums(sb);
         List<String> notes = new ArrayList<>();
         ErrorState errors = new ErrorState(s.errors(), s.readOnly());
+        for (int copy = 0; copy < 2; copy++) {
+            String problem = Superblock.problem(media, copy);
+            String which = copy == 0 ? "primary" : "backup";
+            check(notes, s.readOnly(), () -> {
+                if (problem != null) {
+                    throw new CorruptFileSystemException("the " + which + " superblock is damaged (" + problem
+                            + "); the other copy is sound: run daxfs fsck -y to rewrite it",
+                            CorruptFileSystemException.NONE, which.equals("primary") ? 0 : 1);
+                }
+            });
+        }
         Journal journal = openJournal(region, g, checksums, errors, s.readOnly(), notes);
         check(notes, s.readOnly(), () -> checkBitmaps(media, checksums));
         check(notes, s.readOnly(), () -> checkRoot(media, checksums));

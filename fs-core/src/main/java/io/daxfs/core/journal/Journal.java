@@ -372,24 +372,33 @@ public final class Journal {
     private void recordError(CorruptFileSystemException e) {
         commitLock.lock();
         try {
-            if (media.get(INT, headerOffset + ERROR_FLAG) == ERROR_MAGIC) {
-                return;
+            if (media.get(INT, headerOffset + ERROR_FLAG) != ERROR_MAGIC) {
+                recordError(region, geometry, e.getMessage(), e.inode(), e.block());
             }
-            byte[] text = e.getMessage().getBytes(StandardCharsets.UTF_8);
-            int len = Math.min(text.length, MAX_ERROR_TEXT);
-            ByteBuffer b = MediaOrder.allocate(ERROR_TEXT - ERROR_LENGTH + len);
-            b.putInt(len).putLong(e.inode()).putLong(e.block()).putLong(System.currentTimeMillis() / 1000);
-            b.position(ERROR_TEXT - ERROR_LENGTH);
-            b.put(text, 0, len);
-            region.write(headerOffset + ERROR_LENGTH, b.array(), 0, b.capacity());
-            region.flush(headerOffset + ERROR_LENGTH, b.capacity());
-            region.fence();
-            region.putInt(headerOffset + ERROR_FLAG, ERROR_MAGIC);
-            region.flush(headerOffset + ERROR_FLAG, 4);
-            region.fence();
         } finally {
             commitLock.unlock();
         }
+    }
+
+    /** Records {@code message} as the error state (fsck, when a repair left damage). */
+    public static void recordError(PmemRegion region, Geometry g, String message) {
+        recordError(region, g, message, CorruptFileSystemException.NONE, CorruptFileSystemException.NONE);
+    }
+
+    private static void recordError(PmemRegion region, Geometry g, String message, long inode, long block) {
+        long h = g.journalOffset();
+        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        int len = Math.min(text.length, MAX_ERROR_TEXT);
+        ByteBuffer b = MediaOrder.allocate(ERROR_TEXT - ERROR_LENGTH + len);
+        b.putInt(len).putLong(inode).putLong(block).putLong(System.currentTimeMillis() / 1000);
+        b.position(ERROR_TEXT - ERROR_LENGTH);
+        b.put(text, 0, len);
+        region.write(h + ERROR_LENGTH, b.array(), 0, b.capacity());
+        region.flush(h + ERROR_LENGTH, b.capacity());
+        region.fence();
+        region.putInt(h + ERROR_FLAG, ERROR_MAGIC);
+        region.flush(h + ERROR_FLAG, 4);
+        region.fence();
     }
 
     /** Clears the recorded error state (fsck, after a successful repair). */
