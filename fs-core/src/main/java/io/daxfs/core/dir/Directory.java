@@ -156,7 +156,7 @@ public final class Directory {
                 b.recs.put(r.offset(), new Rec(r.recLen(), 0));
                 continue;
             }
-            String problem = verify == null ? null : entryProblem(r, verify);
+            String problem = verify == null ? null : entryProblem(media, r, verify);
             if (problem == null && entries.containsKey(r.name())) {
                 problem = "names '" + r.name() + "' twice";
             }
@@ -190,8 +190,12 @@ public final class Directory {
         return verify.checksums().verify(Checksums.Kind.DIRECTORY, media, base) ? null : "fails its checksum";
     }
 
-    /** Why entry {@code r} cannot be in the verified directory, or null. */
-    private static String entryProblem(DirentLayout.Record r, Verify v) {
+    /**
+     * Why entry {@code r} cannot be in the verified directory, or null. A type that disagrees
+     * with a damaged inode (one that fails its checksum) is the inode's damage, found when the
+     * inode is used: the directory still loads, so that its other entries can be reached.
+     */
+    private static String entryProblem(MemorySegment media, DirentLayout.Record r, Verify v) {
         long ino = r.ino();
         if (ino < 1 || ino > v.inodeCount() || ino == v.owner() || ino == DirentLayout.ROOT) {
             return "has an entry '" + r.name() + "' for inode " + ino + ", which no entry can name";
@@ -200,7 +204,7 @@ public final class Directory {
             return "has an entry '" + r.name() + "' for inode " + ino + ", which is free";
         }
         int type = DirentLayout.typeOf(v.modeOf().applyAsInt(ino));
-        if (type != r.type()) {
+        if (type != r.type() && v.checksums().inodeOk(media, ino)) {
             return "has an entry '" + r.name() + "' of type " + r.type() + " for inode " + ino + " of type " + type;
         }
         return null;
