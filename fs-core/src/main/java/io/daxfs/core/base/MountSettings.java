@@ -33,7 +33,7 @@ public record MountSettings(boolean readOnly, Errors errors, Check check, AtimeP
     }
 
     /** {@link Check#AUTO} runs the full check up to this many inodes in use (docs/reliability.md). */
-    public static final long AUTO_FULL_INODES = 100_000;
+    public static final long AUTO_FULL_INODES = 20_000;
 
     public MountSettings {
         Objects.requireNonNull(errors, "errors");
