@@ -98,6 +98,7 @@ detached_mount() {
     while ((SECONDS < deadline)); do
         if _dm_mounted "$mnt_escaped" fuse.daxfs; then
             echo "daxfs: mounted $target on $dir (daemon pid $pid, log $log)"
+            _dm_relay_notes "$log" "$log_start" "${opts[@]}"
             exit 0
         fi
         if ! pid_alive "$pid"; then
@@ -111,6 +112,19 @@ detached_mount() {
     kill "$pid" 2>/dev/null || true
     echo "daxfs mount: the mount did not appear within 60 s; see $log" >&2
     exit 1
+}
+
+# A read-only mount went past damage, or kept a journal replay in memory: its "daxfs mount: note:"
+# lines (MountCommand.relayNotes). Only -o ro mounts have notes, so only they pay for reading the log.
+_dm_relay_notes() {
+    local log=$1 from=$2 o
+    shift 2
+    for o in "$@"; do
+        if [[ ",$o," == *,ro,* ]]; then
+            tail -c +"$((from + 1))" -- "$log" 2>/dev/null | grep '^daxfs mount: note: ' >&2 || true
+            return 0
+        fi
+    done
 }
 
 # The daemon failed before mounting: its own "daxfs mount: ..." lines (the last three), or the

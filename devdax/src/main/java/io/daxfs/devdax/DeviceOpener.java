@@ -138,6 +138,14 @@ public final class DeviceOpener {
             Stat opened = verifySameFile(path, fd, target);
             checkSize(path, opened.size(), FILE_ALIGNMENT, options.minimumSize());
             arena = Arena.ofShared();
+            if (options.privateMapping()) {
+                MmapMapping.Mapping mapping = MmapMapping.map(fd, opened.size(), true, true, arena);
+                OpenedDevice device = new OpenedDevice(path, DeviceKind.REGULAR_FILE, FILE_ALIGNMENT, true, false,
+                        "private copy-on-write mapping of a file opened read-only: stores stay in memory",
+                        arena, fd, mapping.segment(), new Persistence.Volatile(), null, true);
+                done = true;
+                return device;
+            }
             FileMapping mapping = mapFile(path, fd, opened.size(), options.readOnly(), arena);
             boolean onTmpfs = !mapping.sync() && isOnMemoryFileSystem(path);
             Persistence persistence = onTmpfs
@@ -148,9 +156,11 @@ public final class DeviceOpener {
                     options.readOnly(), created,
                     onTmpfs ? mapping.description() + "; on tmpfs: volatile, flushes skipped" : mapping.description(),
                     arena, fd, mapping.segment(),
-                    persistence, puncher);
+                    persistence, puncher, false);
             done = true;
             return device;
+        } catch (ErrnoException e) {
+            throw new DeviceException(Reason.IO, "cannot map " + path + " privately: " + e.reasonText(), e);
         } finally {
             if (!done) {
                 cleanUp(arena, fd, created ? path : null);
@@ -231,6 +241,10 @@ public final class DeviceOpener {
 
     private OpenedDevice openDaxDevice(Path path, DeviceOptions options, Stat target, SysfsProbe.Geometry geometry)
             throws DeviceException {
+        if (options.privateMapping()) {
+            throw new DeviceException(Reason.UNSUPPORTED, path + " is a device-DAX device, which cannot be mapped"
+                    + " privately (copy-on-write)");
+        }
         checkSize(path, geometry.size(), geometry.alignment(), options.minimumSize());
         int fd = openDescriptor(path, options.readOnly());
         Arena arena = null;
@@ -260,7 +274,7 @@ public final class DeviceOpener {
                     : "MAP_SHARED; MAP_SYNC refused: " + mapping.syncRefusal();
             OpenedDevice device = new OpenedDevice(path, DeviceKind.DAX_DEVICE, geometry.alignment(),
                     options.readOnly(), false, what + " (" + how + "): " + flushing, arena, fd,
-                    mapping.segment(), persistence, null);
+                    mapping.segment(), persistence, null, false);
             done = true;
             return device;
         } catch (ErrnoException e) {

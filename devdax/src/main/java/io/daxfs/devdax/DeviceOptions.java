@@ -12,10 +12,22 @@ package io.daxfs.devdax;
  *                    before anything is written
  * @param lock        take the lock (default); off only for tools that knowingly inspect an
  *                    image someone else has open
+ * @param privateMapping with {@code readOnly}, on an image file: map it copy-on-write
+ *                    (MAP_PRIVATE), so the region takes stores but they stay in this process and
+ *                    never reach the file (a read-only mount that must replay its journal).
+ *                    Refused on a device-DAX device, which cannot be mapped privately.
  */
-public record DeviceOptions(boolean readOnly, long createSize, long minimumSize, boolean lock) {
+public record DeviceOptions(boolean readOnly, long createSize, long minimumSize, boolean lock,
+                            boolean privateMapping) {
+
+    public DeviceOptions(boolean readOnly, long createSize, long minimumSize, boolean lock) {
+        this(readOnly, createSize, minimumSize, lock, false);
+    }
 
     public DeviceOptions {
+        if (privateMapping && !readOnly) {
+            throw new IllegalArgumentException("a private mapping is for read-only opens");
+        }
         if (createSize < 0) {
             throw new IllegalArgumentException("createSize must not be negative: " + createSize);
         }
@@ -42,7 +54,8 @@ public record DeviceOptions(boolean readOnly, long createSize, long minimumSize,
     }
 
     public Builder toBuilder() {
-        return new Builder().readOnly(readOnly).createSize(createSize).minimumSize(minimumSize).lock(lock);
+        return new Builder().readOnly(readOnly).createSize(createSize).minimumSize(minimumSize).lock(lock)
+                .privateMapping(privateMapping);
     }
 
     public static final class Builder {
@@ -50,8 +63,14 @@ public record DeviceOptions(boolean readOnly, long createSize, long minimumSize,
         private long createSize;
         private long minimumSize;
         private boolean lock = true;
+        private boolean privateMapping;
 
         private Builder() {
+        }
+
+        public Builder privateMapping(boolean privateMapping) {
+            this.privateMapping = privateMapping;
+            return this;
         }
 
         public Builder readOnly(boolean readOnly) {
@@ -75,7 +94,7 @@ public record DeviceOptions(boolean readOnly, long createSize, long minimumSize,
         }
 
         public DeviceOptions build() {
-            return new DeviceOptions(readOnly, createSize, minimumSize, lock);
+            return new DeviceOptions(readOnly, createSize, minimumSize, lock, privateMapping);
         }
     }
 }

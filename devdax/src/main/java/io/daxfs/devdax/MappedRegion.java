@@ -25,6 +25,7 @@ final class MappedRegion implements PmemRegion {
     private final MemorySegment segment;
     private final MemorySegment readView;
     private final boolean readOnly;
+    private final boolean privateMapping;
     private final Persistence persistence;
     private final HolePuncher puncher;
     private final FileIo fileIo;
@@ -39,11 +40,12 @@ final class MappedRegion implements PmemRegion {
      * @param guard       shared with the owner, which closes it before unmapping
      * @param closeAction unmaps and unlocks (the owning {@link OpenedDevice#close()})
      */
-    MappedRegion(MemorySegment segment, boolean readOnly, Persistence persistence,
+    MappedRegion(MemorySegment segment, boolean readOnly, boolean privateMapping, Persistence persistence,
                  HolePuncher puncher, FileIo fileIo, long pageSize, CloseGuard guard, Runnable closeAction) {
         this.segment = segment;
         this.readView = segment.asReadOnly();
         this.readOnly = readOnly;
+        this.privateMapping = privateMapping;
         this.persistence = persistence;
         this.puncher = puncher;
         this.fileIo = fileIo;
@@ -60,6 +62,11 @@ final class MappedRegion implements PmemRegion {
     @Override
     public MemorySegment readView() {
         return readView;
+    }
+
+    @Override
+    public boolean isPrivate() {
+        return privateMapping;
     }
 
     @Override

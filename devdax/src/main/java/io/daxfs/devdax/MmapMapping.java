@@ -38,14 +38,25 @@ final class MmapMapping {
      * SIGBUS, which kills the JVM).
      */
     static Mapping map(int fd, long length, boolean readOnly, Arena arena) throws ErrnoException {
+        return map(fd, length, readOnly, false, arena);
+    }
+
+    /**
+     * As {@link #map(int, long, boolean, Arena)}; with {@code privateCopy}, a writable
+     * MAP_PRIVATE mapping (also of a descriptor opened read-only): stores never reach the file.
+     */
+    static Mapping map(int fd, long length, boolean readOnly, boolean privateCopy, Arena arena)
+            throws ErrnoException {
         if (length <= 0) {
             throw new IllegalArgumentException("mapping length must be positive: " + length);
         }
-        int prot = readOnly ? Posix.PROT_READ : Posix.PROT_READ | Posix.PROT_WRITE;
+        int prot = readOnly && !privateCopy ? Posix.PROT_READ : Posix.PROT_READ | Posix.PROT_WRITE;
         long address;
         boolean sync = false;
         String refusal = null;
-        if (readOnly) {
+        if (privateCopy) {
+            address = Posix.mmap(length, prot, Posix.MAP_PRIVATE, fd);
+        } else if (readOnly) {
             address = Posix.mmap(length, prot, Posix.MAP_SHARED, fd);
         } else {
             long syncAddress;
@@ -76,6 +87,6 @@ final class MmapMapping {
             Posix.munmap(mappedAddress, length); // the arena was already closed
             throw e;
         }
-        return new Mapping(readOnly ? segment.asReadOnly() : segment, sync, refusal);
+        return new Mapping(readOnly && !privateCopy ? segment.asReadOnly() : segment, sync, refusal);
     }
 }

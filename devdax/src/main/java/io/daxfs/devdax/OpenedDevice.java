@@ -29,7 +29,7 @@ public final class OpenedDevice implements AutoCloseable {
      */
     OpenedDevice(Path path, DeviceKind kind, long alignment, boolean readOnly, boolean created,
                  String mappingDescription, Arena arena, int fd, MemorySegment segment,
-                 Persistence persistence, HolePuncher puncher) {
+                 Persistence persistence, HolePuncher puncher, boolean privateMapping) {
         this.path = path;
         this.kind = kind;
         this.alignment = alignment;
@@ -39,7 +39,7 @@ public final class OpenedDevice implements AutoCloseable {
         this.arena = arena;
         this.fd = fd;
         this.guard = new CloseGuard(path.toString());
-        this.region = new MappedRegion(segment, readOnly, persistence, puncher,
+        this.region = new MappedRegion(segment, readOnly && !privateMapping, privateMapping, persistence, puncher,
                 kind == DeviceKind.REGULAR_FILE && !readOnly ? new FileIo(fd) : null, Posix.pageSize(), guard,
                 this::close);
     }

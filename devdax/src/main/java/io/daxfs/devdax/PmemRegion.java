@@ -75,6 +75,15 @@ public interface PmemRegion extends AutoCloseable {
     default void prepareForWrite(long offset, long length) {
     }
 
+    /**
+     * True for a private copy-on-write mapping of a file opened read-only: stores are taken
+     * but stay in this process and never reach the device (a read-only mount replaying its
+     * journal in memory). The default: false.
+     */
+    default boolean isPrivate() {
+        return false;
+    }
+
     /** How {@link #flush} and {@link #fence} reach the persistence domain on this mapping. */
     PersistenceMode persistenceMode();
 

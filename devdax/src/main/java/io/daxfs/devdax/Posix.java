@@ -49,6 +49,7 @@ final class Posix {
     static final int PROT_READ = 0x1;
     static final int PROT_WRITE = 0x2;
     static final int MAP_SHARED = 0x01;
+    static final int MAP_PRIVATE = 0x02;
     /** MAP_SHARED that fails with EOPNOTSUPP on unknown flags instead of ignoring them. */
     static final int MAP_SHARED_VALIDATE = 0x03;
     static final int MAP_SYNC = 0x80000;

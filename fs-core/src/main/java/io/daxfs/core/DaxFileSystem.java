@@ -11,6 +11,7 @@ import io.daxfs.core.base.FileMode;
 import io.daxfs.core.base.FormatOptions;
 import io.daxfs.core.base.FsException;
 import io.daxfs.core.base.FsStats;
+import io.daxfs.core.base.MountSettings;
 import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.concurrent.PausePoints;
 import io.daxfs.core.concurrent.Safeguards;
@@ -24,6 +25,7 @@ import io.daxfs.core.inode.AccessTimes;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeHandles;
 import io.daxfs.core.inode.InodeTable;
+import io.daxfs.core.inode.InodeVerifier;
 import io.daxfs.core.journal.Journal;
 import io.daxfs.core.lifetime.InodeLifetimes;
 import io.daxfs.core.namespace.Namespace;
@@ -77,19 +79,23 @@ public final class DaxFileSystem implements AutoCloseable {
     private final AttributeChanges attributes;
     private final InodeLifetimes lifetimes;
     private final Namespace namespace;
+    private final List<String> notes;
 
-    private DaxFileSystem(PmemRegion region, Superblock sb, AtimePolicy atime) {
+    /** A mount's parts, wired; the checks before and after are {@link Mounting}'s. */
+    DaxFileSystem(PmemRegion region, Superblock sb, MountSettings settings, Journal journal, List<String> notes) {
         MemorySegment media = region.readView();
         this.region = region;
         this.superblock = sb;
         this.geometry = sb.geometry();
-        this.journal = Journal.recover(region, geometry);
+        this.journal = journal;
+        this.notes = List.copyOf(notes);
         this.space = new Space(region, geometry, BlockAllocator.load(media, geometry), journal);
         this.inodeAllocator = InodeAllocator.load(media, geometry);
-        this.table = new InodeTable(region, geometry);
-        this.handles = new InodeHandles(i -> new Inode(i, table.offset(i)));
+        this.table = new InodeTable(region, geometry, journal.errors());
+        InodeVerifier verifier = new InodeVerifier(media, journal, safeguards);
+        this.handles = new InodeHandles(i -> new Inode(i, table.offset(i), verifier::extents), verifier::verify);
         this.data = new FileData(region, table, journal, space, safeguards, pauses);
-        this.accessTimes = new AccessTimes(table, atime);
+        this.accessTimes = new AccessTimes(table, settings.atime());
         this.xattrs = new XattrStore(region, geometry, table, journal, space,
                 in -> handles.peek(in.ino()) == in && inodeAllocator.isUsed(in.ino()));
         this.attributes = new AttributeChanges(table, journal, xattrs);
@@ -104,30 +110,34 @@ public final class DaxFileSystem implements AutoCloseable {
         return Formatter.format(region, options);
     }
 
-    /**
-     * Mounts with atime never updated: tools and tests that read to check must not change
-     * what they check. The FUSE daemon passes the mount options' policy.
-     *
-     * @throws CorruptFileSystemException if the device holds no valid daxfs
-     */
+    /** {@link #mount(PmemRegion, MountSettings)} with the defaults: read-write, atime never updated (tools, tests). */
     public static DaxFileSystem mount(PmemRegion region) {
-        return mount(region, AtimePolicy.NEVER);
+        return mount(region, MountSettings.defaults());
     }
 
     /**
-     * Mounts: validates the superblock, replays the journal, rebuilds the in-memory indexes
-     * and finishes freeing any orphaned inode.
+     * Mounts after the checks {@link Mounting} lists (docs/reliability.md); replays the journal,
+     * rebuilds the in-memory indexes, frees orphaned inodes. A read-only mount never writes and
+     * mounts despite damage, for rescue ({@link #mountNotes}).
      *
-     * @throws CorruptFileSystemException if the device holds no valid daxfs
+     * @throws CorruptFileSystemException (one line: the first finding) if the device holds no sound daxfs
      */
-    public static DaxFileSystem mount(PmemRegion region, AtimePolicy atime) {
-        Superblock sb = Superblock.read(region.readView());
-        DaxFileSystem fs = new DaxFileSystem(region, sb, atime);
-        if (!FileMode.isDirectory(fs.table.mode(ROOT)) || !fs.inodeAllocator.isUsed(ROOT)) {
-            throw new CorruptFileSystemException("root directory inode is damaged");
-        }
-        fs.lifetimes.finishOrphans();
-        return fs;
+    public static DaxFileSystem mount(PmemRegion region, MountSettings settings) {
+        return Mounting.mount(region, settings);
+    }
+
+    /** What a read-only mount found and went past, one line each (empty on a sound file system). */
+    public List<String> mountNotes() {
+        return notes;
+    }
+
+    void finishOrphans() {
+        lifetimes.finishOrphans();
+    }
+
+    /** fsck's /lost+found ({@link Fsck}): names {@code ino}, which nothing names, {@code name} in {@code dir}. */
+    void reconnect(long ino, long dir, String name) {
+        namespace.reconnect(ino, dir, name);
     }
 
     public Superblock superblock() {
@@ -148,6 +158,7 @@ public final class DaxFileSystem implements AutoCloseable {
     public Internals internals() {
         return new Internals(journal, space, safeguards, pauses, handles, lifetimes, inodeAllocator);
     }
+
 
     // ------------------------------------------------------------------ names
 
@@ -303,13 +314,13 @@ public final class DaxFileSystem implements AutoCloseable {
     // ------------------------------------------------------------------ attributes
 
     public Attributes getattr(long ino) {
-        checkIno(ino);
+        handle(ino); // the inode is verified when its handle is first made
         return table.attributes(ino);
     }
 
     /** The inode's mode (type and permission bits). */
     public int mode(long ino) {
-        checkIno(ino);
+        handle(ino);
         return table.mode(ino);
     }
 
@@ -458,7 +469,9 @@ public final class DaxFileSystem implements AutoCloseable {
     /** Everything is durable already; this only orders the last stores. */
     @Override
     public void close() {
-        region.fence();
+        if (!region.isPrivate()) {
+            region.fence();
+        }
     }
 
     // ------------------------------------------------------------------ helpers

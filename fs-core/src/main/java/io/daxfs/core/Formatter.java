@@ -3,6 +3,7 @@ package io.daxfs.core;
 import io.daxfs.core.base.FileMode;
 import io.daxfs.core.base.FormatOptions;
 import io.daxfs.core.base.Timestamp;
+import io.daxfs.core.format.Checksums;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.format.Superblock;
 import io.daxfs.core.inode.InodeLayout;
@@ -50,14 +51,28 @@ public final class Formatter {
         }
         region.flush(bbm, bbmBytes);
 
-        writeRootInode(region, g, options);
+        Checksums checksums = new Checksums(sb);
+        writeRootInode(region, g, options, checksums);
+        writeChecksumTable(region, g, checksums);
         region.fence();
 
         sb.write(region);
         return sb;
     }
 
-    private static void writeRootInode(PmemRegion region, Geometry g, FormatOptions options) {
+    /** The CRC of every bitmap block as written above (format 2). */
+    private static void writeChecksumTable(PmemRegion region, Geometry g, Checksums checksums) {
+        long blocks = g.inodeBitmapBlocks() + g.blockBitmapBlocks();
+        ByteBuffer table = MediaOrder.allocate((int) (g.checksumTableBlocks() * Geometry.BLOCK_SIZE));
+        for (long i = 0; i < blocks; i++) {
+            table.putInt(checksums.compute(Checksums.Kind.BITMAP, region.readView(),
+                    Geometry.blockOffset(g.inodeBitmapStart() + i)));
+        }
+        region.write(g.checksumTableOffset(), table.array(), 0, table.capacity());
+        region.flush(g.checksumTableOffset(), table.capacity());
+    }
+
+    private static void writeRootInode(PmemRegion region, Geometry g, FormatOptions options, Checksums checksums) {
         Timestamp now = Timestamp.now();
         ByteBuffer b = MediaOrder.allocate(Geometry.INODE_SIZE);
         b.putInt(InodeLayout.MODE, FileMode.S_IFDIR | 0755).putInt(InodeLayout.NLINK, 2);
@@ -68,6 +83,7 @@ public final class Formatter {
         b.putInt(InodeLayout.GENERATION, 1);
         b.putLong(InodeLayout.PARENT, InodeLayout.ROOT);
         long off = g.inodeOffset(InodeLayout.ROOT);
+        b.putInt(Checksums.INODE_CRC, checksums.compute(Checksums.Kind.INODE, off, b.array(), 0));
         region.write(off, b.array(), 0, b.capacity());
         region.flush(off, Geometry.INODE_SIZE);
     }

@@ -2,6 +2,8 @@ package io.daxfs.core;
 
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
+import io.daxfs.core.base.MountSettings;
+import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.ExtentSlots;
 import io.daxfs.core.inode.InodeLayout;
@@ -21,6 +23,7 @@ import static io.daxfs.core.TestDevice.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A damaged inode whose extent points into the metadata area ("0+204": the superblock,
@@ -28,6 +31,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * fails with EUCLEAN before it changes anything: no byte outside the data area changes, the
  * file keeps its name and the other files their data. (Before the one freeing path checked
  * extents first, the busy list's release punched the range and wiped the superblock.)
+ *
+ * <p>Format 2 catches this damage earlier, when the inode and its map are first read (the
+ * inode fails its checksum, the extent lies outside the data area: {@code DamagedImageTest}).
+ * Here that verification is switched off ({@code Safeguards.verifyOnRead}) and the mount is
+ * quick with {@code errors=continue}, so the freeing path's own check is what is shown.
  */
 class CorruptExtentTest {
     private static final int B = Geometry.BLOCK_SIZE;
@@ -52,16 +60,24 @@ class CorruptExtentTest {
         dev.region().putLong(slot, 0);
         dev.region().putLong(slot + 8, ExtentSlots.packPhysical(0, 204));
         dev.region().flush(slot, 16);
-        fs = dev.remount(); // the map is read from the damaged inode
+        fs = dev.remount(SETTINGS); // the map is read from the damaged inode
+        fs.internals().safeguards().verifyOnRead = false;
     }
+
+    private static final MountSettings SETTINGS = MountSettings.defaults()
+            .withCheck(MountSettings.Check.QUICK).withErrors(MountSettings.Errors.CONTINUE);
 
     @AfterEach
     void tearDown() {
         dev.close();
     }
 
+    /** The metadata area but the journal header, where the damage is recorded (the error state). */
     private byte[] metadataArea() {
-        return dev.region().readView().asSlice(0, metadataBytes).toArray(ValueLayout.JAVA_BYTE);
+        byte[] all = dev.region().readView().asSlice(0, metadataBytes).toArray(ValueLayout.JAVA_BYTE);
+        long header = fs.superblock().geometry().journalOffset();
+        java.util.Arrays.fill(all, (int) header, (int) header + B, (byte) 0);
+        return all;
     }
 
     /** {@code op} fails with EUCLEAN and leaves the metadata area and the healthy file as they were. */
@@ -69,6 +85,7 @@ class CorruptExtentTest {
         byte[] before = metadataArea();
         FsException e = assertThrows(FsException.class, op);
         assertEquals(Errno.EUCLEAN, e.errno(), e.getMessage());
+        assertTrue(fs.internals().journal().errors().findings() > 0, "the damage was reported");
         assertEquals(0, fs.internals().busyExtents().busyBlocks(), "nothing went on the busy list");
         assertArrayEquals(before, metadataArea(), "no byte outside the data area changed");
         assertEquals(damaged, fs.lookup(ROOT, "damaged"), "the file keeps its name");
@@ -101,12 +118,18 @@ class CorruptExtentTest {
     }
 
     @Test
-    void theFileSystemStaysUsableAndTheDamageMountsAgain() {
+    void theFileSystemStaysUsableAndTheDamageIsRecorded() {
         failsCleanly(() -> fs.unlink(ROOT, "damaged"));
-        long f = fs.create(ROOT, "after", 0644, 0, 0);
+        long f = fs.create(ROOT, "after", 0644, 0, 0); // errors=continue: other changes go on
         write(fs, f, 0, pattern(3, 0, 3 * B));
         fs.unlink(ROOT, "after");
-        fs = dev.remount(); // the superblock and journal are intact: it mounts
+        // The damage was recorded in the journal header: a read-write mount is refused until
+        // fsck -y has repaired the image; a read-only one still reads the healthy file.
+        dev.unmount();
+        var e = assertThrows(CorruptFileSystemException.class, dev::mount);
+        assertTrue(e.getMessage().contains("outside the data area") && e.getMessage().contains("fsck -y"),
+                e.getMessage());
+        fs = dev.mount(MountSettings.defaults().withReadOnly(true));
         assertArrayEquals(pattern(2, 0, 8 * B), read(fs, healthy, 0, 8 * B));
     }
 }

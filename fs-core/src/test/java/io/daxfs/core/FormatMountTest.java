@@ -202,16 +202,22 @@ class FormatMountTest {
     }
 
     @Test
-    void mountFallsBackToBackupSuperblock() throws IOException {
+    void aDamagedPrimarySuperblockRefusesReadWriteButAReadOnlyMountUsesTheBackup() throws Exception {
         Path img = formattedImage("backup.img");
         byte[] bytes = Files.readAllBytes(img);
         Arrays.fill(bytes, 0, 256, (byte) 0x77); // primary destroyed, backup intact
         Files.write(img, bytes);
-        try (OpenedDevice d = TestDevice.openExisting(img)) {
-            DaxFileSystem fs = DaxFileSystem.mount(d.region());
+        String msg = assertMountRefused(img, "primary superblock");
+        assertTrue(msg.contains("fsck -y"), msg);
+        try (OpenedDevice d = io.daxfs.devdax.DeviceOpener.open(img,
+                io.daxfs.devdax.DeviceOptions.builder().readOnly(true).privateMapping(true).build())) {
+            DaxFileSystem fs = DaxFileSystem.mount(d.region(), io.daxfs.core.base.MountSettings.defaults()
+                    .withReadOnly(true));
+            assertTrue(fs.mountNotes().getFirst().contains("primary superblock"), fs.mountNotes().toString());
             long ino = fs.lookup(DaxFileSystem.ROOT, "hello");
             assertTrue(fs.getattr(ino).isRegular());
         }
+        assertArrayEquals(bytes, Files.readAllBytes(img), "the read-only mount wrote nothing");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.daxfs.core;
 
 import io.daxfs.core.base.FormatOptions;
+import io.daxfs.core.base.MountSettings;
 import io.daxfs.devdax.DeviceException;
 import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;
@@ -153,12 +154,26 @@ public final class TestDevice implements AutoCloseable {
 
     /** Opens the image again and mounts it. */
     public DaxFileSystem mount() {
+        return mount(MountSettings.defaults());
+    }
+
+    /**
+     * Opens the image again and mounts it with {@code settings}; a read-only mount opens the
+     * image read-only, with a private copy-on-write mapping (nothing reaches the file).
+     */
+    public DaxFileSystem mount(MountSettings settings) {
         if (device != null) {
             throw new IllegalStateException("already mounted");
         }
-        device = openExisting(image);
         try {
-            fs = DaxFileSystem.mount(device.region());
+            device = settings.readOnly()
+                    ? DeviceOpener.open(image, DeviceOptions.builder().readOnly(true).privateMapping(true).build())
+                    : openExisting(image);
+        } catch (DeviceException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            fs = DaxFileSystem.mount(device.region(), settings);
         } catch (RuntimeException e) {
             closeDevice();
             throw e;
@@ -170,6 +185,12 @@ public final class TestDevice implements AutoCloseable {
     public DaxFileSystem remount() {
         unmount();
         return mount();
+    }
+
+    /** Clean unmount, then mount the same file again with {@code settings}. */
+    public DaxFileSystem remount(MountSettings settings) {
+        unmount();
+        return mount(settings);
     }
 
     /**

@@ -45,10 +45,18 @@ public final class MountDaemon {
         // The front end's native downcalls take a while to make; the other CPU makes them
         // while this thread opens and checks the device (docs/performance.md, mount time).
         DaemonThreads.daemon(frontEnd::prepare, "daxfs-prepare").start();
-        try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.defaults())) {
-            DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.atimePolicy());
-            LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {})", target, mountPoint,
-                    fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(), options.atimePolicy());
+        try (OpenedDevice device = open(target, options)) {
+            DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.settings());
+            for (String note : fs.mountNotes()) {
+                // On stdout too: the detaching parent relays these lines (MountCommand).
+                System.out.println("daxfs mount: note: " + note);
+                LOG.warn("read-only mount despite: {}", note);
+            }
+            LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {}, {}, errors={}, check={})", target,
+                    mountPoint, fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(),
+                    options.atimePolicy(), options.readOnly() ? "read-only" : "read-write",
+                    options.settings().errors().name().toLowerCase().replace('_', '-'),
+                    options.settings().check().name().toLowerCase());
             int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;
             try (MountSession session = frontEnd.mount(fs, target.toAbsolutePath().toString(),
                     mountPoint.toAbsolutePath(), threads)) {
@@ -58,6 +66,26 @@ public final class MountDaemon {
             }
             LOG.info("unmounted {}", mountPoint);
             fs.close();
+        }
+    }
+
+    /**
+     * Opens the target: read-write and locked exclusively; with {@code -o ro} read-only (shared
+     * lock), an image file through a private copy-on-write mapping so that a journal replay
+     * stays in memory (a device cannot be mapped so: it is mapped read-only, and a mount that
+     * would have to replay is refused).
+     */
+    static OpenedDevice open(Path target, MountOptions options) throws io.daxfs.devdax.DeviceException {
+        if (!options.readOnly()) {
+            return DeviceOpener.open(target, DeviceOptions.defaults());
+        }
+        try {
+            return DeviceOpener.open(target, DeviceOptions.builder().readOnly(true).privateMapping(true).build());
+        } catch (io.daxfs.devdax.DeviceException e) {
+            if (e.reason() != io.daxfs.devdax.DeviceException.Reason.UNSUPPORTED) {
+                throw e;
+            }
+            return DeviceOpener.open(target, DeviceOptions.readOnlyOptions());
         }
     }
 

@@ -175,8 +175,10 @@ class BadInputTest {
     }
 
     /**
-     * A corrupt primary superblock is survivable (the backup copy at 4096 is used); with both
-     * copies corrupt, mount fails naming the problem and leaves the image alone.
+     * A corrupt primary superblock: a read-write mount is refused (saying fsck -y rewrites it
+     * from the backup copy at 4096), a read-only one works from the backup, and fsck -y
+     * repairs it. With both copies corrupt, mount fails naming the problem and fsck cannot
+     * check; the image is left alone.
      */
     @Test
     void corruptedSuperblock() throws IOException {
@@ -186,12 +188,20 @@ class BadInputTest {
         assertEquals(good, byteAt(m.image, 4096 + 100));
 
         writeByte(m.image, 100, good ^ 0xFF);
-        m.mount(); // from the backup superblock
+        String damaged = sha256(m.image);
+        assertFailsSaying(m.tryMount(m.image, m.mnt), m.image.toString(), "primary superblock", "fsck -y");
+        assertEquals(damaged, sha256(m.image));
+        Daxfs.Result ro = m.tryMount(m.image, m.mnt, "ro"); // from the backup superblock
+        assertTrue(ro.ok(), ro.toString());
+        m.umount();
+        assertEquals(damaged, sha256(m.image), "a read-only mount writes nothing");
+        assertEquals(1, Daxfs.daxfs("fsck", "-y", m.image.toString()).exit());
+        m.mount();
         Files.writeString(m.path("works"), "yes");
         assertEquals("yes", Files.readString(m.path("works")));
         m.umount();
 
-        writeByte(m.image, 100, good ^ 0xFF); // both copies corrupt now, whatever the mount did to the primary
+        writeByte(m.image, 100, good ^ 0xFF); // both copies corrupt now
         writeByte(m.image, 4096 + 100, good ^ 0xFF);
         String sha = sha256(m.image);
         assertFailsSaying(m.tryMount(m.image, m.mnt), m.image.toString(), "superblock");

@@ -202,11 +202,19 @@ final class DaxfsMount implements AutoCloseable {
      * Runs {@code daxfs mount TARGET DIR} for a test that expects it to fail; if it mounts
      * after all, the daemon is recorded so that close() cleans it up.
      */
-    Daxfs.Result tryMount(Path target, Path at) {
+    Daxfs.Result tryMount(Path target, Path at, String... options) {
         Path otherLog = dir.resolve("mount-attempt-" + (++extraLogs) + ".log");
-        Daxfs.Result r = Daxfs.daxfs("mount", target.toString(), at.toString(), "--log", otherLog.toString(),
-                "-o", frontendOption());
-        recordDaemon(r);
+        List<String> args = new ArrayList<>(List.of("mount", target.toString(), at.toString(), "--log",
+                otherLog.toString(), "-o", frontendOption()));
+        for (String o : options) {
+            args.add("-o");
+            args.add(o);
+        }
+        Daxfs.Result r = Daxfs.daxfs(args.toArray(String[]::new));
+        long p = recordDaemon(r);
+        if (r.ok() && p >= 0 && at.equals(mnt)) {
+            pid = p; // mounted after all: umount() and close() take it down
+        }
         return r;
     }
 

@@ -1,9 +1,9 @@
 package io.daxfs.core.concurrent;
 
 /**
- * Switches for the concurrency mechanisms. All on in production; the race catalog and the
- * namespace race tests turn one off to prove that the hazard it guards against then really
- * happens.
+ * Switches for the concurrency mechanisms (and for verification on read). All on in
+ * production; the race catalog and the namespace race tests turn one off to prove that the
+ * hazard it guards against then really happens.
  */
 public final class Safeguards {
     /** Writes hold their range shared while copying, so truncate/punch cannot free under them. */
@@ -20,4 +20,9 @@ public final class Safeguards {
     public volatile boolean renameLock = true;
     /** An operation that waited for a directory's lock fails if the directory was removed meanwhile. */
     public volatile boolean deadDirectoryCheck = true;
+    /**
+     * Inodes and block maps are verified (checksums, ranges) when first read. Tests turn it
+     * off to show that the checks behind it (the freeing path's) hold on their own.
+     */
+    public volatile boolean verifyOnRead = true;
 }

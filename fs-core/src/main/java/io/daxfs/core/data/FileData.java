@@ -5,6 +5,7 @@ import io.daxfs.core.concurrent.Safeguards;
 import io.daxfs.core.inode.ExtentMap;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeTable;
+import io.daxfs.core.journal.ErrorState;
 import io.daxfs.core.journal.Journal;
 import io.daxfs.core.journal.Transaction;
 import io.daxfs.core.space.Space;
@@ -18,7 +19,8 @@ import java.util.function.Consumer;
  * {@link FileWriter} (write, fsync), {@link FileResizer} (truncate, punch, zero range,
  * fallocate), {@link Lease} (references to a range's blocks), over {@link FileBlocks}
  * (allocating, zeroing and freeing blocks in transactions). Callers pass the inode's handle
- * and have checked the arguments' ranges; docs/concurrency.md states the invariants.
+ * and have checked the arguments' ranges; docs/concurrency.md states the invariants. Every
+ * change first asks the {@link ErrorState} whether the device may still be written (EROFS).
  */
 public final class FileData {
     private final MemorySegment media;
@@ -27,6 +29,7 @@ public final class FileData {
     private final FileReader reader;
     private final FileWriter writer;
     private final FileResizer resizer;
+    private final ErrorState errors;
 
     public FileData(PmemRegion region, InodeTable table, Journal journal, Space space, Safeguards safeguards,
                     PausePoints pauses) {
@@ -36,6 +39,7 @@ public final class FileData {
         this.reader = new FileReader(region, table, space.busy(), safeguards, pauses);
         this.writer = new FileWriter(region, table, journal, blocks, safeguards, pauses);
         this.resizer = new FileResizer(region, table, journal, blocks);
+        this.errors = journal.errors();
     }
 
     /** Reads up to {@code length} bytes at {@code offset}; holes read as zeros. */
@@ -49,6 +53,7 @@ public final class FileData {
     }
 
     public int write(Inode in, long offset, MemorySegment src, long srcOffset, int length) {
+        errors.checkWritable(); // one volatile read: the write path allocates nothing
         return writer.write(in, offset, src, srcOffset, length);
     }
 
@@ -58,18 +63,22 @@ public final class FileData {
     }
 
     public void truncate(Inode in, long newSize) {
+        errors.checkWritable();
         resizer.truncate(in, newSize);
     }
 
     public void punchHole(Inode in, long offset, long length) {
+        errors.checkWritable();
         resizer.punchHole(in, offset, length);
     }
 
     public void zeroRange(Inode in, long offset, long length, boolean keepSize) {
+        errors.checkWritable();
         resizer.zeroRange(in, offset, length, keepSize);
     }
 
     public void fallocate(Inode in, long offset, long length, boolean keepSize) {
+        errors.checkWritable();
         resizer.fallocate(in, offset, length, keepSize);
     }
 

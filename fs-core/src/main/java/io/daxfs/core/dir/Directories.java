@@ -1,9 +1,12 @@
 package io.daxfs.core.dir;
 
+import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.inode.Inode;
+import io.daxfs.core.journal.ErrorState;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongFunction;
 
 /**
  * The loaded index ({@link Directory}) of each directory, by inode number: read from the
@@ -16,16 +19,37 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class Directories {
     private final MemorySegment media;
+    private final LongFunction<Directory.Verify> verify;
+    private final ErrorState errors;
     private final ConcurrentHashMap<Long, Directory> byIno = new ConcurrentHashMap<>();
 
-    public Directories(MemorySegment media) {
+    /**
+     * @param verify what a directory is checked against when it is loaded (its number given)
+     * @param errors told of a directory that fails its checks
+     */
+    public Directories(MemorySegment media, LongFunction<Directory.Verify> verify, ErrorState errors) {
         this.media = media;
+        this.verify = verify;
+        this.errors = errors;
     }
 
-    /** The index of directory {@code dir}; caller holds its lock (either mode). */
+    /**
+     * The index of directory {@code dir}, loaded and verified on first use; caller holds its
+     * lock (either mode).
+     *
+     * @throws CorruptFileSystemException (EUCLEAN) if the directory's blocks are damaged
+     */
     public Directory of(Inode dir) {
         Directory d = byIno.get(dir.ino());
-        return d != null ? d : byIno.computeIfAbsent(dir.ino(), i -> Directory.load(media, dir.extents(media)));
+        if (d != null) {
+            return d;
+        }
+        try {
+            return byIno.computeIfAbsent(dir.ino(),
+                    i -> Directory.load(media, dir.extents(media), verify.apply(dir.ino())));
+        } catch (CorruptFileSystemException e) {
+            throw errors.damaged(e);
+        }
     }
 
     /** Drops the index of a freed directory. */

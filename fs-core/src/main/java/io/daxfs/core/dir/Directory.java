@@ -1,12 +1,14 @@
 package io.daxfs.core.dir;
 
+import io.daxfs.core.format.Checksums;
+import io.daxfs.core.format.CorruptFileSystemException;
+import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.ExtentMap;
 import io.daxfs.core.inode.FileExtent;
 import io.daxfs.core.journal.Transaction;
 import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,6 +16,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.LongPredicate;
+import java.util.function.LongToIntFunction;
 
 /**
  * The entries of one directory: a hash index by name for O(1) lookups at any size, and a
@@ -28,9 +32,23 @@ public final class Directory {
     public record Entry(long ino, int type, long recordOffset) {
     }
 
-    /** Supplies a new directory block: allocated, zeroed, mapped into the directory by {@code tx}. */
+    /** Supplies a new directory block: allocated, zeroed, formatted and mapped into the directory by {@code tx}. */
     public interface Grower {
         long newBlock(Transaction tx);
+    }
+
+    /**
+     * What {@link #load(MemorySegment, ExtentMap, Verify)} checks a directory of a mounted file
+     * system against: its blocks' checksums and owner, and that every entry names an inode in
+     * use of the type the entry says.
+     *
+     * @param owner      the directory's inode number
+     * @param inodeCount inode numbers run from 1 to this
+     * @param inUse      whether an inode number is in use
+     * @param modeOf     the mode of an inode in use
+     */
+    public record Verify(Checksums checksums, long owner, long inodeCount, LongPredicate inUse,
+                         LongToIntFunction modeOf) {
     }
 
     /** The shadow of one on-media record. */
@@ -91,43 +109,105 @@ public final class Directory {
         return new Directory();
     }
 
-    /** Reads every record of the directory's blocks. */
+    /**
+     * Reads every record of the directory's blocks, checking their structure only (records
+     * tile the block, names are well formed and unique): for tools that look at an image as
+     * it is.
+     *
+     * @throws CorruptFileSystemException if a block does not parse
+     */
     public static Directory load(MemorySegment media, ExtentMap extents) {
+        return load(media, extents, null);
+    }
+
+    /**
+     * Reads and verifies a directory of a mounted file system: besides the structure, each
+     * block's magic, owner and checksum, and each entry against {@code verify}.
+     *
+     * @throws CorruptFileSystemException naming the directory and the block, if not sound
+     */
+    public static Directory load(MemorySegment media, ExtentMap extents, Verify verify) {
         Directory d = new Directory();
         for (FileExtent e : extents.extents()) {
             for (long i = 0; i < e.length(); i++) {
-                d.loadBlock(media, e.physical() + i);
+                d.loadBlock(media, e.physical() + i, verify);
             }
         }
         return d;
     }
 
-    private void loadBlock(MemorySegment media, long pblk) {
+    private void loadBlock(MemorySegment media, long pblk, Verify verify) {
+        long owner = verify == null ? CorruptFileSystemException.NONE : verify.owner();
+        long base = pblk << Geometry.BLOCK_SHIFT;
+        if (pblk < 0 || base > media.byteSize() - Geometry.BLOCK_SIZE) {
+            throw new CorruptFileSystemException("directory block " + pblk + " lies outside the device", owner, pblk);
+        }
+        String header = checkHeader(media, pblk, verify);
+        if (header != null) {
+            throw new CorruptFileSystemException("directory " + owner + ": block " + pblk + " " + header, owner, pblk);
+        }
         Block b = new Block(pblk);
-        long base = pblk << 12;
-        int off = 0;
-        while (off < 4096) {
-            long ino = media.get(MediaOrder.LONG, base + off);
-            int recLen = Short.toUnsignedInt(media.get(MediaOrder.SHORT, base + off + DirentLayout.REC_LEN));
-            if (recLen < 16 || (recLen & 7) != 0 || off + recLen > 4096) {
-                throw new IllegalStateException("corrupt directory block " + pblk + " at offset " + off);
+        for (DirentLayout.Record r : DirentLayout.records(media, base)) {
+            if (r.problem() != null) {
+                throw new CorruptFileSystemException("directory " + owner + ": block " + pblk + " " + r.problem(), owner,
+                        pblk);
             }
-            if (ino != 0) {
-                int nameLen = Byte.toUnsignedInt(media.get(ValueLayout.JAVA_BYTE, base + off + DirentLayout.NAME_LEN));
-                int type = Byte.toUnsignedInt(media.get(ValueLayout.JAVA_BYTE, base + off + DirentLayout.TYPE));
-                byte[] name = media.asSlice(base + off + DirentLayout.NAME, nameLen).toArray(ValueLayout.JAVA_BYTE);
-                entries.put(new String(name, StandardCharsets.UTF_8), new Entry(ino, type, base + off));
-                if (type == DirentLayout.DT_DIR) {
-                    subdirectories++;
-                }
-                b.recs.put(off, new Rec(recLen, DirentLayout.needed(nameLen)));
-            } else {
-                b.recs.put(off, new Rec(recLen, 0));
+            if (r.ino() == 0) {
+                b.recs.put(r.offset(), new Rec(r.recLen(), 0));
+                continue;
             }
-            off += recLen;
+            String problem = verify == null ? null : entryProblem(media, r, verify);
+            if (problem == null && entries.containsKey(r.name())) {
+                problem = "names '" + r.name() + "' twice";
+            }
+            if (problem != null) {
+                throw new CorruptFileSystemException("directory " + owner + ": block " + pblk + " " + problem, owner,
+                        pblk);
+            }
+            entries.put(r.name(), new Entry(r.ino(), r.type(), base + r.offset()));
+            if (r.type() == DirentLayout.DT_DIR) {
+                subdirectories++;
+            }
+            b.recs.put(r.offset(), new Rec(r.recLen(), DirentLayout.needed(r.nameLength())));
         }
         blocks.put(pblk, b);
         index(b);
+    }
+
+    /** Why the header of block {@code pblk} is not that of a block of the verified directory, or null. */
+    private static String checkHeader(MemorySegment media, long pblk, Verify verify) {
+        long base = pblk << Geometry.BLOCK_SHIFT;
+        if (media.get(MediaOrder.INT, base + DirentLayout.BLOCK_MAGIC) != DirentLayout.BLOCK_MAGIC_VALUE) {
+            return "has no directory-block magic";
+        }
+        if (verify == null) {
+            return null;
+        }
+        long owner = media.get(MediaOrder.LONG, base + DirentLayout.BLOCK_OWNER);
+        if (owner != verify.owner()) {
+            return "belongs to inode " + owner;
+        }
+        return verify.checksums().verify(Checksums.Kind.DIRECTORY, media, base) ? null : "fails its checksum";
+    }
+
+    /**
+     * Why entry {@code r} cannot be in the verified directory, or null. A type that disagrees
+     * with a damaged inode (one that fails its checksum) is the inode's damage, found when the
+     * inode is used: the directory still loads, so that its other entries can be reached.
+     */
+    private static String entryProblem(MemorySegment media, DirentLayout.Record r, Verify v) {
+        long ino = r.ino();
+        if (ino < 1 || ino > v.inodeCount() || ino == v.owner() || ino == DirentLayout.ROOT) {
+            return "has an entry '" + r.name() + "' for inode " + ino + ", which no entry can name";
+        }
+        if (!v.inUse().test(ino)) {
+            return "has an entry '" + r.name() + "' for inode " + ino + ", which is free";
+        }
+        int type = DirentLayout.typeOf(v.modeOf().applyAsInt(ino));
+        if (type != r.type() && v.checksums().inodeOk(media, ino)) {
+            return "has an entry '" + r.name() + "' of type " + r.type() + " for inode " + ino + " of type " + type;
+        }
+        return null;
     }
 
     /** Recomputes {@code b}'s largest slack and re-files it in {@link #bySlack}. */
@@ -193,9 +273,9 @@ public final class Directory {
         }
         long pblk = grower.newBlock(tx);
         Block b = new Block(pblk);
-        b.recs.put(0, new Rec(4096, 0));
+        b.recs.put(DirentLayout.BLOCK_HEADER, new Rec(Geometry.BLOCK_SIZE - DirentLayout.BLOCK_HEADER, 0));
         blocks.put(pblk, b);
-        // The grower formatted the block as one free record of 4096 bytes.
+        // The grower formatted the block as one free record after the header (formatBlock).
         if (!place(tx, b, name, nameBytes, need, ino, type)) {
             throw new IllegalStateException("a fresh directory block has no room for " + need + " bytes");
         }
@@ -224,6 +304,7 @@ public final class Directory {
                 b.recs.put(at, new Rec(recLen, need));
             }
             tx.write(base + at, encode(ino, recLen, nameBytes, type));
+            tx.seal(Checksums.Kind.DIRECTORY, base);
             entries.put(name, new Entry(ino, type, base + at));
             if (type == DirentLayout.DT_DIR) {
                 subdirectories++;
@@ -263,6 +344,7 @@ public final class Directory {
             r.used = 0;
             tx.putLong(e.recordOffset() + DirentLayout.INO, 0);
         }
+        tx.seal(Checksums.Kind.DIRECTORY, pblk << Geometry.BLOCK_SHIFT);
         index(b);
         return e;
     }
@@ -272,6 +354,7 @@ public final class Directory {
         Entry old = entries.get(name);
         tx.putLong(old.recordOffset() + DirentLayout.INO, ino);
         tx.putByte(old.recordOffset() + DirentLayout.TYPE, (byte) type);
+        tx.seal(Checksums.Kind.DIRECTORY, old.recordOffset() & ~(Geometry.BLOCK_SIZE - 1L));
         entries.put(name, new Entry(ino, type, old.recordOffset()));
         if (old.type() == DirentLayout.DT_DIR) {
             subdirectories--;
@@ -282,8 +365,16 @@ public final class Directory {
         return old;
     }
 
-    /** Writes the "one free record" format into a fresh zeroed block (before it is linked). */
-    public static void formatBlock(io.daxfs.devdax.PmemRegion region, long pblk) {
-        region.putShort((pblk << 12) + DirentLayout.REC_LEN, (short) 4096);
+    /**
+     * Formats fresh zeroed block {@code pblk} of directory {@code owner} in {@code tx}: the
+     * header, and one free record over the rest of the block. The commit seals it.
+     */
+    public static void formatBlock(Transaction tx, long pblk, long owner) {
+        long base = pblk << Geometry.BLOCK_SHIFT;
+        tx.putInt(base + DirentLayout.BLOCK_MAGIC, DirentLayout.BLOCK_MAGIC_VALUE);
+        tx.putLong(base + DirentLayout.BLOCK_OWNER, owner);
+        tx.putShort(base + DirentLayout.BLOCK_HEADER + DirentLayout.REC_LEN,
+                (short) (Geometry.BLOCK_SIZE - DirentLayout.BLOCK_HEADER));
+        tx.seal(Checksums.Kind.DIRECTORY, base);
     }
 }

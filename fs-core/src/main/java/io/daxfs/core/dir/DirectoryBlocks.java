@@ -40,8 +40,7 @@ public final class DirectoryBlocks {
         long goal = last == null ? -1 : last.physical() + last.length();
         try (ExtentMap.Reservation slots = map.reserveSlots(tx, 1, space, goal)) {
             long blk = space.allocateZeroed(tx, goal);
-            Directory.formatBlock(region, blk);
-            region.flush(Geometry.blockOffset(blk), 16);
+            Directory.formatBlock(tx, blk, dir.ino());
             map.map(slots, tx, lblk, 1, blk);
             table.setSize(tx, dir.ino(), (lblk + 1) * Geometry.BLOCK_SIZE);
             // A delta, not an absolute count: the count also holds the directory's xattr blocks,

@@ -1,8 +1,44 @@
 package io.daxfs.core.format;
 
-/** The device does not hold a daxfs this code can mount: foreign, corrupt, or a newer format. */
-public final class CorruptFileSystemException extends RuntimeException {
+import io.daxfs.core.base.Errno;
+import io.daxfs.core.base.FsException;
+
+/**
+ * Damaged metadata: the one exception every decoder of on-media bytes throws when the bytes
+ * are not a sound daxfs structure (a foreign or truncated device, an unknown format version,
+ * a checksum that does not match, a field out of range, a loop). Its errno is EUCLEAN
+ * ("structure needs cleaning"); it names the inode and the block where the damage was found,
+ * when there is one, and its message is one line that says what is wrong.
+ *
+ * <p>Decoders never throw anything else on bad input: no IndexOutOfBoundsException, no
+ * ArithmeticException, no allocation sized by an unchecked field.
+ */
+public final class CorruptFileSystemException extends FsException {
+    /** {@link #inode()} and {@link #block()} when the damage is not in one inode or block. */
+    public static final long NONE = -1;
+
+    private final long inode;
+    private final long block;
+
     public CorruptFileSystemException(String message) {
-        super(message);
+        this(message, NONE, NONE);
+    }
+
+    /**
+     * @param inode the inode whose metadata is damaged, or {@link #NONE}
+     * @param block the device block where the damage was found, or {@link #NONE}
+     */
+    public CorruptFileSystemException(String message, long inode, long block) {
+        super(Errno.EUCLEAN, message, false);
+        this.inode = inode;
+        this.block = block;
+    }
+
+    public long inode() {
+        return inode;
+    }
+
+    public long block() {
+        return block;
     }
 }

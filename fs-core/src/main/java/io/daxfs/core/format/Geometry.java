@@ -10,6 +10,7 @@ package io.daxfs.core.format;
  * journalStart..          metadata journal (header block + circular log)
  * inodeBitmapStart..      1 bit per inode, 1 = in use
  * blockBitmapStart..      1 bit per block of the whole device, 1 = in use
+ * checksumTableStart..    CRC32C of each bitmap block (format 2, {@link Checksums})
  * inodeTableStart..       inodeCount inodes of 256 bytes
  * dataStart..totalBlocks  data, directory and extent-overflow blocks
  * </pre>
@@ -19,6 +20,7 @@ public record Geometry(
         long journalStart, long journalBlocks,
         long inodeBitmapStart, long inodeBitmapBlocks,
         long blockBitmapStart, long blockBitmapBlocks,
+        long checksumTableStart, long checksumTableBlocks,
         long inodeTableStart, long inodeCount,
         long dataStart) {
 
@@ -59,10 +61,12 @@ public record Geometry(
         long inodeBitmapBlocks = divUp(inodes, BLOCK_SIZE * 8L);
         long blockBitmapBlocks = divUp(total, BLOCK_SIZE * 8L);
         long inodeTableBlocks = inodes / INODES_PER_BLOCK;
+        long checksumTableBlocks = checksumTableBlocks(inodeBitmapBlocks, blockBitmapBlocks);
         long journalStart = 2;
         long inodeBitmapStart = journalStart + journal;
         long blockBitmapStart = inodeBitmapStart + inodeBitmapBlocks;
-        long inodeTableStart = blockBitmapStart + blockBitmapBlocks;
+        long checksumTableStart = blockBitmapStart + blockBitmapBlocks;
+        long inodeTableStart = checksumTableStart + checksumTableBlocks;
         long dataStart = inodeTableStart + inodeTableBlocks;
         if (dataStart + 64 > total) {
             throw new IllegalArgumentException("device of " + bytes + " bytes has no room for data after "
@@ -70,21 +74,33 @@ public record Geometry(
                     + " blocks); ask for fewer inodes");
         }
         return new Geometry(total, journalStart, journal, inodeBitmapStart, inodeBitmapBlocks,
-                blockBitmapStart, blockBitmapBlocks, inodeTableStart, inodes, dataStart);
+                blockBitmapStart, blockBitmapBlocks, checksumTableStart, checksumTableBlocks, inodeTableStart, inodes,
+                dataStart);
     }
 
-    /** Checks the internal consistency of a geometry read from a superblock. */
+    /** Blocks of the checksum table: one u32 per bitmap block, inode bitmap first. */
+    static long checksumTableBlocks(long inodeBitmapBlocks, long blockBitmapBlocks) {
+        return divUp((inodeBitmapBlocks + blockBitmapBlocks) * Checksums.BITMAP_ENTRY, BLOCK_SIZE);
+    }
+
+    /**
+     * Checks the internal consistency of a geometry read from a superblock: every field is
+     * derived again from the others, so a geometry that passes describes regions that follow
+     * each other without gaps or overlaps and end inside the device. Returns null if sound.
+     */
     public String validate(long deviceBytes) {
-        if (totalBlocks * BLOCK_SIZE > deviceBytes) {
+        if (totalBlocks <= 0 || totalBlocks > (deviceBytes >>> BLOCK_SHIFT)) {
             return "superblock says " + totalBlocks + " blocks but the device has only " + (deviceBytes / BLOCK_SIZE);
         }
-        if (journalStart != 2 || journalBlocks < MIN_JOURNAL_BLOCKS
+        if (inodeCount <= 0 || inodeCount > MAX_INODES || inodeCount % INODES_PER_BLOCK != 0
+                || journalStart != 2 || journalBlocks < MIN_JOURNAL_BLOCKS || journalBlocks > MAX_JOURNAL_BLOCKS
                 || inodeBitmapStart != journalStart + journalBlocks
                 || inodeBitmapBlocks != divUp(inodeCount, BLOCK_SIZE * 8L)
                 || blockBitmapStart != inodeBitmapStart + inodeBitmapBlocks
                 || blockBitmapBlocks != divUp(totalBlocks, BLOCK_SIZE * 8L)
-                || inodeTableStart != blockBitmapStart + blockBitmapBlocks
-                || inodeCount <= 0 || inodeCount > MAX_INODES || inodeCount % INODES_PER_BLOCK != 0
+                || checksumTableStart != blockBitmapStart + blockBitmapBlocks
+                || checksumTableBlocks != checksumTableBlocks(inodeBitmapBlocks, blockBitmapBlocks)
+                || inodeTableStart != checksumTableStart + checksumTableBlocks
                 || dataStart != inodeTableStart + inodeCount / INODES_PER_BLOCK
                 || dataStart >= totalBlocks) {
             return "inconsistent geometry " + this;
@@ -110,6 +126,25 @@ public record Geometry(
 
     public long blockBitmapOffset() {
         return blockBitmapStart << BLOCK_SHIFT;
+    }
+
+    public long checksumTableOffset() {
+        return checksumTableStart << BLOCK_SHIFT;
+    }
+
+    /** Byte offset of the inode table. */
+    public long inodeTableOffset() {
+        return inodeTableStart << BLOCK_SHIFT;
+    }
+
+    /** Whether block {@code block} is a bitmap block (inode or block bitmap). */
+    public boolean isBitmapBlock(long block) {
+        return block >= inodeBitmapStart && block < blockBitmapStart + blockBitmapBlocks;
+    }
+
+    /** Whether [start, start+length) is a non-empty range of blocks inside the data area. */
+    public boolean inDataArea(long start, long length) {
+        return length > 0 && start >= dataStart && start < totalBlocks && length <= totalBlocks - start;
     }
 
     /** Byte offset of inode {@code ino} (1-based: inode 1 is the root directory). */

@@ -17,7 +17,7 @@ import java.util.zip.CRC32C;
  * <pre>
  * off size field
  *   0    8 magic "DAXFSv01"
- *   8    4 format version (1)
+ *   8    4 format version (2)
  *  12    4 block size (4096)
  *  16   16 uuid
  *  32    8 total blocks        40  8 journal start    48  8 journal blocks
@@ -27,13 +27,15 @@ import java.util.zip.CRC32C;
  * 112    8 created (epoch seconds)
  * 120    8 feature flags (0)
  * 128   64 volume label (UTF-8, zero padded)
+ * 192    8 checksum table start 200  8 checksum table blocks (format 2)
+ * 208   44 reserved (0)
  * 252    4 crc32c of bytes 0..251
  * </pre>
  */
 public record Superblock(UUID uuid, Geometry geometry, long createdEpochSeconds, String label) {
 
     public static final long MAGIC = MediaOrder.wrap("DAXFSv01".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).getLong();
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     static final int CRC_OFFSET = 252;
     static final int SIZE = 256;
     private static final ValueLayout.OfLong LONG = MediaOrder.LONG;
@@ -50,6 +52,7 @@ public record Superblock(UUID uuid, Geometry geometry, long createdEpochSeconds,
         b.putLong(72, g.blockBitmapStart()).putLong(80, g.blockBitmapBlocks());
         b.putLong(88, g.inodeTableStart()).putLong(96, g.inodeCount()).putLong(104, g.dataStart());
         b.putLong(112, createdEpochSeconds).putLong(120, 0);
+        b.putLong(192, g.checksumTableStart()).putLong(200, g.checksumTableBlocks());
         byte[] labelBytes = label.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         b.put(128, labelBytes, 0, Math.min(labelBytes.length, 64));
         CRC32C crc = new CRC32C();
@@ -91,14 +94,37 @@ public record Superblock(UUID uuid, Geometry geometry, long createdEpochSeconds,
         throw new CorruptFileSystemException(primaryProblem);
     }
 
+    /**
+     * Why copy {@code copy} (0 = primary in block 0, 1 = backup in block 1) is unusable, or
+     * null if it is valid (fsck looks at each).
+     */
+    public static String problem(MemorySegment device, int copy) {
+        if (copy < 0 || copy > 1 || device.byteSize() < 2L * Geometry.BLOCK_SIZE) {
+            return "device of " + device.byteSize() + " bytes is too small to hold a daxfs";
+        }
+        return problemAt(device, (long) copy * Geometry.BLOCK_SIZE);
+    }
+
+    /** Decodes copy {@code copy}, which {@link #problem} found valid. */
+    public static Superblock copy(MemorySegment device, int copy) {
+        return decode(device, (long) copy * Geometry.BLOCK_SIZE);
+    }
+
     /** Why the copy at {@code base} is unusable, or null if it is valid. */
     static String problemAt(MemorySegment device, long base) {
         if (device.get(LONG, base) != MAGIC) {
             return "no daxfs superblock (bad magic): not a daxfs device, or never formatted";
         }
         int version = device.get(INT, base + 8);
+        if (version == 1) {
+            return "daxfs format version 1 (made by an earlier daxfs) is not supported: this daxfs reads version "
+                    + VERSION + ", which checksums its metadata; copy the files off with the earlier daxfs and "
+                    + "re-create the file system with daxfs mkfs";
+        }
         if (version != VERSION) {
-            return "daxfs format version " + version + " is not supported (this daxfs reads version " + VERSION + ")";
+            return "daxfs format version " + Integer.toUnsignedString(version) + " is not supported (this daxfs reads"
+                    + " version " + VERSION + (Integer.compareUnsigned(version, VERSION) > 0
+                    ? "; the image was made by a newer daxfs)" : ")");
         }
         byte[] bytes = device.asSlice(base, SIZE).toArray(ValueLayout.JAVA_BYTE);
         CRC32C crc = new CRC32C();
@@ -118,6 +144,7 @@ public record Superblock(UUID uuid, Geometry geometry, long createdEpochSeconds,
         UUID uuid = new UUID(d.get(LONG, base + 16), d.get(LONG, base + 24));
         Geometry g = new Geometry(d.get(LONG, base + 32), d.get(LONG, base + 40), d.get(LONG, base + 48),
                 d.get(LONG, base + 56), d.get(LONG, base + 64), d.get(LONG, base + 72), d.get(LONG, base + 80),
+                d.get(LONG, base + 192), d.get(LONG, base + 200),
                 d.get(LONG, base + 88), d.get(LONG, base + 96), d.get(LONG, base + 104));
         byte[] label = d.asSlice(base + 128, 64).toArray(ValueLayout.JAVA_BYTE);
         int len = 0;

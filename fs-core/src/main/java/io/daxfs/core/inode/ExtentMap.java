@@ -2,6 +2,9 @@ package io.daxfs.core.inode;
 
 import io.daxfs.core.alloc.Extent;
 import io.daxfs.core.alloc.MetaBlocks;
+import io.daxfs.core.format.Checksums;
+import io.daxfs.core.format.CorruptFileSystemException;
+import io.daxfs.core.format.Geometry;
 import io.daxfs.core.journal.Transaction;
 import io.daxfs.devdax.MediaOrder;
 
@@ -9,7 +12,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
@@ -58,6 +63,8 @@ public final class ExtentMap {
     private final ArrayDeque<Long> freeSlots = new ArrayDeque<>();
     private final List<Long> overflowBlocks = new ArrayList<>();
     private final long inodeOffset;
+    /** The owning inode's number (written into new overflow blocks); 0 for a map loaded without checks. */
+    private final long ino;
     private volatile long mappedBlocks;
     /** Free slots promised to callers of {@link #reserveSlots} and not used yet. */
     private int reserved;
@@ -94,39 +101,137 @@ public final class ExtentMap {
         }
     }
 
-    private ExtentMap(long inodeOffset) {
+    private ExtentMap(long inodeOffset, long ino) {
         this.inodeOffset = inodeOffset;
+        this.ino = ino;
     }
 
-    /** Reads the slots of the inode at {@code inodeOffset} and its overflow chain. */
+    /**
+     * Reads the slots of the inode at {@code inodeOffset} and its overflow chain, checking
+     * only what keeps the reading itself safe (the chain stays inside the device, is finite
+     * and has no loop, extents do not overlap): for tools that look at an image as it is.
+     *
+     * @throws CorruptFileSystemException if even that fails
+     */
     public static ExtentMap load(MemorySegment media, long inodeOffset) {
-        ExtentMap m = new ExtentMap(inodeOffset);
-        m.loadSlots(media, inodeOffset + InodeLayout.INLINE_SLOTS, InodeLayout.INLINE_SLOT_COUNT);
-        long next = media.get(MediaOrder.LONG, inodeOffset + InodeLayout.OVERFLOW);
-        int guard = 0;
-        while (next != 0) {
-            if (++guard > 10_000_000) {
-                throw new IllegalStateException("extent overflow chain of inode at " + inodeOffset + " loops");
-            }
-            long base = next << 12;
-            m.overflowBlocks.add(next);
-            m.loadSlots(media, base + ExtentSlots.OVERFLOW_HEADER, ExtentSlots.SLOTS_PER_OVERFLOW_BLOCK);
-            next = media.get(MediaOrder.LONG, base);
+        return load(media, inodeOffset, null, 0);
+    }
+
+    /**
+     * Reads and verifies the block map of inode {@code ino}: every extent lies in the data
+     * area and ends before the largest file size, no two overlap (logically or physically,
+     * overflow blocks included), and every overflow block is in the data area, carries its
+     * magic, its owner and a matching checksum; the chain is finite and has no loop.
+     *
+     * @throws CorruptFileSystemException naming the inode and block, if not
+     */
+    public static ExtentMap load(MemorySegment media, Checksums checksums, long ino) {
+        return load(media, checksums.geometry().inodeOffset(ino), checksums, ino);
+    }
+
+    private static ExtentMap load(MemorySegment media, long inodeOffset, Checksums checksums, long ino) {
+        ExtentMap m = new ExtentMap(inodeOffset, ino);
+        long deviceBlocks = media.byteSize() >>> Geometry.BLOCK_SHIFT;
+        long first = checksums != null ? checksums.geometry().dataStart() : 0;
+        long end = checksums != null ? Math.min(deviceBlocks, checksums.geometry().totalBlocks()) : deviceBlocks;
+        if (inodeOffset < 0 || inodeOffset > media.byteSize() - Geometry.INODE_SIZE) {
+            throw new CorruptFileSystemException("inode at byte " + inodeOffset + " lies outside the device", ino,
+                    CorruptFileSystemException.NONE);
         }
+        long inodeBlock = inodeOffset >>> Geometry.BLOCK_SHIFT;
+        m.loadSlots(media, inodeOffset + InodeLayout.INLINE_SLOTS, InodeLayout.INLINE_SLOT_COUNT, first, end,
+                inodeBlock);
+        long next = media.get(MediaOrder.LONG, inodeOffset + InodeLayout.OVERFLOW);
+        Set<Long> seen = new HashSet<>();
+        while (next != 0) {
+            if (next < first || next >= end) {
+                throw new CorruptFileSystemException("inode " + ino + ": extent overflow block " + next
+                        + " lies outside the data area", m.ino, inodeBlock);
+            }
+            if (!seen.add(next)) {
+                throw new CorruptFileSystemException("inode " + ino + ": extent overflow chain loops at block " + next,
+                        m.ino, next);
+            }
+            long base = next << Geometry.BLOCK_SHIFT;
+            if (checksums != null) {
+                checkOverflowBlock(media, checksums, ino, next);
+            }
+            m.overflowBlocks.add(next);
+            m.loadSlots(media, base + ExtentSlots.OVERFLOW_HEADER, ExtentSlots.SLOTS_PER_OVERFLOW_BLOCK, first, end,
+                    next);
+            next = media.get(MediaOrder.LONG, base + ExtentSlots.OVERFLOW_NEXT);
+        }
+        m.checkNoPhysicalOverlap(inodeBlock);
         return m;
     }
 
-    private void loadSlots(MemorySegment media, long first, int count) {
+    /** Magic, owner and checksum of overflow block {@code blk} of inode {@code ino}. */
+    private static void checkOverflowBlock(MemorySegment media, Checksums checksums, long ino, long blk) {
+        long base = blk << Geometry.BLOCK_SHIFT;
+        String problem = null;
+        if (media.get(MediaOrder.INT, base + ExtentSlots.OVERFLOW_MAGIC) != ExtentSlots.OVERFLOW_MAGIC_VALUE) {
+            problem = "has no overflow-block magic";
+        } else if (media.get(MediaOrder.LONG, base + ExtentSlots.OVERFLOW_OWNER) != ino) {
+            problem = "belongs to inode " + media.get(MediaOrder.LONG, base + ExtentSlots.OVERFLOW_OWNER);
+        } else if (!checksums.verify(Checksums.Kind.OVERFLOW, media, base)) {
+            problem = "fails its checksum";
+        }
+        if (problem != null) {
+            throw new CorruptFileSystemException("inode " + ino + ": extent overflow block " + blk + " " + problem, ino,
+                    blk);
+        }
+    }
+
+    private void loadSlots(MemorySegment media, long firstSlot, int count, long first, long end, long where) {
         for (int i = 0; i < count; i++) {
-            long slot = first + (long) i * ExtentSlots.SLOT_SIZE;
+            long slot = firstSlot + (long) i * ExtentSlots.SLOT_SIZE;
             long w1 = media.get(MediaOrder.LONG, slot + 8);
             long len = ExtentSlots.length(w1);
             if (len == 0) {
                 freeSlots.add(slot);
-            } else {
-                long lblk = media.get(MediaOrder.LONG, slot);
-                byLogical.put(lblk, new FileExtent(lblk, len, ExtentSlots.physical(w1), slot));
-                mappedBlocks += len;
+                continue;
+            }
+            long lblk = media.get(MediaOrder.LONG, slot);
+            long pblk = ExtentSlots.physical(w1);
+            if (pblk < first || pblk >= end || len > end - pblk) {
+                throw new CorruptFileSystemException("inode " + ino + ": extent " + pblk + "+" + len
+                        + " lies outside the data area", ino, where);
+            }
+            if (lblk < 0 || lblk > ExtentSlots.MAX_FILE_BLOCKS - len) {
+                throw new CorruptFileSystemException("inode " + ino + ": extent at logical block " + lblk
+                        + " lies past the largest file", ino, where);
+            }
+            FileExtent e = new FileExtent(lblk, len, pblk, slot);
+            FileExtent before = floor(lblk + len - 1);
+            if (before != null && before.logicalEnd() > lblk) {
+                throw new CorruptFileSystemException("inode " + ino + ": extents overlap at logical block "
+                        + Math.max(lblk, before.logical()), ino, where);
+            }
+            FileExtent after = nextAfter(lblk);
+            if (after != null && after.logical() < lblk + len) {
+                throw new CorruptFileSystemException("inode " + ino + ": extents overlap at logical block "
+                        + after.logical(), ino, where);
+            }
+            byLogical.put(lblk, e);
+            mappedBlocks += len;
+        }
+    }
+
+    /** No two extents, and no extent and overflow block, share a device block. */
+    private void checkNoPhysicalOverlap(long where) {
+        List<long[]> runs = new ArrayList<>(byLogical.size() + overflowBlocks.size());
+        for (FileExtent e : byLogical.values()) {
+            runs.add(new long[] {e.physical(), e.length()});
+        }
+        for (long b : overflowBlocks) {
+            runs.add(new long[] {b, 1});
+        }
+        runs.sort(Comparator.comparingLong(r -> r[0]));
+        for (int i = 1; i < runs.size(); i++) {
+            long[] prev = runs.get(i - 1);
+            if (prev[0] + prev[1] > runs.get(i)[0]) {
+                throw new CorruptFileSystemException("inode " + ino + ": block " + runs.get(i)[0]
+                        + " is mapped twice", ino, where);
             }
         }
     }
@@ -200,16 +305,24 @@ public final class ExtentMap {
     private void growChain(MetaBlocks meta, long goal) {
         Transaction own = meta.begin();
         long blk = meta.allocateZeroed(own, goal);
-        long link = overflowBlocks.isEmpty()
-                ? inodeOffset + InodeLayout.OVERFLOW
-                : overflowBlocks.getLast() << 12;
+        long base = blk << Geometry.BLOCK_SHIFT;
+        own.putInt(base + ExtentSlots.OVERFLOW_MAGIC, ExtentSlots.OVERFLOW_MAGIC_VALUE);
+        own.putLong(base + ExtentSlots.OVERFLOW_OWNER, ino);
+        own.seal(Checksums.Kind.OVERFLOW, base);
+        long link;
+        if (overflowBlocks.isEmpty()) {
+            link = inodeOffset + InodeLayout.OVERFLOW;
+        } else {
+            link = overflowBlocks.getLast() << Geometry.BLOCK_SHIFT;
+            own.seal(Checksums.Kind.OVERFLOW, link);
+        }
         own.putLong(link, blk);
         own.addLong(inodeOffset + InodeLayout.BLOCKS, 1);
         meta.commit(own);
         overflowBlocks.add(blk);
-        long base = (blk << 12) + ExtentSlots.OVERFLOW_HEADER;
+        long slots = base + ExtentSlots.OVERFLOW_HEADER;
         for (int i = 0; i < ExtentSlots.SLOTS_PER_OVERFLOW_BLOCK; i++) {
-            freeSlots.add(base + (long) i * ExtentSlots.SLOT_SIZE);
+            freeSlots.add(slots + (long) i * ExtentSlots.SLOT_SIZE);
         }
     }
 
@@ -275,6 +388,7 @@ public final class ExtentMap {
             }
             if (!keepHead && !keepTail) {
                 tx.putLong(e.slot() + 8, 0);
+                sealSlot(tx, e.slot());
                 freeSlots.add(e.slot());
             }
             key = nextKey;
@@ -318,8 +432,16 @@ public final class ExtentMap {
         return freeSlots.poll();
     }
 
-    private static void writeSlot(Transaction tx, FileExtent e) {
+    private void writeSlot(Transaction tx, FileExtent e) {
         tx.putLong(e.slot(), e.logical());
         tx.putLong(e.slot() + 8, ExtentSlots.packPhysical(e.physical(), e.length()));
+        sealSlot(tx, e.slot());
+    }
+
+    /** A slot in an overflow block changes: the block gets a new checksum (inline slots: the inode's, by address). */
+    private void sealSlot(Transaction tx, long slot) {
+        if (!isInline(slot)) {
+            tx.seal(Checksums.Kind.OVERFLOW, slot & ~(Geometry.BLOCK_SIZE - 1L));
+        }
     }
 }

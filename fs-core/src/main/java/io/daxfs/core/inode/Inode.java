@@ -35,10 +35,23 @@ public final class Inode {
     private final RangeLock entries = new RangeLock();
     private final InvalidationSequence sequence = new InvalidationSequence();
     private final MappingCache cache = new MappingCache();
+    private final Loader loader;
 
+    /** Reads an inode's block map from the media (verifying it, in a mounted file system). */
+    @FunctionalInterface
+    public interface Loader {
+        ExtentMap load(java.lang.foreign.MemorySegment media, Inode in);
+    }
+
+    /** A handle whose block map is read without checks (tests). */
     public Inode(long ino, long offset) {
+        this(ino, offset, (media, in) -> ExtentMap.load(media, in.offset()));
+    }
+
+    public Inode(long ino, long offset, Loader loader) {
         this.ino = ino;
         this.offset = offset;
+        this.loader = loader;
     }
 
     public long ino() {
@@ -62,7 +75,7 @@ public final class Inode {
 
     private synchronized ExtentMap loadExtents(java.lang.foreign.MemorySegment media) {
         if (extents == null) {
-            extents = ExtentMap.load(media, offset);
+            extents = loader.load(media, this);
         }
         return extents;
     }

@@ -2,6 +2,7 @@ package io.daxfs.core.inode;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.LongConsumer;
 import java.util.function.LongFunction;
 
 /**
@@ -22,23 +23,37 @@ public final class InodeHandles {
     private final ConcurrentHashMap<Long, Inode> all = new ConcurrentHashMap<>();
     private final AtomicReferenceArray<Inode> recent = new AtomicReferenceArray<>(RECENT);
     private final LongFunction<Inode> factory;
+    private final LongConsumer verifier;
 
     public InodeHandles(LongFunction<Inode> factory) {
+        this(factory, ino -> { });
+    }
+
+    /**
+     * @param verifier checks an inode before its first handle is made, and throws if it is
+     *                 damaged (outside the map's locks: {@link InodeVerifier#verify})
+     */
+    public InodeHandles(LongFunction<Inode> factory, LongConsumer verifier) {
         this.factory = factory;
+        this.verifier = verifier;
     }
 
     private static int slot(long ino) {
         return (int) (ino & (RECENT - 1));
     }
 
-    /** The handle of {@code ino}, made with the factory if there is none. */
+    /** The handle of {@code ino}, made with the factory (after the verifier) if there is none. */
     public Inode get(long ino) {
         int i = slot(ino);
         Inode in = recent.get(i);
         if (in != null && in.ino() == ino && !in.isRetired()) {
             return in;
         }
-        in = all.computeIfAbsent(ino, factory::apply);
+        in = all.get(ino);
+        if (in == null) {
+            verifier.accept(ino);
+            in = all.computeIfAbsent(ino, factory::apply);
+        }
         recent.set(i, in);
         return in;
     }

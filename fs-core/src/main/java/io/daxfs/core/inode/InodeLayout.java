@@ -8,7 +8,7 @@ package io.daxfs.core.inode;
  *  16 size u64
  *  24 atime s64      32 atime ns u32   36 flags u32
  *  40 mtime s64      48 mtime ns u32   52 generation u32
- *  56 ctime s64      64 ctime ns u32   68 reserved u32
+ *  56 ctime s64      64 ctime ns u32   68 CRC32C u32 (format 2; {@link io.daxfs.core.format.Checksums})
  *  72 btime s64      80 btime ns u32   84 reserved u32
  *  88 rdev u64       96 blocks u64 (4 KiB blocks owned: data, extent-overflow, xattr)
  * 104 first extent-overflow block u64 (0 = none)
@@ -20,6 +20,8 @@ package io.daxfs.core.inode;
  * </pre>
  *
  * An inode is free when its bit in the inode bitmap is clear; a freed inode also has mode 0.
+ * The CRC covers every field but size, atime, mtime and ctime, which are stored in place
+ * outside the journal ({@link InodeTable#touchDirect}, {@code Journal.storeMax}).
  */
 public final class InodeLayout {
     /** The root directory's inode number. */
@@ -37,6 +39,7 @@ public final class InodeLayout {
     public static final int GENERATION = 52;
     public static final int CTIME = 56;
     public static final int CTIME_NS = 64;
+    public static final int CRC = io.daxfs.core.format.Checksums.INODE_CRC;
     public static final int BTIME = 72;
     public static final int BTIME_NS = 80;
     public static final int RDEV = 88;
@@ -50,6 +53,8 @@ public final class InodeLayout {
 
     /** Flag: the inode is on the orphan list (unlinked, space being reclaimed). */
     public static final int FLAG_ORPHAN = 1;
+    /** Every flag daxfs knows. */
+    public static final int KNOWN_FLAGS = FLAG_ORPHAN;
 
     private InodeLayout() {
     }

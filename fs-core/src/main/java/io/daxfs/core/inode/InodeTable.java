@@ -3,6 +3,7 @@ package io.daxfs.core.inode;
 import io.daxfs.core.base.Attributes;
 import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.format.Geometry;
+import io.daxfs.core.journal.ErrorState;
 import io.daxfs.core.journal.Transaction;
 import io.daxfs.devdax.MediaOrder;
 import io.daxfs.devdax.PmemRegion;
@@ -23,11 +24,18 @@ public final class InodeTable {
     private final MemorySegment media;
     private final PmemRegion region;
     private final Geometry geometry;
+    private final ErrorState errors;
 
     public InodeTable(PmemRegion region, Geometry geometry) {
+        this(region, geometry, ErrorState.defaults());
+    }
+
+    /** @param errors the direct stores store nothing once it refuses changes */
+    public InodeTable(PmemRegion region, Geometry geometry, ErrorState errors) {
         this.region = region;
         this.media = region.readView();
         this.geometry = geometry;
+        this.errors = errors;
     }
 
     public long offset(long ino) {
@@ -77,7 +85,7 @@ public final class InodeTable {
                 media.get(LONG, o + CTIME), media.get(INT, o + CTIME_NS), media.get(INT, o + GENERATION));
     }
 
-    /** Writes a whole fresh inode (all 256 bytes) in {@code tx}. */
+    /** Writes a whole fresh inode (all 256 bytes; the commit adds its checksum) in {@code tx}. */
     public void initialize(Transaction tx, long ino, int mode, int uid, int gid, long rdev, long parent,
                            long nlink, Timestamp now) {
         java.nio.ByteBuffer b = MediaOrder.allocate(Geometry.INODE_SIZE);
@@ -151,6 +159,9 @@ public final class InodeTable {
 
     /** {@link #touchDirect(long, Timestamp)} without a Timestamp object (the write path allocates nothing). */
     public void touchDirect(long ino, long seconds, int nanos) {
+        if (!errors.writable()) {
+            return;
+        }
         long o = offset(ino);
         // Like Linux's coarse inode times: a store only when the time moved by a millisecond
         // or more. Concurrent writers of one file then mostly read this cache line instead of
@@ -173,6 +184,9 @@ public final class InodeTable {
      * the file).
      */
     public void touchCtimeDirect(long ino, Timestamp t) {
+        if (!errors.writable()) {
+            return;
+        }
         long o = offset(ino);
         if (media.get(LONG, o + CTIME) == t.seconds() && media.get(INT, o + CTIME_NS) / 1_000_000 == t.nanos() / 1_000_000) {
             return;
@@ -218,6 +232,9 @@ public final class InodeTable {
      * so readers of one file under strictatime do not bounce the inode's line between CPUs.
      */
     public void touchAtimeDirect(long ino, Timestamp t) {
+        if (!errors.writable()) {
+            return; // a read-only mount, or one that met damage: reads go on, atime stays
+        }
         long o = offset(ino);
         if (media.get(LONG, o + ATIME) == t.seconds() && media.get(INT, o + ATIME_NS) / 1_000_000 == t.nanos() / 1_000_000) {
             return;
@@ -228,6 +245,7 @@ public final class InodeTable {
 
     /** Stores a new size in place: one aligned 8-byte store, durable after flush+fence. */
     public void setSizeDirect(long ino, long size) {
+        errors.checkWritable();
         long o = offset(ino) + SIZE;
         region.putLong(o, size);
         region.flush(o, 8);

@@ -2,6 +2,7 @@ package io.daxfs.core.journal;
 
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
+import io.daxfs.core.format.Checksums;
 import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.devdax.MediaOrder;
@@ -10,6 +11,12 @@ import io.daxfs.devdax.PmemRegion;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
@@ -18,7 +25,10 @@ import java.util.zip.CRC32C;
  *
  * <p>Commit of transaction S, serialized by {@link #commitLock}:
  * <ol>
- * <li>resolve bitmap updates against the bitmaps as transaction S-1 left them;</li>
+ * <li>resolve bitmap updates against the bitmaps as transaction S-1 left them, and add a
+ *     record with the new checksum of every unit (inode, bitmap block, directory or
+ *     extent-overflow block) the transaction changes, computed over the unit as the media
+ *     holds it now overlaid with this transaction's records;</li>
  * <li>write S (header, records, CRC32C trailer) into the slot; flush; fence. From here S is
  *     committed: a crash replays it at the next mount;</li>
  * <li>apply every record to its home location; flush each; fence;</li>
@@ -36,7 +46,9 @@ import java.util.zip.CRC32C;
  *
  * <p>On-media layout (journal block 0 is the header, the slot starts at journal block 1):
  * <pre>
- * header: 0 magic u64 "DXJRNL01" | 8 appliedSeq u64
+ * header: 0 magic u64 "DXJRNL01" | 8 appliedSeq u64 | 16 orphan-list head u64 |
+ *         24 error flag u32 ("DXER" = damage recorded) | 28 message length u32 | 32 inode u64 |
+ *         40 block u64 | 48 time (epoch seconds) u64 | 64 message (UTF-8, up to 1024 bytes)
  * slot:   0 magic u32 | 4 record count u32 | 8 seq u64 | 16 total length u64 |
  *         24 records (target u64, length u32, pad u32, data padded to 8) ... |
  *         crc32c u32 of everything before it | end magic u32
@@ -50,9 +62,26 @@ public final class Journal {
     private static final ValueLayout.OfInt INT = MediaOrder.INT;
     private static final int SLOT_HEADER = 24;
     private static final int SLOT_TRAILER = 8;
+    /** Header fields (journal block 0). */
+    static final int APPLIED = 8;
+    public static final int ORPHAN_HEAD = 16;
+    static final int ERROR_FLAG = 24;
+    static final int ERROR_LENGTH = 28;
+    static final int ERROR_INODE = 32;
+    static final int ERROR_BLOCK = 40;
+    static final int ERROR_TIME = 48;
+    static final int ERROR_TEXT = 64;
+    static final int ERROR_MAGIC = 0x52455844; // "DXER"
+    /** Longest message of the recorded error state, in bytes. */
+    public static final int MAX_ERROR_TEXT = 1024;
+    /** Sequence numbers beyond this are implausible (a damaged header). */
+    private static final long MAX_SEQ = 1L << 62;
 
     private final PmemRegion region;
     private final MemorySegment media;
+    private final Geometry geometry;
+    private final Checksums checksums;
+    private final ErrorState errors;
     private final long headerOffset;
     private final long slotOffset;
     private final int slotCapacity;
@@ -73,9 +102,13 @@ public final class Journal {
         void reached(String step);
     }
 
-    private Journal(PmemRegion region, Geometry g, long nextSeq) {
+    private Journal(PmemRegion region, Checksums checksums, ErrorState errors, long nextSeq) {
+        Geometry g = checksums.geometry();
         this.region = region;
         this.media = region.readView();
+        this.geometry = g;
+        this.checksums = checksums;
+        this.errors = errors;
         this.headerOffset = g.journalOffset();
         this.slotOffset = g.journalOffset() + Geometry.BLOCK_SIZE;
         this.slotCapacity = (int) Math.min(Integer.MAX_VALUE - 8, g.journalBytes() - Geometry.BLOCK_SIZE);
@@ -92,11 +125,19 @@ public final class Journal {
         region.fence();
     }
 
-    /** Opens the journal at mount, replaying a committed but unapplied transaction. */
-    public static Journal recover(PmemRegion region, Geometry g) {
-        Journal j = new Journal(region, g, 0);
-        PendingTransaction pending = j.readPending();
-        long applied = j.media.get(LONG, j.headerOffset + 8);
+    /**
+     * Opens the journal at mount, replaying a committed but unapplied transaction. With
+     * {@code recordErrors}, the first damage {@code errors} is told of is recorded in the
+     * header (not on a read-only mount: nothing may be written there).
+     *
+     * @throws CorruptFileSystemException if the header or the committed transaction is
+     *     damaged; nothing was written then
+     */
+    public static Journal recover(PmemRegion region, Checksums checksums, ErrorState errors, boolean recordErrors) {
+        Journal j = new Journal(region, checksums, errors, 0);
+        Header h = header(j.media, checksums.geometry());
+        PendingTransaction pending = j.readPending(h);
+        long applied = h.appliedSeq();
         if (pending != null) {
             pending.applyTo(region);
             region.fence();
@@ -104,19 +145,130 @@ public final class Journal {
             applied = pending.seq();
         }
         j.nextSeq = applied + 1;
+        if (recordErrors) {
+            errors.recorder(j::recordError);
+        }
         return j;
     }
 
     /**
-     * Reads the journal without changing anything (fsck): the committed transaction a mount
-     * would replay, or null.
+     * The journal of a read-only mount whose journal header is damaged: nothing is replayed,
+     * and {@code errors} refuses every transaction.
      */
-    public static PendingTransaction inspect(MemorySegment media, Geometry g) {
-        return new Journal(new ReadOnlyRegion(media), g, 0).readPending();
+    public static Journal unreplayed(PmemRegion region, Checksums checksums, ErrorState errors) {
+        errors.refuseChanges("the file system is mounted read-only");
+        return new Journal(region, checksums, errors, 0);
     }
 
+    /** {@link #recover(PmemRegion, Checksums, ErrorState, boolean)} of a writable mount with errors=remount-ro. */
+    public static Journal recover(PmemRegion region, Checksums checksums) {
+        return recover(region, checksums, ErrorState.defaults(), true);
+    }
+
+    /**
+     * Reads the journal without changing anything (fsck, mount's checks): the committed
+     * transaction a mount would replay, or null.
+     *
+     * @throws CorruptFileSystemException if the header or that transaction is damaged
+     */
+    public static PendingTransaction inspect(MemorySegment media, Geometry g) {
+        Journal j = new Journal(new ReadOnlyRegion(media), new Checksums(new java.util.UUID(0, 0), g),
+                ErrorState.defaults(), 0);
+        return j.readPending(header(media, g));
+    }
+
+    /** The damage recorded while mounted (the first finding), or null. */
+    public record ErrorRecord(String message, long inode, long block, long epochSeconds) {
+        /** One line: when, what, where. */
+        public String describe() {
+            return message + (inode >= 0 ? " (inode " + inode + (block >= 0 ? ", block " + block : "") + ")"
+                    : block >= 0 ? " (block " + block + ")" : "")
+                    + ", recorded " + java.time.Instant.ofEpochSecond(epochSeconds);
+        }
+    }
+
+    /** The journal header: the last applied sequence number, the orphan list's head, the error state. */
+    public record Header(long appliedSeq, long orphanHead, ErrorRecord error) {
+    }
+
+    /**
+     * Reads and checks the journal header.
+     *
+     * @throws CorruptFileSystemException if its magic is wrong or a field is implausible
+     */
+    public static Header header(MemorySegment media, Geometry g) {
+        long h = g.journalOffset();
+        long block = g.journalStart();
+        if (media.byteSize() < h + Geometry.BLOCK_SIZE || media.get(LONG, h) != HEADER_MAGIC) {
+            throw new CorruptFileSystemException("journal header is damaged (bad magic)", CorruptFileSystemException.NONE,
+                    block);
+        }
+        long applied = media.get(LONG, h + APPLIED);
+        long head = media.get(LONG, h + ORPHAN_HEAD);
+        int flag = media.get(INT, h + ERROR_FLAG);
+        if (applied < 0 || applied > MAX_SEQ) {
+            throw new CorruptFileSystemException("journal header is damaged (applied sequence " + applied + ")",
+                    CorruptFileSystemException.NONE, block);
+        }
+        if (head < 0 || head > g.inodeCount()) {
+            throw new CorruptFileSystemException("journal header is damaged (orphan list head " + head
+                    + " is not an inode number)", CorruptFileSystemException.NONE, block);
+        }
+        ErrorRecord error = null;
+        if (flag == ERROR_MAGIC) {
+            int len = media.get(INT, h + ERROR_LENGTH);
+            if (len < 0 || len > MAX_ERROR_TEXT) {
+                throw new CorruptFileSystemException("journal header is damaged (error message of " + len + " bytes)",
+                        CorruptFileSystemException.NONE, block);
+            }
+            byte[] text = media.asSlice(h + ERROR_TEXT, len).toArray(ValueLayout.JAVA_BYTE);
+            error = new ErrorRecord(new String(text, StandardCharsets.UTF_8), media.get(LONG, h + ERROR_INODE),
+                    media.get(LONG, h + ERROR_BLOCK), media.get(LONG, h + ERROR_TIME));
+        } else if (flag != 0) {
+            throw new CorruptFileSystemException("journal header is damaged (error flag " + Integer.toHexString(flag)
+                    + ")", CorruptFileSystemException.NONE, block);
+        }
+        return new Header(applied, head, error);
+    }
+
+    /**
+     * Starts a transaction.
+     *
+     * @throws FsException EROFS if changes are refused (a read-only mount, or damage found
+     *     under errors=remount-ro)
+     */
     public Transaction begin() {
+        errors.checkWritable();
         return new Transaction();
+    }
+
+    /** Whether changes may be written, and what happens when damage is found ({@link ErrorState}). */
+    public ErrorState errors() {
+        return errors;
+    }
+
+    /** Reports damage found while mounted ({@link ErrorState#damaged}); returns it for the caller to throw. */
+    public CorruptFileSystemException damaged(CorruptFileSystemException e) {
+        return errors.damaged(e);
+    }
+
+    /**
+     * Runs {@code action} while no commit runs: every committed transaction is applied whole
+     * (for a reader that must tell a unit being applied from a damaged one). Lock order: the
+     * commit lock, then leaves only.
+     */
+    public <T> T withCommitLock(java.util.function.Supplier<T> action) {
+        commitLock.lock();
+        try {
+            return action.get();
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /** The checksums the commits compute. */
+    public Checksums checksums() {
+        return checksums;
     }
 
     /** Largest encoded transaction the slot holds. Operations split larger work. */
@@ -152,6 +304,7 @@ public final class Journal {
             }
             resolveBits(tx);
             resolveDeferred(tx);
+            seal(tx);
             ByteBuffer recs = tx.recordBuffer();
             int recordBytes = recs.position();
             int total = SLOT_HEADER + recordBytes + SLOT_TRAILER;
@@ -235,9 +388,163 @@ public final class Journal {
     }
 
     private void markApplied(long seq) {
-        region.putLong(headerOffset + 8, seq);
-        region.flush(headerOffset + 8, 8);
+        markApplied(region, geometry, seq);
+    }
+
+    /** Stores {@code seq} as the last applied transaction (fsck: a damaged transaction is discarded so). */
+    public static void markApplied(PmemRegion region, Geometry g, long seq) {
+        long at = g.journalOffset() + APPLIED;
+        region.putLong(at, seq);
+        region.flush(at, 8);
         region.fence();
+    }
+
+    /**
+     * Records {@code e} as the file system's error state in the header, unless one is recorded
+     * already: the message first, then the flag, each made durable, so a torn record reads as
+     * no record. The next mount refuses the image until fsck has repaired it.
+     */
+    private void recordError(CorruptFileSystemException e) {
+        commitLock.lock();
+        try {
+            if (media.get(INT, headerOffset + ERROR_FLAG) != ERROR_MAGIC) {
+                recordError(region, geometry, e.getMessage(), e.inode(), e.block());
+            }
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /** Records {@code message} as the error state (fsck, when a repair left damage). */
+    public static void recordError(PmemRegion region, Geometry g, String message) {
+        recordError(region, g, message, CorruptFileSystemException.NONE, CorruptFileSystemException.NONE);
+    }
+
+    private static void recordError(PmemRegion region, Geometry g, String message, long inode, long block) {
+        long h = g.journalOffset();
+        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        int len = Math.min(text.length, MAX_ERROR_TEXT);
+        ByteBuffer b = MediaOrder.allocate(ERROR_TEXT - ERROR_LENGTH + len);
+        b.putInt(len).putLong(inode).putLong(block).putLong(System.currentTimeMillis() / 1000);
+        b.position(ERROR_TEXT - ERROR_LENGTH);
+        b.put(text, 0, len);
+        region.write(h + ERROR_LENGTH, b.array(), 0, b.capacity());
+        region.flush(h + ERROR_LENGTH, b.capacity());
+        region.fence();
+        region.putInt(h + ERROR_FLAG, ERROR_MAGIC);
+        region.flush(h + ERROR_FLAG, 4);
+        region.fence();
+    }
+
+    /** Clears the recorded error state (fsck, after a successful repair). */
+    public static void clearError(PmemRegion region, Geometry g) {
+        long h = g.journalOffset();
+        region.putInt(h + ERROR_FLAG, 0);
+        region.flush(h + ERROR_FLAG, 4);
+        region.fence();
+        region.fill(h + ERROR_LENGTH, ERROR_TEXT - ERROR_LENGTH + MAX_ERROR_TEXT, (byte) 0);
+        region.flush(h + ERROR_LENGTH, ERROR_TEXT - ERROR_LENGTH + MAX_ERROR_TEXT);
+        region.fence();
+    }
+
+    /**
+     * Writes a fresh header over a damaged one (fsck): no orphan list (its inodes are found
+     * again as unnamed), no error state, and {@code appliedSeq} so the slot is never replayed.
+     */
+    public static void rewriteHeader(PmemRegion region, Geometry g, long appliedSeq) {
+        long h = g.journalOffset();
+        region.fill(h, Geometry.BLOCK_SIZE, (byte) 0);
+        region.putLong(h + APPLIED, appliedSeq);
+        region.flush(h, Geometry.BLOCK_SIZE);
+        region.fence();
+        region.putLong(h, HEADER_MAGIC);
+        region.flush(h, 8);
+        region.fence();
+    }
+
+    /** The sequence number in the slot, whatever its state (fsck: to discard it), or 0. */
+    public static long slotSequence(MemorySegment media, Geometry g) {
+        long slot = g.journalOffset() + Geometry.BLOCK_SIZE;
+        return media.get(INT, slot) == SLOT_MAGIC ? Math.max(0, Math.min(MAX_SEQ, media.get(LONG, slot + 8))) : 0;
+    }
+
+    /**
+     * Adds to {@code tx} one record per unit it changes, holding the unit's new checksum
+     * ({@link Checksums}): each unit is read as the media holds it now (every earlier
+     * transaction applied: we hold the commit lock), overlaid with this transaction's
+     * records in order - exactly what the unit holds once the transaction is applied. Inodes
+     * and bitmap blocks are found by the address of a record; directory and overflow blocks
+     * are marked by their writers ({@link Transaction#seal}).
+     */
+    private void seal(Transaction tx) {
+        Map<Long, Unit> units = new HashMap<>();
+        Map<Long, Unit> marked = new HashMap<>();
+        for (Transaction.Seal s : tx.seals()) {
+            Map<Long, Unit> into = s.kind() == Checksums.Kind.DIRECTORY || s.kind() == Checksums.Kind.OVERFLOW
+                    ? marked : units;
+            into.putIfAbsent(s.unitStart(), new Unit(s.kind(), s.unitStart()));
+        }
+        ByteBuffer recs = tx.recordBuffer();
+        int end = recs.position();
+        for (int p = 0; p < end; p += 16 + Transaction.pad8(recs.getInt(p + 8))) {
+            long from = recs.getLong(p);
+            long to = from + recs.getInt(p + 8);
+            for (long blk = from & ~(Geometry.BLOCK_SIZE - 1L); blk < to; blk += Geometry.BLOCK_SIZE) {
+                Unit m = marked.get(blk);
+                if (m != null) {
+                    m.records.add(p);
+                    continue;
+                }
+                Checksums.Kind k = checksums.kindAt(blk);
+                if (k == Checksums.Kind.BITMAP) {
+                    units.computeIfAbsent(blk, b -> new Unit(Checksums.Kind.BITMAP, b)).records.add(p);
+                } else if (k == Checksums.Kind.INODE) {
+                    long first = Math.max(from, blk);
+                    long last = Math.min(to, blk + Geometry.BLOCK_SIZE) - 1;
+                    for (long u = checksums.unitStart(k, first); u <= last; u += Geometry.INODE_SIZE) {
+                        units.computeIfAbsent(u, x -> new Unit(Checksums.Kind.INODE, x)).records.add(p);
+                    }
+                }
+            }
+        }
+        if (units.isEmpty() && marked.isEmpty()) {
+            return;
+        }
+        byte[] image = new byte[Geometry.BLOCK_SIZE];
+        byte[] recordBytes = recs.array();
+        List<long[]> crcs = new ArrayList<>(units.size() + marked.size());
+        for (Map<Long, Unit> map : List.of(units, marked)) {
+            for (Unit u : map.values()) {
+                int size = u.kind.size();
+                MemorySegment.copy(media, ValueLayout.JAVA_BYTE, u.start, image, 0, size);
+                for (int p : u.records) {
+                    long target = recs.getLong(p);
+                    int len = recs.getInt(p + 8);
+                    long s = Math.max(target, u.start);
+                    long e = Math.min(target + len, u.start + size);
+                    if (s < e) {
+                        System.arraycopy(recordBytes, p + 16 + (int) (s - target), image, (int) (s - u.start),
+                                (int) (e - s));
+                    }
+                }
+                crcs.add(new long[] {checksums.crcOffset(u.kind, u.start), checksums.compute(u.kind, u.start, image, 0)});
+            }
+        }
+        for (long[] c : crcs) {
+            tx.putInt(c[0], (int) c[1]);
+        }
+    }
+
+    /** A unit one commit reseals, and the records (positions in the record buffer) that touch it. */
+    private static final class Unit {
+        final Checksums.Kind kind;
+        final long start;
+        final List<Integer> records = new ArrayList<>(2);
+
+        Unit(Checksums.Kind kind, long start) {
+            this.kind = kind;
+            this.start = start;
+        }
     }
 
     /**
@@ -306,6 +613,7 @@ public final class Journal {
     public void storeMax(long offset, long value) {
         lockCommit();
         try {
+            errors.checkWritable();
             if (media.get(LONG, offset) < value) {
                 // What the caller flushed (the data below the new size) must be durable before
                 // the size is: otherwise a crash can show the new size over old bytes.
@@ -389,11 +697,14 @@ public final class Journal {
         }
     }
 
-    private PendingTransaction readPending() {
-        if (media.get(LONG, headerOffset) != HEADER_MAGIC) {
-            throw new CorruptFileSystemException("journal header is damaged (bad magic)");
-        }
-        long applied = media.get(LONG, headerOffset + 8);
+    /**
+     * The committed transaction in the slot that is not applied yet, or null. A slot that
+     * fails its CRC is a torn commit (the operation never happened); one that passes it but
+     * whose records do not parse, or write outside the device, onto a superblock or into the
+     * slot itself, is damage.
+     */
+    private PendingTransaction readPending(Header h) {
+        long applied = h.appliedSeq();
         if (media.get(INT, slotOffset) != SLOT_MAGIC) {
             return null;
         }
@@ -410,7 +721,39 @@ public final class Journal {
         if (b.getInt(end) != (int) crc.getValue() || b.getInt(end + 4) != END_MAGIC) {
             return null; // torn commit: the operation never happened
         }
+        if (seq > MAX_SEQ) {
+            throw damagedSlot(seq, "an implausible sequence number");
+        }
+        long deviceEnd = geometry.totalBlocks() << Geometry.BLOCK_SHIFT;
+        long slotEnd = headerOffset + geometry.journalBytes();
+        int count = 0;
+        int p = SLOT_HEADER;
+        while (p < end) {
+            if (end - p < 16) {
+                throw damagedSlot(seq, "a record header cut short at byte " + p);
+            }
+            long target = b.getLong(p);
+            int len = b.getInt(p + 8);
+            if (len < 0 || Transaction.pad8(len) > end - p - 16) {
+                throw damagedSlot(seq, "a record of " + len + " bytes at byte " + p + " that runs past its end");
+            }
+            if (target < 2L * Geometry.BLOCK_SIZE || target > deviceEnd - len
+                    || (target < slotEnd && target + len > slotOffset)) {
+                throw damagedSlot(seq, "a record for bytes " + target + "+" + len
+                        + " outside the metadata a transaction may change");
+            }
+            p += 16 + Transaction.pad8(len);
+            count++;
+        }
+        if (count != b.getInt(4)) {
+            throw damagedSlot(seq, count + " records where its header says " + Integer.toUnsignedString(b.getInt(4)));
+        }
         return new PendingTransaction(seq, slot, SLOT_HEADER, end);
+    }
+
+    private CorruptFileSystemException damagedSlot(long seq, String what) {
+        return new CorruptFileSystemException("journal transaction " + seq + " is damaged: it has " + what,
+                CorruptFileSystemException.NONE, geometry.journalStart() + 1);
     }
 
     /** A committed transaction not yet marked applied. */

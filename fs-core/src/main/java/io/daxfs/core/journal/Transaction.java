@@ -1,5 +1,6 @@
 package io.daxfs.core.journal;
 
+import io.daxfs.core.format.Checksums;
 import io.daxfs.devdax.MediaOrder;
 
 import java.nio.ByteBuffer;
@@ -34,7 +35,13 @@ public final class Transaction {
     }
 
     private final List<Deferred> deferred = new ArrayList<>(1);
+    /** Units marked by their writers for a new CRC at commit: kind, first byte. */
+    private List<Seal> seals = List.of();
     private int metaBlocks;
+
+    /** A unit whose checksum the commit recomputes ({@link #seal}). */
+    record Seal(Checksums.Kind kind, long unitStart) {
+    }
 
     Transaction() {
     }
@@ -94,6 +101,19 @@ public final class Transaction {
         deferred.add(new Deferred(offset, value, true));
     }
 
+    /**
+     * Marks the unit of {@code kind} at {@code unitStart} (a directory or extent-overflow block
+     * this transaction writes, or any unit fsck reseals) for a new checksum at commit, computed
+     * over the unit as the transaction leaves it. Inodes and bitmap blocks that a record of the
+     * transaction touches are resealed without this: the journal recognises them by address.
+     */
+    public void seal(Checksums.Kind kind, long unitStart) {
+        if (seals.isEmpty()) {
+            seals = new ArrayList<>(2);
+        }
+        seals.add(new Seal(kind, unitStart));
+    }
+
     /** Counts a metadata block (extent overflow, directory) this transaction allocated. */
     public void countMetaBlock() {
         metaBlocks++;
@@ -127,7 +147,7 @@ public final class Transaction {
     }
 
     public boolean isEmpty() {
-        return recordCount == 0 && bitRanges.isEmpty() && deferred.isEmpty() && atCommit.isEmpty();
+        return recordCount == 0 && bitRanges.isEmpty() && deferred.isEmpty() && atCommit.isEmpty() && seals.isEmpty();
     }
 
     /** Encoded size of the physical records so far, without bitmap updates. */
@@ -135,14 +155,23 @@ public final class Transaction {
         return records.position();
     }
 
-    /** An upper bound on the encoded size once bitmap updates are resolved. */
+    /**
+     * An upper bound on the encoded size once bitmap updates are resolved and checksums
+     * added: a unit resealed costs one 24-byte record, and every unit resealed is touched by a
+     * record, a bitmap range or a seal.
+     */
     int estimatedBytes() {
         long bits = 0;
+        long units = recordCount + seals.size();
         for (BitRange r : bitRanges) {
             bits += 16 + pad8((int) Math.min(Integer.MAX_VALUE, r.count() / 8 + 2));
+            units += r.count() / (8L * 4096) + 2;
         }
-        return (int) Math.min(Integer.MAX_VALUE, records.position() + bits);
+        return (int) Math.min(Integer.MAX_VALUE, records.position() + bits + units * CRC_RECORD);
     }
+
+    /** Encoded size of the record that stores one checksum. */
+    static final int CRC_RECORD = 24;
 
     private ByteBuffer reserve(long offset, int length) {
         int need = 16 + pad8(length);
@@ -211,6 +240,10 @@ public final class Transaction {
 
     List<Deferred> deferred() {
         return deferred;
+    }
+
+    List<Seal> seals() {
+        return seals;
     }
 
     List<Runnable> afterCommitActions() {

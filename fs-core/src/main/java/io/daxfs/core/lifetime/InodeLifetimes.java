@@ -103,7 +103,7 @@ public final class InodeLifetimes {
         Inode in = handles.get(ino);
         try (RangeLock.Range all = in.ranges().lockExclusive(0, Long.MAX_VALUE)) {
             ExtentMap map = in.extents(media);
-            int estimate = 64 * (map.extentCount() + map.overflowBlocks().size()) + 64
+            int estimate = 128 * (map.extentCount() + map.overflowBlocks().size()) + 256
                     + (int) Math.min(Integer.MAX_VALUE / 2, map.mappedBlocks() / 8)
                     + xattrs.beginFree(tx, in);
             if (journal.fits(tx, estimate)) {
@@ -165,6 +165,15 @@ public final class InodeLifetimes {
         } finally {
             w.unlock();
         }
+    }
+
+    /**
+     * Mount's check of the orphan list ({@link Orphans#verify}): the members, or
+     * CorruptFileSystemException at the first unsound one.
+     */
+    public static List<Long> verifyOrphans(MemorySegment media, io.daxfs.core.format.Checksums checksums,
+                                           LongPredicate inUse) {
+        return Orphans.verify(media, checksums, inUse);
     }
 
     /** Mount: frees every inode left on the orphan list (after a crash nothing is open). */

@@ -1,6 +1,10 @@
 package io.daxfs.core.lifetime;
 
+import io.daxfs.core.format.Checksums;
+import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
+import io.daxfs.core.inode.InodeCheck;
+import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.journal.Transaction;
 import io.daxfs.devdax.MediaOrder;
@@ -33,15 +37,60 @@ final class Orphans {
     /** Mirror of the on-media list, head first. */
     private final List<Long> list = new ArrayList<>();
 
+    /**
+     * Reads the list as far as it is sound (the mount verified it first, {@link #verify}; a
+     * read-only mount of a damaged image reads what it can and never frees anything).
+     */
     Orphans(MemorySegment media, Geometry g, InodeTable inodes) {
         this.inodes = inodes;
         this.headOffset = headOffset(g);
         long ino = media.get(MediaOrder.LONG, headOffset);
-        int guard = 0;
-        while (ino != 0 && guard++ < g.inodeCount()) {
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        while (ino > 0 && ino <= g.inodeCount() && seen.add(ino)) {
             list.add(ino);
             ino = inodes.nextOrphan(ino);
         }
+    }
+
+    /**
+     * Checks the on-media orphan list: every member is an inode number in use, sound
+     * ({@link InodeCheck}), with link count 0 and the orphan flag, and the list ends without a
+     * loop. Returns the members.
+     *
+     * @throws CorruptFileSystemException at the first member that is not
+     */
+    static List<Long> verify(MemorySegment media, Checksums checksums, java.util.function.LongPredicate inUse) {
+        Geometry g = checksums.geometry();
+        List<Long> out = new ArrayList<>();
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        long ino = media.get(MediaOrder.LONG, headOffset(g));
+        while (ino != 0) {
+            String problem = null;
+            if (ino < 1 || ino > g.inodeCount()) {
+                problem = "names " + ino + ", which is not an inode number";
+            } else if (!seen.add(ino)) {
+                problem = "loops at inode " + ino;
+            } else if (!inUse.test(ino)) {
+                problem = "holds inode " + ino + ", which is free";
+            } else {
+                CorruptFileSystemException e = InodeCheck.problem(media, checksums, ino);
+                if (e != null) {
+                    problem = "holds a damaged inode: " + e.getMessage();
+                } else if (media.get(MediaOrder.INT, g.inodeOffset(ino) + InodeLayout.NLINK) != 0
+                        || (media.get(MediaOrder.INT, g.inodeOffset(ino) + InodeLayout.FLAGS)
+                        & InodeLayout.FLAG_ORPHAN) == 0) {
+                    problem = "holds inode " + ino + ", which has links or lacks the orphan flag";
+                }
+            }
+            if (problem != null) {
+                throw new CorruptFileSystemException("the orphan list " + problem,
+                        ino >= 1 && ino <= g.inodeCount() ? ino : CorruptFileSystemException.NONE,
+                        g.journalStart());
+            }
+            out.add(ino);
+            ino = media.get(MediaOrder.LONG, g.inodeOffset(ino) + InodeLayout.NEXT_ORPHAN);
+        }
+        return out;
     }
 
     synchronized List<Long> snapshot() {

@@ -68,7 +68,8 @@ public final class Namespace {
         this.space = space;
         this.table = table;
         this.inodeAllocator = inodeAllocator;
-        this.directories = new Directories(region.readView());
+        this.directories = new Directories(region.readView(), ino -> new Directory.Verify(journal.checksums(), ino,
+                geometry.inodeCount(), inodeAllocator::isUsed, table::mode), journal.errors());
         this.dirBlocks = new DirectoryBlocks(region, table, space);
         this.lifetimes = lifetimes;
         this.accessTimes = accessTimes;
@@ -403,6 +404,41 @@ public final class Namespace {
             throw new FsException(Errno.ENOTEMPTY, name);
         }
         return isDir;
+    }
+
+    /**
+     * fsck's /lost+found: gives inode {@code ino}, which no entry names (its link count already
+     * says one name, or 2 + subdirectories for a directory), the name {@code name} in
+     * {@code dir}; a directory's parent becomes {@code dir}.
+     */
+    public void reconnect(long ino, long dir, String name) {
+        Names.check(name);
+        try (NamespaceLocks.Held held = locks.hold()) {
+            Inode parent = held.directory(dir, true);
+            Directory d = directories.of(parent);
+            if (d.lookup(name) != null) {
+                throw new FsException(Errno.EEXIST, name);
+            }
+            held.inode(ino);
+            int mode = table.mode(ino);
+            boolean isDir = FileMode.isDirectory(mode);
+            Transaction tx = journal.begin();
+            try {
+                d.add(tx, name, ino, DirentLayout.typeOf(mode), t -> dirBlocks.grow(t, parent));
+            } catch (RuntimeException e) {
+                journal.abort(tx);
+                throw e;
+            }
+            Timestamp now = Timestamp.now();
+            if (isDir) {
+                table.setParent(tx, ino, dir);
+                table.setNlink(tx, dir, table.nlink(dir) + 1);
+            }
+            table.setCtime(tx, ino, now);
+            table.setMtime(tx, dir, now);
+            table.setCtime(tx, dir, now);
+            journal.commit(tx);
+        }
     }
 
     // ------------------------------------------------------------------ renames

@@ -6,6 +6,7 @@ import io.daxfs.core.alloc.MetaBlocks;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
 import io.daxfs.core.concurrent.BusyExtents;
+import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.ExtentMap;
 import io.daxfs.core.inode.FileExtent;
@@ -210,12 +211,12 @@ public final class Space implements MetaBlocks {
 
     private void requireUsed(long ino, long start, long length) {
         if (!allocator.inDataArea(start, length)) {
-            throw new FsException(Errno.EUCLEAN, "inode " + ino + " maps blocks " + start + "+" + length
-                    + " outside the data area; nothing was freed");
+            throw journal.damaged(new CorruptFileSystemException("inode " + ino + " maps blocks " + start + "+"
+                    + length + " outside the data area; nothing was freed", ino, start));
         }
         if (allocator.overlapsFree(start, length) || busy.isBusy(start, length)) {
-            throw new FsException(Errno.EUCLEAN, "inode " + ino + " maps blocks " + start + "+" + length
-                    + " that are already free; nothing was freed");
+            throw journal.damaged(new CorruptFileSystemException("inode " + ino + " maps blocks " + start + "+"
+                    + length + " that are already free; nothing was freed", ino, start));
         }
     }
 

@@ -6,6 +6,8 @@ import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.devdax.MediaOrder;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -24,6 +26,93 @@ public final class XattrCheck {
     }
 
     /**
+     * One inode's attributes as fsck sees them.
+     *
+     * @param areaExtents the index area's extents
+     * @param values      each out-of-line value's extents, by attribute name
+     * @param badValues   names of attributes whose out-of-line value fails its CRC
+     * @param problems    limits the index breaks (repaired by dropping the attributes)
+     * @param blocks      blocks they own
+     */
+    public record Attributes(long first, List<Extent> areaExtents, java.util.Map<String, List<Extent>> values,
+                             List<String> badValues, List<String> problems, long blocks) {
+    }
+
+    /**
+     * Reads and checks the attributes of inode {@code ino} (whose field is not 0).
+     *
+     * @throws io.daxfs.core.format.CorruptFileSystemException if the index is damaged
+     */
+    public static Attributes inspect(MemorySegment media, Geometry g, long ino) {
+        long first = media.get(MediaOrder.LONG, g.inodeOffset(ino) + InodeLayout.XATTR);
+        XattrSet s = XattrFormat.decode(media, g.dataStart(), g.totalBlocks(), first, ino);
+        java.util.Map<String, List<Extent>> values = new java.util.TreeMap<>();
+        List<String> bad = new ArrayList<>();
+        int listBytes = 0;
+        for (XattrEntry e : s.entries.values()) {
+            listBytes += e.nameBytes().length + 1;
+            if (e.isInline()) {
+                continue;
+            }
+            values.put(e.name(), e.extents());
+            if (XattrFormat.crc(XattrFormat.readBlocks(media, e.extents(), e.length())) != e.crc()) {
+                bad.add(e.name());
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        if (listBytes > XattrNames.MAX_LIST) {
+            problems.add("attribute names take " + listBytes + " bytes, more than " + XattrNames.MAX_LIST);
+        }
+        if (s.extentCount() > XattrFormat.MAX_EXTENTS) {
+            problems.add("attributes own " + s.extentCount() + " extents, more than " + XattrFormat.MAX_EXTENTS);
+        }
+        return new Attributes(first, s.areaExtents, values, bad, problems, s.blocks);
+    }
+
+    /** Receives the writes of a repair. */
+    public interface Writer {
+        void write(long offset, byte[] data);
+    }
+
+    /**
+     * Removes attributes {@code names} from inode {@code ino}'s index (fsck: values that fail
+     * their CRC): writes a compacted log without them over the start of the index area, in
+     * place (it is never longer than the log it replaces). Returns the blocks the attributes
+     * still own, or -1 if none is left (the caller clears the inode's field).
+     */
+    public static long removeFrom(MemorySegment media, Geometry g, long ino, List<String> names, Writer out) {
+        long first = media.get(MediaOrder.LONG, g.inodeOffset(ino) + InodeLayout.XATTR);
+        XattrSet s = XattrFormat.decode(media, g.dataStart(), g.totalBlocks(), first, ino);
+        List<XattrEntry> keep = new ArrayList<>();
+        long blocks = 0;
+        for (Extent e : s.areaExtents) {
+            blocks += e.length();
+        }
+        for (XattrEntry e : s.entries.values()) {
+            if (!names.contains(e.name())) {
+                keep.add(e);
+                blocks += e.blocks();
+            }
+        }
+        if (keep.isEmpty()) {
+            return -1;
+        }
+        byte[] log = XattrFormat.compacted(ino, keep, s.areaExtents, blocks);
+        long done = 0;
+        for (Extent e : s.areaExtents) {
+            long bytes = e.length() << Geometry.BLOCK_SHIFT;
+            if (done >= log.length) {
+                break;
+            }
+            int n = (int) Math.min(bytes, log.length - done);
+            byte[] piece = java.util.Arrays.copyOfRange(log, (int) done, (int) done + n);
+            out.write(Geometry.blockOffset(e.start()), piece);
+            done += n;
+        }
+        return blocks;
+    }
+
+    /**
      * Checks the attributes of inode {@code ino}, claiming their blocks through {@code claimer}
      * and reporting problems to {@code error}. Returns the blocks they own, which the inode's
      * block count includes (0 if there are none or the index is unreadable).
@@ -37,8 +126,8 @@ public final class XattrCheck {
         XattrSet s;
         try {
             s = XattrFormat.decode(media, g.dataStart(), g.totalBlocks(), first, ino);
-        } catch (XattrFormat.CorruptException e) {
-            error.accept("inode " + ino + ": extended attributes unreadable: " + e.getMessage());
+        } catch (io.daxfs.core.format.CorruptFileSystemException e) {
+            error.accept("extended attributes unreadable: " + e.getMessage());
             return 0;
         }
         for (Extent e : s.areaExtents) {

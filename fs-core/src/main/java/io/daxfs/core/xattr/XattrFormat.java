@@ -1,6 +1,7 @@
 package io.daxfs.core.xattr;
 
 import io.daxfs.core.alloc.Extent;
+import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.ExtentSlots;
 import io.daxfs.core.inode.InodeLayout;
@@ -78,8 +79,8 @@ final class XattrFormat {
     private XattrFormat() {
     }
 
-    /** A damaged index: reported by fsck, EIO to callers. */
-    static final class CorruptException extends RuntimeException {
+    /** Inside {@link #decode}: what is wrong, before it becomes a {@link CorruptFileSystemException}. */
+    private static final class CorruptException extends RuntimeException {
         CorruptException(String message) {
             super(message, null, false, false);
         }
@@ -244,11 +245,23 @@ final class XattrFormat {
      * Reads and validates the area starting at block {@code first}, owned by inode {@code ino},
      * on a device whose data area is [dataStart, totalBlocks), and replays its log.
      *
-     * @throws CorruptException if anything is inconsistent
+     * @throws CorruptFileSystemException naming the inode and block, if anything is inconsistent
      */
     static XattrSet decode(MemorySegment media, long dataStart, long totalBlocks, long first, long ino) {
+        try {
+            return decodeChecked(media, dataStart, totalBlocks, first, ino);
+        } catch (CorruptException e) {
+            throw new CorruptFileSystemException("inode " + ino + ": " + e.getMessage(), ino, first);
+        } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw new CorruptFileSystemException("inode " + ino + ": xattr index at block " + first + " is malformed ("
+                    + e.getMessage() + ")", ino, first);
+        }
+    }
+
+    private static XattrSet decodeChecked(MemorySegment media, long dataStart, long totalBlocks, long first,
+                                          long ino) {
         String where = "xattr index at block " + first;
-        if (first < dataStart || first >= totalBlocks) {
+        if (first < dataStart || first >= totalBlocks || Geometry.blockOffset(first) > media.byteSize() - HEADER) {
             throw new CorruptException(where + " lies outside the data area");
         }
         byte[] head = new byte[HEADER];

@@ -5,6 +5,7 @@ import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FileMode;
 import io.daxfs.core.base.FsException;
 import io.daxfs.core.base.Timestamp;
+import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeLayout;
@@ -111,7 +112,8 @@ public final class XattrStore {
             }
             byte[] v = XattrFormat.readBlocks(media, e.extents(), e.length());
             if (XattrFormat.crc(v) != e.crc()) {
-                throw new FsException(Errno.EIO, "value of " + name + " of inode " + in.ino() + " fails its CRC");
+                throw journal.damaged(new CorruptFileSystemException("inode " + in.ino() + ": value of extended attribute '"
+                        + name + "' fails its CRC", in.ino(), e.extents().getFirst().start()));
             }
             return v;
         } finally {
@@ -402,13 +404,7 @@ public final class XattrStore {
         try {
             dying.add(in);
             tx.onAbort(() -> dying.remove(in));
-            XattrSet s;
-            try {
-                s = load(in);
-            } catch (FsException e) {
-                return 64; // damaged: freeIn only clears the field
-            }
-            return freeCost(s);
+            return freeCost(load(in)); // damaged: EUCLEAN, and the unlink fails with nothing changed
         } finally {
             w.unlock();
         }
@@ -434,8 +430,8 @@ public final class XattrStore {
             XattrSet s;
             try {
                 s = load(in);
-            } catch (FsException e) {
-                return; // damaged index: its blocks stay marked in use, and fsck reports them
+            } catch (CorruptFileSystemException e) {
+                return; // damaged index (reported): its blocks stay marked in use, and fsck frees them
             }
             for (Extent e : allExtents(s)) {
                 space.free(tx, e);
@@ -492,8 +488,8 @@ public final class XattrStore {
         XattrSet s;
         try {
             s = XattrFormat.decode(media, dataStart, totalBlocks, ptr, in.ino());
-        } catch (XattrFormat.CorruptException e) {
-            throw new FsException(Errno.EIO, "inode " + in.ino() + ": " + e.getMessage());
+        } catch (CorruptFileSystemException e) {
+            throw journal.damaged(e);
         }
         remember(in.ino(), s);
         return s;

@@ -74,8 +74,10 @@ final class MountCommand implements Callable<Integer> {
         if (!Files.exists(target)) {
             return DaxfsCommand.fail("mount", target + " does not exist");
         }
-        if (!Files.isReadable(target) || !Files.isWritable(target)) {
-            return DaxfsCommand.fail("mount", target + ": permission denied (the daemon needs to read and write it)");
+        boolean readOnly = MountOptions.parse(options).readOnly();
+        if (!Files.isReadable(target) || (!readOnly && !Files.isWritable(target))) {
+            return DaxfsCommand.fail("mount", target + ": permission denied (the daemon needs to read"
+                    + (readOnly ? " it)" : " and write it)"));
         }
         try {
             return startDetached();
@@ -157,6 +159,7 @@ final class MountCommand implements Callable<Integer> {
             if (m.isPresent() && m.get().fsType().equals("fuse.daxfs")) {
                 System.out.println("daxfs: mounted " + target + " on " + dir + " (daemon pid " + p.pid()
                         + ", log " + logFile + ")");
+                relayNotes(logFile, logStart);
                 return 0;
             }
             if (p.waitFor(10, TimeUnit.MILLISECONDS)) {
@@ -223,6 +226,17 @@ final class MountCommand implements Callable<Integer> {
         System.err.println("daxfs mount: the daemon exited with status " + status + "; its log (" + logFile
                 + ") ends with:");
         System.err.print(tail(logFile, 20));
+    }
+
+    /** What a read-only mount went past (damage, a replay kept in memory): the daemon's "note" lines. */
+    private static void relayNotes(Path logFile, long from) {
+        try (var in = Files.newInputStream(logFile)) {
+            in.skipNBytes(from);
+            new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+                    .filter(l -> l.startsWith("daxfs mount: note: ")).forEach(System.err::println);
+        } catch (IOException e) {
+            // the mount is live; the notes are in the log
+        }
     }
 
     private static String tail(Path file, int lines) {

@@ -1,6 +1,7 @@
 package io.daxfs.fuse.options;
 
 import io.daxfs.core.base.AtimePolicy;
+import io.daxfs.core.base.MountSettings;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,7 +17,11 @@ import java.util.Optional;
  * attributes), {@code acl} (the default) / {@code noacl} (POSIX ACLs enforced by the daemon, or
  * opaque attributes with the kernel checking mode bits: {@link PermissionPolicy}). With
  * {@code acl}, a requested {@code default_permissions} is not passed to the kernel: the daemon
- * does the checks (docs/permissions.md). The atime options: see {@link #atimeOption}. fstab-only options (defaults,
+ * does the checks (docs/permissions.md). The atime options: see {@link #atimeOption}. What happens when
+ * damaged metadata is found while mounted: {@code errors=remount-ro} (the default: every later change fails
+ * with EROFS) or {@code errors=continue}; what a mount checks first: {@code check=auto} (the default),
+ * {@code check=quick}, {@code check=full} (docs/reliability.md). {@code ro} mounts read-only: nothing is ever
+ * written to the image, and a damaged one still mounts, for rescue. fstab-only options (defaults,
  * auto, noauto, nofail, _netdev, user, users, owner, comment=, x-*) are dropped.
  */
 public final class MountOptions {
@@ -42,6 +47,8 @@ public final class MountOptions {
     private PermissionPolicy permissions;
     private AtimePolicy atime = AtimePolicy.RELATIME;
     private boolean readOnly;
+    private MountSettings.Errors errors = MountSettings.Errors.REMOUNT_RO;
+    private MountSettings.Check check = MountSettings.Check.AUTO;
     private FrontEndKind frontEnd = FrontEndKind.KERNEL;
 
     /**
@@ -72,6 +79,23 @@ public final class MountOptions {
                         case "kernel" -> FrontEndKind.KERNEL;
                         case "libfuse" -> FrontEndKind.LIBFUSE;
                         default -> throw new IllegalArgumentException("frontend must be kernel or libfuse");
+                    };
+                    continue;
+                }
+                if (o.startsWith("errors=")) {
+                    m.errors = switch (o.substring("errors=".length())) {
+                        case "remount-ro" -> MountSettings.Errors.REMOUNT_RO;
+                        case "continue" -> MountSettings.Errors.CONTINUE;
+                        default -> throw new IllegalArgumentException("errors must be remount-ro or continue");
+                    };
+                    continue;
+                }
+                if (o.startsWith("check=")) {
+                    m.check = switch (o.substring("check=".length())) {
+                        case "auto" -> MountSettings.Check.AUTO;
+                        case "quick" -> MountSettings.Check.QUICK;
+                        case "full" -> MountSettings.Check.FULL;
+                        default -> throw new IllegalArgumentException("check must be auto, quick or full");
                     };
                     continue;
                 }
@@ -146,6 +170,16 @@ public final class MountOptions {
             }
         }
         return true;
+    }
+
+    /** Whether the mount is read-only ({@code -o ro}): the image is opened read-only and never written. */
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    /** What fs-core is told: read-only, errors=, check=, atime. */
+    public MountSettings settings() {
+        return new MountSettings(readOnly, errors, check, atimePolicy());
     }
 
     /** When accesses update atime; never on a read-only mount (as Linux). */

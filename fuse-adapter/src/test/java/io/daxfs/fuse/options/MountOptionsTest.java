@@ -1,6 +1,7 @@
 package io.daxfs.fuse.options;
 
 import io.daxfs.core.base.AtimePolicy;
+import io.daxfs.core.base.MountSettings;
 
 import org.junit.jupiter.api.Test;
 
@@ -8,6 +9,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MountOptionsTest {
@@ -53,5 +55,25 @@ class MountOptionsTest {
     @Test
     void aReadOnlyMountNeverUpdatesAtime() {
         assertEquals(AtimePolicy.Mode.NEVER, parse("ro,strictatime").atimePolicy().mode());
+    }
+
+    @Test
+    void errorsAndCheckAreDaxfsOptions() {
+        MountSettings d = parse().settings();
+        assertEquals(MountSettings.Errors.REMOUNT_RO, d.errors(), "errors=remount-ro is the default");
+        assertEquals(MountSettings.Check.AUTO, d.check());
+        assertFalse(d.readOnly());
+        MountOptions m = parse("errors=continue,check=full", "ro");
+        assertEquals(MountSettings.Errors.CONTINUE, m.settings().errors());
+        assertEquals(MountSettings.Check.FULL, m.settings().check());
+        assertTrue(m.settings().readOnly());
+        assertEquals(MountSettings.Errors.REMOUNT_RO, parse("errors=continue,errors=remount-ro").settings().errors());
+        assertEquals(MountSettings.Check.QUICK, parse("check=quick").settings().check());
+        for (String o : List.of("errors", "check")) {
+            assertFalse(fuseOptions(m).contains(o), o + " is daxfs's own: " + fuseOptions(m));
+        }
+        assertTrue(fuseOptions(m).contains("ro"), "ro reaches the kernel too");
+        assertThrows(IllegalArgumentException.class, () -> parse("errors=panic"));
+        assertThrows(IllegalArgumentException.class, () -> parse("check=none"));
     }
 }
