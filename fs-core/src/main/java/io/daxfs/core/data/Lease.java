@@ -47,13 +47,16 @@ public final class Lease implements AutoCloseable {
     private final long length;
     private final List<Piece> pieces;
     private final List<Extent> extents;
+    private final boolean partial;
     private final List<BusyExtents.Reference> references = new ArrayList<>();
     private final AtomicBoolean broken = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Runnable onBreak;
     private volatile Runnable onClose;
 
-    private Lease(long id, long ino, Mode mode, long offset, long length, List<Piece> pieces, List<Extent> extents) {
+    private Lease(long id, long ino, Mode mode, long offset, long length, List<Piece> pieces, List<Extent> extents,
+                  boolean partial) {
+        this.partial = partial;
         this.id = id;
         this.ino = ino;
         this.mode = mode;
@@ -117,7 +120,7 @@ public final class Lease implements AutoCloseable {
                 lblk = stop;
             }
             long grantedEnd = Math.min(end, covered << SHIFT);
-            Lease lease = new Lease(id, in.ino(), mode, offset, grantedEnd - offset, pieces, extents);
+            Lease lease = new Lease(id, in.ino(), mode, offset, grantedEnd - offset, pieces, extents, covered < endBlk);
             lease.onBreak = onBreak;
             pauses.reach("lease.found", in.ino());
             for (Extent x : extents) {
@@ -162,6 +165,11 @@ public final class Lease implements AutoCloseable {
     /** The range's extents when the lease was taken, in file order. */
     public List<Piece> pieces() {
         return pieces;
+    }
+
+    /** True if the lease ends early, at its {@code maxPieces}th extent: the rest of the range needs another lease. */
+    public boolean partial() {
+        return partial;
     }
 
     /** The physical extents (device blocks) the range had when the lease was taken. */

@@ -61,6 +61,7 @@ class LeasesTest {
         try (Lease l = lease(f, 5 * B + 7, 3 * B, Lease.Mode.READ, null)) {
             assertEquals(5 * B, l.offset(), "page-aligned outward");
             assertEquals(4 * B, l.length());
+            assertFalse(l.partial());
             long covered = 0;
             for (Lease.Piece p : l.pieces()) {
                 assertArrayEquals(pattern(1, p.fileOffset(), (int) p.length()), device(p.deviceOffset(), (int) p.length()),
@@ -129,6 +130,7 @@ class LeasesTest {
             assertEquals(2, l.pieces().size());
             assertEquals(l.pieces().get(1).fileOffset() + l.pieces().get(1).length(), l.length());
             assertTrue(l.length() < 6 * B);
+            assertTrue(l.partial(), "the rest needs another lease");
         }
     }
 
