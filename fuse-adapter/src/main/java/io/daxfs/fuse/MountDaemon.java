@@ -50,8 +50,7 @@ public final class MountDaemon {
             LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {})", target, mountPoint,
                     fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(), options.atimePolicy());
             int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;
-            try (MountSession session = frontEnd.mount(fs, target.toAbsolutePath().toString(),
-                    mountPoint.toAbsolutePath(), threads)) {
+            try (MountSession session = frontEnd.mount(fs, device, mountPoint.toAbsolutePath(), threads)) {
                 LOG.info("serving {} with {} FUSE worker threads ({} front end)", mountPoint, session.threads(),
                         frontEnd.name());
                 session.awaitExit();
