@@ -34,7 +34,11 @@ final class DataOps {
         if (openExisting(ino, flags, r.argInt(OPEN_IN_OPEN_FLAGS))) {
             out.invalidateAttributes(ino);
         }
-        out.send(putOpenOut(out, 0, handles.open(ino, flags)));
+        long fh = handles.open(ino, flags);
+        if (!out.send(putOpenOut(out, 0, fh))) {
+            forget(fh); // the kernel gave up on this OPEN: no RELEASE will come for it
+            fs.release(ino);
+        }
     }
 
     /**
