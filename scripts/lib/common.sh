@@ -231,7 +231,7 @@ jar_stale() {
     root=$_DAXFS_ROOT
     jar=$(daxfs_jar)
     [[ -f "$jar" ]] || return 0
-    newer=$(find "$root/pom.xml" "$root"/devdax "$root"/fs-core "$root"/fuse-adapter \
+    newer=$(find "$root/pom.xml" "$root"/devdax "$root"/fs-core "$root"/lease-client "$root"/fuse-adapter \
         \( -name target -prune \) -o \
         \( -type f \( -name pom.xml -o -path '*/src/main/*' \) -newer "$jar" -print -quit \) 2>/dev/null)
     [[ -n "$newer" ]]

@@ -16,7 +16,6 @@ import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.concurrent.PausePoints;
 import io.daxfs.core.concurrent.Safeguards;
 import io.daxfs.core.data.FileData;
-import io.daxfs.core.data.Lease;
 import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
@@ -27,6 +26,8 @@ import io.daxfs.core.inode.InodeHandles;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.inode.InodeVerifier;
 import io.daxfs.core.journal.Journal;
+import io.daxfs.core.journal.Transaction;
+import io.daxfs.core.lease.Leases;
 import io.daxfs.core.lifetime.InodeLifetimes;
 import io.daxfs.core.namespace.Namespace;
 import io.daxfs.core.space.Space;
@@ -80,6 +81,7 @@ public final class DaxFileSystem implements AutoCloseable {
     private final InodeLifetimes lifetimes;
     private final Namespace namespace;
     private final List<String> notes;
+    private final Leases leases;
 
     /** A mount's parts, wired; the checks before and after are {@link Mounting}'s. */
     DaxFileSystem(PmemRegion region, Superblock sb, MountSettings settings, Journal journal, List<String> notes) {
@@ -103,6 +105,7 @@ public final class DaxFileSystem implements AutoCloseable {
                 xattrs);
         this.namespace = new Namespace(region, geometry, journal, space, table, inodeAllocator, handles, lifetimes,
                 accessTimes, safeguards, pauses);
+        this.leases = new Leases(data, table, space.busy(), region, this::handle);
     }
 
     /** Makes a new, empty file system on {@code region}. */
@@ -447,13 +450,9 @@ public final class DaxFileSystem implements AutoCloseable {
         data.fallocate(handle(ino), offset, length, keepSize);
     }
 
-    /**
-     * References the device blocks behind a range until the lease is closed (a direct mapping,
-     * a copy offload): see {@link Lease}.
-     */
-    public Lease lease(long ino, long offset, long length) {
-        checkRange(offset, length);
-        return data.lease(handle(ino), offset, length);
+    /** Leases: references to the device blocks of file ranges that other processes map (docs/leases.md). */
+    public Leases leases() {
+        return leases;
     }
 
     /** Makes the file's written data durable (its metadata always is). */

@@ -58,8 +58,7 @@ public final class MountDaemon {
                     options.settings().errors().name().toLowerCase().replace('_', '-'),
                     options.settings().check().name().toLowerCase());
             int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;
-            try (MountSession session = frontEnd.mount(fs, target.toAbsolutePath().toString(),
-                    mountPoint.toAbsolutePath(), threads)) {
+            try (MountSession session = frontEnd.mount(fs, device, mountPoint.toAbsolutePath(), threads)) {
                 LOG.info("serving {} with {} FUSE worker threads ({} front end)", mountPoint, session.threads(),
                         frontEnd.name());
                 session.awaitExit();

@@ -3,8 +3,10 @@ package io.daxfs.core.concurrent;
 import io.daxfs.core.alloc.Extent;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 
 /**
@@ -26,7 +28,16 @@ import java.util.TreeMap;
  * blocks that an old reader may still copy from.
  *
  * <p>References are counted per physical range and exist independently of the busy list: a
- * reader pins the blocks it is about to copy whether or not they are ever freed.
+ * reader pins the blocks it is about to copy whether or not they are ever freed. A busy extent
+ * clears piece by piece: once durable, the parts no reference overlaps clear at once and only
+ * the referenced parts stay busy (a lease on 4 KiB of a freed 1 GiB extent holds 4 KiB).
+ *
+ * <p>Lease references ({@link #leaseReference}) are the long-lived ones, held by another
+ * process's direct mapping for as long as it likes. When an extent they overlap leaves its file
+ * (its freeing transaction is durable) the lease is <em>broken</em>: its callback runs once,
+ * outside the monitor, and the holder is told. Busy space held by leases is reported apart
+ * ({@link #leaseHeldBlocks}): it will not clear by waiting, so an allocation does not wait for
+ * it and statfs does not count it free.
  *
  * <p>{@link #generation()} moves every time an extent clears, so an allocator that finds only
  * busy space can {@link #awaitClear wait} for it instead of failing with ENOSPC.
@@ -50,12 +61,21 @@ public final class BusyExtents {
         private boolean dropped;
         /** Recycled by its owner thread after close ({@link #readReference}); else null. */
         private final Thread owner;
+        /** A lease's: run once when an extent it overlaps leaves its file; else null. */
+        private final Runnable onBreak;
+        private boolean broken;
 
-        Reference(long start, long end, String why, Thread owner) {
+        Reference(long start, long end, String why, Thread owner, Runnable onBreak) {
             this.start = start;
             this.end = end;
             this.why = why;
             this.owner = owner;
+            this.onBreak = onBreak;
+        }
+
+        /** A lease reference ({@link #leaseReference}). */
+        boolean isLease() {
+            return onBreak != null;
         }
 
         @Override
@@ -76,10 +96,10 @@ public final class BusyExtents {
         final long end;
         boolean pending;
 
-        Busy(long start, long end) {
+        Busy(long start, long end, boolean pending) {
             this.start = start;
             this.end = end;
-            this.pending = true;
+            this.pending = pending;
         }
     }
 
@@ -104,9 +124,20 @@ public final class BusyExtents {
         this.enabled = enabled;
     }
 
-    /** Pins physical blocks [start, start+length) for a copy, mapping or lease. */
+    /** Pins physical blocks [start, start+length) for a copy or mapping. */
     public synchronized Reference reference(long start, long length, String why) {
-        Reference r = new Reference(start, start + length, why, null);
+        Reference r = new Reference(start, start + length, why, null, null);
+        references.add(r);
+        return r;
+    }
+
+    /**
+     * Pins physical blocks [start, start+length) for a lease: as {@link #reference}, and
+     * {@code onBreak} runs once (outside the monitor, on the thread that made the free durable)
+     * when an extent overlapping them leaves its file. It must not block nor take fs-core locks.
+     */
+    public synchronized Reference leaseReference(long start, long length, Runnable onBreak) {
+        Reference r = new Reference(start, start + length, "lease", null, Objects.requireNonNull(onBreak));
         references.add(r);
         return r;
     }
@@ -119,7 +150,7 @@ public final class BusyExtents {
     public Reference readReference(long start, long length) {
         Reference r = spares.take();
         if (r == null) {
-            r = new Reference(0, 0, "read", Thread.currentThread());
+            r = new Reference(0, 0, "read", Thread.currentThread(), null);
         }
         r.start = start;
         r.end = start + length;
@@ -143,70 +174,141 @@ public final class BusyExtents {
             if (before != null && before.getValue().end > e.start()) {
                 throw new IllegalStateException("extent " + e + " freed twice (already busy)");
             }
-            busy.put(e.start(), new Busy(e.start(), e.end()));
+            busy.put(e.start(), new Busy(e.start(), e.end(), true));
         }
     }
 
-    /** The freeing transaction of {@code e} is durable; clear it unless it is referenced. */
+    /**
+     * The freeing transaction of {@code e} is durable: the parts of it nothing references clear
+     * now, and every lease overlapping it is broken.
+     */
     public void durable(Extent e) {
         if (!enabled) {
             sink.reuse(e.start(), e.length());
             return;
         }
-        boolean clear;
+        List<long[]> cleared = new ArrayList<>(1);
+        List<Runnable> breaks = null;
         synchronized (this) {
             Busy b = busy.get(e.start());
             if (b == null) {
                 throw new IllegalStateException("extent " + e + " was never inserted");
             }
             b.pending = false;
-            clear = !referenced(b.start, b.end);
-            if (clear) {
-                busy.remove(b.start);
+            for (int i = 0, n = references.size(); i < n; i++) {
+                Reference r = references.get(i);
+                if (r.onBreak != null && !r.broken && r.start < b.end && b.start < r.end) {
+                    r.broken = true;
+                    if (breaks == null) {
+                        breaks = new ArrayList<>(1);
+                    }
+                    breaks.add(r.onBreak);
+                }
+            }
+            settle(b, cleared);
+            if (!cleared.isEmpty()) {
                 generation++;
                 notifyAll();
             }
         }
-        if (clear) {
-            sink.reuse(e.start(), e.length());
+        for (long[] c : cleared) {
+            sink.reuse(c[0], c[1] - c[0]);
+        }
+        if (breaks != null) {
+            for (Runnable r : breaks) {
+                r.run();
+            }
+        }
+    }
+
+    /**
+     * Clears what of {@code b} (not pending) no reference overlaps, into {@code cleared}
+     * ({start, end} pairs); the referenced parts stay busy. Changes nothing if all of it is
+     * referenced. Caller holds the monitor.
+     */
+    private void settle(Busy b, List<long[]> cleared) {
+        long[] held = new long[8];
+        int n = 0;
+        for (int i = 0, count = references.size(); i < count; i++) {
+            Reference r = references.get(i);
+            if (r.start < b.end && b.start < r.end) {
+                if (n == held.length) {
+                    held = Arrays.copyOf(held, n * 2);
+                }
+                held[n++] = Math.max(r.start, b.start);
+                held[n++] = Math.min(r.end, b.end);
+            }
+        }
+        if (n == 0) {
+            busy.remove(b.start);
+            cleared.add(new long[] {b.start, b.end});
+            return;
+        }
+        long[][] pieces = new long[n / 2][];
+        for (int i = 0; i < n; i += 2) {
+            pieces[i / 2] = new long[] {held[i], held[i + 1]};
+        }
+        Arrays.sort(pieces, (x, y) -> Long.compare(x[0], y[0]));
+        List<long[]> merged = new ArrayList<>(pieces.length);
+        for (long[] p : pieces) {
+            long[] last = merged.isEmpty() ? null : merged.getLast();
+            if (last != null && p[0] <= last[1]) {
+                last[1] = Math.max(last[1], p[1]);
+            } else {
+                merged.add(p);
+            }
+        }
+        if (merged.size() == 1 && merged.getFirst()[0] == b.start && merged.getFirst()[1] == b.end) {
+            return; // wholly referenced: stays as it is
+        }
+        busy.remove(b.start);
+        long cursor = b.start;
+        for (long[] m : merged) {
+            if (m[0] > cursor) {
+                cleared.add(new long[] {cursor, m[0]});
+            }
+            busy.put(m[0], new Busy(m[0], m[1], false));
+            cursor = m[1];
+        }
+        if (cursor < b.end) {
+            cleared.add(new long[] {cursor, b.end});
         }
     }
 
     /** Drops {@code r}; false if it was already dropped. */
     private boolean drop(Reference r) {
-        List<Busy> cleared = null;
+        List<long[]> cleared = null;
         synchronized (this) {
             if (r.dropped) {
                 return false;
             }
             r.dropped = true;
             removeReference(r);
-            if (busy.isEmpty()) {
-                return true; // the common case; no boxing of keys below
+            if (busy.isEmpty() || r.end <= busy.firstKey() || r.start >= busy.get(busy.lastKey()).end) {
+                return true; // the common case: nothing busy under r; no boxing, no allocation
             }
-            // Busy extents overlapping r that are no longer pending nor referenced clear now.
+            // Busy extents overlapping r that are no longer pending clear where unreferenced.
             Map.Entry<Long, Busy> e = busy.floorEntry(r.start);
             Long key = e != null && e.getValue().end > r.start ? e.getKey() : busy.ceilingKey(r.start);
             while (key != null && key < r.end) {
                 Busy b = busy.get(key);
                 Long next = busy.higherKey(key);
-                if (!b.pending && !referenced(b.start, b.end)) {
-                    busy.remove(key);
+                if (!b.pending) {
                     if (cleared == null) {
                         cleared = new ArrayList<>(1);
                     }
-                    cleared.add(b);
+                    settle(b, cleared);
                 }
                 key = next;
             }
-            if (cleared != null) {
+            if (cleared != null && !cleared.isEmpty()) {
                 generation++;
                 notifyAll();
             }
         }
         if (cleared != null) {
-            for (Busy b : cleared) {
-                sink.reuse(b.start, b.end - b.start);
+            for (long[] c : cleared) {
+                sink.reuse(c[0], c[1] - c[0]);
             }
         }
         return true;
@@ -222,16 +324,6 @@ public final class BusyExtents {
         }
     }
 
-    private boolean referenced(long start, long end) {
-        for (int i = 0, n = references.size(); i < n; i++) {
-            Reference r = references.get(i);
-            if (r.start < end && start < r.end) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** True if [start, start+length) overlaps a busy extent. */
     public synchronized boolean isBusy(long start, long length) {
         Map.Entry<Long, Busy> e = busy.floorEntry(start + length - 1);
@@ -244,6 +336,53 @@ public final class BusyExtents {
             n += b.end - b.start;
         }
         return n;
+    }
+
+    /**
+     * Busy blocks a lease holds: durable busy extents that a lease reference overlaps. They
+     * clear only when their holder lets go, however long that takes - waiting will not free
+     * them, and statfs does not count them free.
+     */
+    public synchronized long leaseHeldBlocks() {
+        long n = 0;
+        for (Busy b : busy.values()) {
+            if (!b.pending && leaseOverlaps(b.start, b.end)) {
+                n += b.end - b.start;
+            }
+        }
+        return n;
+    }
+
+    /** Busy blocks that will clear without a lease holder's help (pending, or read references). */
+    public synchronized long clearableBlocks() {
+        long n = 0;
+        for (Busy b : busy.values()) {
+            if (b.pending || !leaseOverlaps(b.start, b.end)) {
+                n += b.end - b.start;
+            }
+        }
+        return n;
+    }
+
+    /** Busy blocks inside physical [start, end): what a reference over that range holds busy. */
+    public synchronized long busyBlocksIn(long start, long end) {
+        long n = 0;
+        for (Busy b : busy.values()) {
+            if (b.start < end && start < b.end) {
+                n += Math.min(end, b.end) - Math.max(start, b.start);
+            }
+        }
+        return n;
+    }
+
+    private boolean leaseOverlaps(long start, long end) {
+        for (int i = 0, n = references.size(); i < n; i++) {
+            Reference r = references.get(i);
+            if (r.onBreak != null && r.start < end && start < r.end) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public synchronized int referenceCount() {

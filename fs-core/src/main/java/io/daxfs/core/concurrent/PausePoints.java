@@ -19,7 +19,9 @@ import java.util.function.LongConsumer;
  *     copying into them;</li>
  * <li>{@code write.allocating} - a write has (re)checked that its range has a hole, under the
  *     entry locks when they are on, and is about to allocate it;</li>
- * <li>{@code free.detached} - truncate/punch has detached extents, before committing.</li>
+ * <li>{@code free.detached} - truncate/punch has detached extents, before committing;</li>
+ * <li>{@code lease.found} - a lease has looked up its range's extents, range held shared,
+ *     before it references them.</li>
  * </ul>
  */
 public final class PausePoints {

@@ -30,11 +30,15 @@ public final class FileData {
     private final FileWriter writer;
     private final FileResizer resizer;
     private final ErrorState errors;
+    private final PausePoints pauses;
+    private final InodeTable table;
 
     public FileData(PmemRegion region, InodeTable table, Journal journal, Space space, Safeguards safeguards,
                     PausePoints pauses) {
         this.media = region.readView();
         this.space = space;
+        this.pauses = pauses;
+        this.table = table;
         this.blocks = new FileBlocks(region, table, journal, space, pauses);
         this.reader = new FileReader(region, table, space.busy(), safeguards, pauses);
         this.writer = new FileWriter(region, table, journal, blocks, safeguards, pauses);
@@ -82,9 +86,14 @@ public final class FileData {
         resizer.fallocate(in, offset, length, keepSize);
     }
 
-    /** References the blocks behind [offset, offset+length) until the lease is closed. */
-    public Lease lease(Inode in, long offset, long length) {
-        return Lease.take(space.busy(), media, in, offset, length);
+    /**
+     * References the blocks behind [offset, offset+length) (cut at the end of file rounded up to a
+     * page) - at most {@code maxPieces} extents -
+     * until the lease is closed; {@code onBreak} (or null) runs once when a free breaks it.
+     * {@code id} is the number the registry gives it.
+     */
+    public Lease lease(long id, Inode in, long offset, long length, Lease.Mode mode, int maxPieces, Runnable onBreak) {
+        return Lease.take(space.busy(), media, table, pauses, id, in, offset, length, mode, maxPieces, onBreak);
     }
 
     /**

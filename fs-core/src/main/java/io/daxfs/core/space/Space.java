@@ -37,8 +37,10 @@ import java.util.List;
  * punches the backing file.
  *
  * <p>ENOSPC is reported only when space is really gone: if the allocator is empty but busy
- * extents exist, the allocation waits (bounded) for them to clear, as XFS's busy-extent flush
- * does, instead of failing early.
+ * extents exist that will clear by themselves (a commit or a read in flight), the allocation
+ * waits (bounded) for them, as XFS's busy-extent flush does, instead of failing early. Busy
+ * space held by a lease is not waited for: it stays busy until its holder lets go, which may
+ * be never, so an allocation that finds only that reports ENOSPC at once.
  */
 public final class Space implements MetaBlocks {
     /** Longest an allocation waits for busy extents to clear before reporting ENOSPC. */
@@ -68,9 +70,12 @@ public final class Space implements MetaBlocks {
         return allocator;
     }
 
-    /** Blocks free for new data: free ones and busy ones (they belong to no file, as in XFS). */
+    /**
+     * Blocks free for new data: free ones and busy ones (they belong to no file, as in XFS) -
+     * except those a lease holds, which no allocation can have until the holder lets go.
+     */
     public long availableBlocks() {
-        return allocator.freeBlocks() + busy.busyBlocks();
+        return allocator.freeBlocks() + busy.clearableBlocks();
     }
 
     // ------------------------------------------------------------------ allocation
@@ -123,14 +128,17 @@ public final class Space implements MetaBlocks {
         return got;
     }
 
-    /** Waits for a busy extent to clear; false if none is busy or the deadline passed. */
+    /**
+     * Waits for a busy extent to clear; false if none is busy but those leases hold (they do not
+     * clear by waiting), or the deadline passed.
+     */
     private boolean waitForBusy(long deadline) {
         long left = deadline - System.currentTimeMillis();
-        if (busy.busyBlocks() == 0 || left <= 0) {
+        if (busy.clearableBlocks() == 0 || left <= 0) {
             return false;
         }
         try {
-            return busy.awaitClear(busy.generation(), Math.min(left, 100)) || busy.busyBlocks() > 0;
+            return busy.awaitClear(busy.generation(), Math.min(left, 100)) || busy.clearableBlocks() > 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;

@@ -233,7 +233,7 @@ class RaceCatalogTest {
         write(fs, f, 0, filled(0xAA));
         write(fs, f, B, filled(0xAA));
         long free = fs.statfs().freeBlocks();
-        Lease lease = fs.lease(f, 0, 2 * B);
+        Lease lease = fs.leases().take(f, 0, 2 * B, Lease.Mode.READ, Integer.MAX_VALUE, 0, "test", null);
         long leased = lease.extents().getFirst().start();
         fs.punchHole(f, 0, 2 * B);
         long g = fs.create(ROOT, "g", 0644, 0, 0);

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The `daxfs` command: one entry point, a subcommand per job. */
 @Command(name = "daxfs", mixinStandardHelpOptions = true, version = "daxfs 0.1.0",
         description = "A file system that keeps all data and metadata in persistent memory (a /dev/dax device or an image file).",
-        subcommands = {MkfsCommand.class, MountCommand.class, FsckCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {MkfsCommand.class, MountCommand.class, FsckCommand.class, LeaseCommand.class, StatCommand.class,
+            CommandLine.HelpCommand.class})
 public final class DaxfsCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

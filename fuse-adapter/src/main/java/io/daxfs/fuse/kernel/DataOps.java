@@ -8,27 +8,37 @@ import io.daxfs.fuse.vfs.FallocateModes;
 import static io.daxfs.fuse.kernel.FuseAbi.*;
 
 /**
- * Open files: OPEN, READ, WRITE, RELEASE, FSYNC, FALLOCATE. The file handle is the inode number
- * and every open registers a handle in fs-core ({@link DaxFileSystem#open(long)}), which keeps an
- * unlinked file and its blocks alive until the last RELEASE (and on the orphan list across a
- * crash). READ and WRITE use the request's node id and allocate nothing: data moves between
- * device memory and the worker's request or reply buffer in one copy.
+ * Open files: OPEN, READ, WRITE, RELEASE, FSYNC, FALLOCATE. Every open registers a handle in
+ * fs-core ({@link DaxFileSystem#open(long)}), which keeps an unlinked file and its blocks alive
+ * until the last RELEASE (and on the orphan list across a crash), and gets a file handle of its
+ * own ({@link FileHandles}: the open file its leases belong to). READ and WRITE use the
+ * request's node id, never the file handle, and allocate nothing: data moves between device
+ * memory and the worker's request or reply buffer in one copy.
  */
 final class DataOps {
     private final DaxFileSystem fs;
     private final KernelOptions options;
+    private final FileHandles handles;
+    private final LeaseOps leases;
 
-    DataOps(DaxFileSystem fs, KernelOptions options) {
+    DataOps(DaxFileSystem fs, KernelOptions options, FileHandles handles, LeaseOps leases) {
         this.fs = fs;
         this.options = options;
+        this.handles = handles;
+        this.leases = leases;
     }
 
     void open(Request r, Reply out) {
         long ino = r.nodeid();
-        if (openExisting(ino, r.argInt(OPEN_IN_FLAGS), r.argInt(OPEN_IN_OPEN_FLAGS))) {
+        int flags = r.argInt(OPEN_IN_FLAGS);
+        if (openExisting(ino, flags, r.argInt(OPEN_IN_OPEN_FLAGS))) {
             out.invalidateAttributes(ino);
         }
-        out.send(putOpenOut(out, 0, ino));
+        long fh = handles.open(ino, flags);
+        if (!out.send(putOpenOut(out, 0, fh))) {
+            forget(fh); // the kernel gave up on this OPEN: no RELEASE will come for it
+            fs.release(ino);
+        }
     }
 
     /**
@@ -50,9 +60,22 @@ final class DataOps {
         }
     }
 
-    /** struct fuse_open_out at {@code at}; returns its size. */
-    int putOpenOut(Reply out, long at, long ino) {
-        out.putLong(at + OPEN_OUT_FH, ino);
+    /** A file handle for an open of {@code ino} with open(2) {@code flags} ({@link FileHandles}). */
+    long handle(long ino, int flags) {
+        return handles.open(ino, flags);
+    }
+
+    /** Forgets file handle {@code fh} of an open the kernel never saw (its reply did not arrive). */
+    void forget(long fh) {
+        FileHandles.Handle h = handles.remove(fh);
+        if (h != null) {
+            leases.released(h);
+        }
+    }
+
+    /** struct fuse_open_out with file handle {@code fh} at {@code at}; returns its size. */
+    int putOpenOut(Reply out, long at, long fh) {
+        out.putLong(at + OPEN_OUT_FH, fh);
         out.putInt(at + OPEN_OUT_FLAGS, options.keepCache() ? FOPEN_KEEP_CACHE : 0);
         out.putInt(at + OPEN_OUT_FLAGS + 4, 0);
         return OPEN_OUT_SIZE;
@@ -81,8 +104,16 @@ final class DataOps {
         out.send(WRITE_OUT_SIZE);
     }
 
+    /**
+     * The last descriptor of an open file closed (or its process ended): its leases go, then its
+     * fs-core handle (the last release of an unlinked file frees it).
+     */
     void release(Request r, Reply out) {
-        fs.release(r.nodeid()); // the last release of an unlinked file frees it
+        try {
+            forget(r.argLong(RELEASE_IN_FH));
+        } finally {
+            fs.release(r.nodeid());
+        }
         out.ok();
     }
 

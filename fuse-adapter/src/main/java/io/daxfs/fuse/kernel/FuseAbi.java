@@ -233,6 +233,32 @@ final class FuseAbi {
     static final int CFR_IN_OFF_OUT = 32;
     static final int CFR_IN_LEN = 40;
     static final int CFR_IN_FLAGS = 48;
+    /** fuse_ioctl_in (32 bytes): fh, flags, cmd, arg, in_size, out_size; then in_size bytes of data. */
+    static final int IOCTL_IN_SIZE = 32;
+    static final int IOCTL_IN_FH = 0;
+    static final int IOCTL_IN_FLAGS = 8;
+    static final int IOCTL_IN_CMD = 12;
+    static final int IOCTL_IN_ARG = 16;
+    static final int IOCTL_IN_IN_SIZE = 24;
+    static final int IOCTL_IN_OUT_SIZE = 28;
+    /** fuse_ioctl_out (16 bytes): result, flags, in_iovs, out_iovs; then the out data. */
+    static final int IOCTL_OUT_SIZE = 16;
+    static final int IOCTL_OUT_RESULT = 0;
+    static final int IOCTL_OUT_FLAGS = 4;
+    static final int IOCTL_COMPAT = 1;
+    static final int IOCTL_UNRESTRICTED = 1 << 1;
+    static final int IOCTL_DIR = 1 << 4;
+    /** fuse_poll_in (24 bytes): fh, kh, flags, events. fuse_poll_out: revents, padding. */
+    static final int POLL_IN_FH = 0;
+    static final int POLL_IN_KH = 8;
+    static final int POLL_IN_FLAGS = 16;
+    static final int POLL_IN_EVENTS = 20;
+    static final int POLL_OUT_SIZE = 8;
+    static final int POLL_SCHEDULE_NOTIFY = 1;
+    /** Notification codes (fuse_notify_code), sent with unique 0 and the code in the error field. */
+    static final int NOTIFY_POLL = 1;
+    static final int NOTIFY_INVAL_INODE = 2;
+
     /** fuse_batch_forget_in: count u32, dummy u32, then fuse_forget_one entries (16 bytes). */
     static final int BATCH_FORGET_IN_COUNT = 0;
 

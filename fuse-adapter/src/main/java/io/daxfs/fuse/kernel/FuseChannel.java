@@ -104,6 +104,27 @@ final class FuseChannel {
         return call(WRITE, state, buffer, length);
     }
 
+    /**
+     * Writes a notification to the kernel: struct fuse_out_header with {@code code} in the error
+     * field and unique 0, then {@code fields} as 64-bit words (FUSE_NOTIFY_POLL: kh;
+     * FUSE_NOTIFY_INVAL_INODE: ino, offset, length). For the rare notifications of leases, from
+     * any thread: it allocates its own buffer. Returns the byte count or a negative errno
+     * (ENOENT: the kernel has no such inode or poll handle, which is as good).
+     */
+    long notify(int code, long... fields) {
+        try (Arena arena = Arena.ofConfined()) {
+            int length = FuseAbi.OUT_HEADER_SIZE + 8 * fields.length;
+            MemorySegment m = arena.allocate(length, 8);
+            m.set(JAVA_INT, FuseAbi.OUT_LEN, length);
+            m.set(JAVA_INT, FuseAbi.OUT_ERROR, code);
+            m.set(JAVA_LONG, FuseAbi.OUT_UNIQUE, 0L);
+            for (int i = 0; i < fields.length; i++) {
+                m.set(JAVA_LONG, FuseAbi.OUT_HEADER_SIZE + 8L * i, fields[i]);
+            }
+            return write(newCallState(arena), m, length);
+        }
+    }
+
     /** read(2) or write(2) ({@code function}) of {@code length} bytes; on failure again with errno captured. */
     private long call(MemorySegment function, MemorySegment state, MemorySegment buffer, long length) {
         try {

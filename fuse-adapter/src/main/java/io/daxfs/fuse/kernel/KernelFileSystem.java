@@ -20,7 +20,7 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
 /**
  * Serves FUSE kernel requests from a {@link DaxFileSystem}: the INIT handshake, then one method
  * per opcode (grouped in {@link NamespaceOps}, {@link AttributeOps}, {@link DataOps},
- * {@link DirectoryOps}, {@link XattrOps}). Thread-safe: every worker calls {@link #handle}
+ * {@link DirectoryOps}, {@link XattrOps}, and {@link LeaseOps} for IOCTL and POLL). Thread-safe: every worker calls {@link #handle}
  * concurrently; fs-core does the locking.
  *
  * <p>Every request that expects a reply gets exactly one: its result, the errno of an
@@ -39,7 +39,9 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
  *     request holds it and {@link #forgetting} together.</li>
  * <li>fs-core's locks.</li>
  * <li>Leaves, with nothing called inside: {@link KernelReferences}' stripe monitors (also taken by
- *     fs-core while it frees an inode), {@link KernelMount}'s monitor.</li>
+ *     fs-core while it frees an inode), {@link KernelMount}'s monitor, an open file's monitor
+ *     ({@link FileHandles.Handle}: its list of leases). A lease's break callback runs inside
+ *     fs-core's locks (the freeing thread) and only writes a FUSE_NOTIFY_POLL.</li>
  * </ol>
  * The worker lifecycle ({@code MountSession}) holds nothing while a worker serves a request.
  */
@@ -53,17 +55,25 @@ final class KernelFileSystem {
     private final DataOps data;
     private final DirectoryOps directories;
     private final XattrOps xattrs;
+    private final LeaseOps leases;
     private final KernelLookups lookups;
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
     private final CountDownLatch initialized = new CountDownLatch(1);
 
     KernelFileSystem(DaxFileSystem fs, KernelOptions options) {
+        this(fs, options, null);
+    }
+
+    /** {@code device}: what lease clients map (docs/leases.md); null serves no leases (ENOTTY). */
+    KernelFileSystem(DaxFileSystem fs, KernelOptions options, LeaseDevice device) {
         this.fs = fs;
         this.options = options;
         PosixAcls acls = new PosixAcls(fs, options.permissions().aclSemantics());
         this.lookups = new KernelLookups(fs);
-        this.data = new DataOps(fs, options);
+        FileHandles handles = new FileHandles();
+        this.leases = new LeaseOps(fs, handles, device);
+        this.data = new DataOps(fs, options, handles, leases);
         this.names = new NamespaceOps(fs, options, acls, data, lookups);
         this.attributes = new AttributeOps(fs, options, acls);
         this.directories = new DirectoryOps(fs, options, lookups);
@@ -72,6 +82,16 @@ final class KernelFileSystem {
 
     KernelOptions options() {
         return options;
+    }
+
+    /** The mount is up: lease notifications go to {@code channel} from now on. */
+    void connect(FuseChannel channel, String mountPoint) {
+        leases.connect(channel, mountPoint);
+    }
+
+    /** The connection ended. */
+    void disconnect() {
+        leases.close();
     }
 
     /** Waits until INIT has been answered; false on timeout. */
@@ -151,6 +171,8 @@ final class KernelFileSystem {
             case FALLOCATE -> data.fallocate(r, out);
             case LSEEK -> data.lseek(r, out);
             case COPY_FILE_RANGE -> data.copyFileRange(r, out);
+            case IOCTL -> leases.ioctl(r, out);
+            case POLL -> leases.poll(r, out);
             case OPENDIR -> directories.opendir(r, out);
             case READDIR -> directories.readdir(r, out);
             case READDIRPLUS -> directories.readdirplus(r, out);

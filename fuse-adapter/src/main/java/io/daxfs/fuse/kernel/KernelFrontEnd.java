@@ -1,6 +1,7 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.DaxFileSystem;
+import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.mount.FrontEnd;
 import io.daxfs.fuse.mount.MountSession;
 import io.daxfs.fuse.options.MountOptions;
@@ -28,5 +29,13 @@ public record KernelFrontEnd(MountOptions options) implements FrontEnd {
     public MountSession mount(DaxFileSystem fs, String fsname, Path mountPoint, int threads) {
         KernelFileSystem kfs = new KernelFileSystem(fs, KernelOptions.from(options));
         return KernelSession.start(kfs, mountPoint, options.kernelMountOptions(fsname), threads);
+    }
+
+    /** As above, serving leases of {@code device} (docs/leases.md). */
+    @Override
+    public MountSession mount(DaxFileSystem fs, OpenedDevice device, Path mountPoint, int threads) {
+        KernelFileSystem kfs = new KernelFileSystem(fs, KernelOptions.from(options), LeaseDevice.of(device));
+        return KernelSession.start(kfs, mountPoint,
+                options.kernelMountOptions(device.path().toAbsolutePath().toString()), threads);
     }
 }

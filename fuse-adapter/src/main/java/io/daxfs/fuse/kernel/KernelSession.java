@@ -62,6 +62,7 @@ final class KernelSession {
 
             @Override
             public void close() {
+                fs.disconnect();
                 mount.unmount(); // the connection is gone: this only closes the descriptor
             }
         });
@@ -79,6 +80,7 @@ final class KernelSession {
         Path canonical = MountPointCheck.validate(mountPoint,
                 mountOptions.isEmpty() ? List.of() : List.of("-o", String.join(",", mountOptions)));
         KernelMount m = KernelMount.mount(canonical, mountOptions);
+        fs.connect(m.channel(), canonical.toString());
         KernelSession s;
         try {
             s = new KernelSession(fs, m, MountTable.justMounted(canonical), canonical, settings);

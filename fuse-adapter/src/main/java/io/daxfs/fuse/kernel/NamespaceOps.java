@@ -173,7 +173,7 @@ final class NamespaceOps {
             ino = fs.lookup(dir, name);
             data.openExisting(ino, flags, r.argInt(12));
             try {
-                replyCreated(out, ino); // the entry carries the new mode: nothing to invalidate
+                replyCreated(out, ino, flags); // the entry carries the new mode: nothing to invalidate
             } catch (RuntimeException | Error e2) {
                 fs.release(ino);
                 throw e2;
@@ -182,7 +182,7 @@ final class NamespaceOps {
         }
         try {
             acls.inherit(ino, n);
-            replyCreated(out, ino);
+            replyCreated(out, ino, flags);
         } catch (RuntimeException | Error e) {
             fs.release(ino);
             throw e;
@@ -194,6 +194,7 @@ final class NamespaceOps {
      * (LINK; the kernel allows that only without O_EXCL) or its last release frees it.
      */
     void tmpfile(Request r, Reply out) {
+        int flags = r.argInt(0);
         int mode = r.argInt(4);
         int umask = r.argInt(8);
         long dir = r.nodeid();
@@ -201,19 +202,21 @@ final class NamespaceOps {
         long ino = fs.createUnnamed(dir, n.mode(), r.uid(), r.gid());
         try {
             acls.inherit(ino, n);
-            replyCreated(out, ino);
+            replyCreated(out, ino, flags);
         } catch (RuntimeException | Error e) {
             fs.release(ino);
             throw e;
         }
     }
 
-    private void replyCreated(Reply out, long ino) {
+    private void replyCreated(Reply out, long ino, int flags) {
         int n = entry(out, fs.getattr(ino));
-        n += data.putOpenOut(out, n, ino);
+        long fh = data.handle(ino, flags);
+        n += data.putOpenOut(out, n, fh);
         lookups.handing(ino);
         if (!out.send(n)) {
             lookups.forget(ino, 1);
+            data.forget(fh);
             fs.release(ino); // the open the kernel never saw
         }
     }

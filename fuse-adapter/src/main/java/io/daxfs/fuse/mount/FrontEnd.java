@@ -1,6 +1,7 @@
 package io.daxfs.fuse.mount;
 
 import io.daxfs.core.DaxFileSystem;
+import io.daxfs.devdax.OpenedDevice;
 
 import java.nio.file.Path;
 
@@ -31,4 +32,13 @@ public interface FrontEnd {
      * @throws FuseMountException if the mount point is unusable or the mount fails
      */
     MountSession mount(DaxFileSystem fs, String fsname, Path mountPoint, int threads);
+
+    /**
+     * Mounts {@code fs}, which lives on {@code device} (named by its path in the mount table):
+     * a front end that serves leases (docs/leases.md) tells clients what to map. The default
+     * serves none.
+     */
+    default MountSession mount(DaxFileSystem fs, OpenedDevice device, Path mountPoint, int threads) {
+        return mount(fs, device.path().toAbsolutePath().toString(), mountPoint, threads);
+    }
 }

@@ -65,6 +65,29 @@ class FuseAbiTest {
         m.put("offsetof(struct fuse_attr_out, attr)", (long) ATTR_OUT_ATTR);
         m.put("sizeof(struct fuse_open_out)", (long) OPEN_OUT_SIZE);
         m.put("offsetof(struct fuse_open_out, open_flags)", (long) OPEN_OUT_FLAGS);
+        m.put("sizeof(struct fuse_ioctl_in)", (long) IOCTL_IN_SIZE);
+        m.put("offsetof(struct fuse_ioctl_in, fh)", (long) IOCTL_IN_FH);
+        m.put("offsetof(struct fuse_ioctl_in, flags)", (long) IOCTL_IN_FLAGS);
+        m.put("offsetof(struct fuse_ioctl_in, cmd)", (long) IOCTL_IN_CMD);
+        m.put("offsetof(struct fuse_ioctl_in, arg)", (long) IOCTL_IN_ARG);
+        m.put("offsetof(struct fuse_ioctl_in, in_size)", (long) IOCTL_IN_IN_SIZE);
+        m.put("offsetof(struct fuse_ioctl_in, out_size)", (long) IOCTL_IN_OUT_SIZE);
+        m.put("sizeof(struct fuse_ioctl_out)", (long) IOCTL_OUT_SIZE);
+        m.put("offsetof(struct fuse_ioctl_out, result)", (long) IOCTL_OUT_RESULT);
+        m.put("offsetof(struct fuse_ioctl_out, flags)", (long) IOCTL_OUT_FLAGS);
+        m.put("FUSE_IOCTL_COMPAT", (long) IOCTL_COMPAT);
+        m.put("FUSE_IOCTL_UNRESTRICTED", (long) IOCTL_UNRESTRICTED);
+        m.put("FUSE_IOCTL_DIR", (long) IOCTL_DIR);
+        m.put("FUSE_IOCTL", (long) IOCTL);
+        m.put("FUSE_POLL", (long) POLL);
+        m.put("offsetof(struct fuse_poll_in, fh)", (long) POLL_IN_FH);
+        m.put("offsetof(struct fuse_poll_in, kh)", (long) POLL_IN_KH);
+        m.put("offsetof(struct fuse_poll_in, flags)", (long) POLL_IN_FLAGS);
+        m.put("offsetof(struct fuse_poll_in, events)", (long) POLL_IN_EVENTS);
+        m.put("sizeof(struct fuse_poll_out)", (long) POLL_OUT_SIZE);
+        m.put("FUSE_POLL_SCHEDULE_NOTIFY", (long) POLL_SCHEDULE_NOTIFY);
+        m.put("FUSE_NOTIFY_POLL", (long) NOTIFY_POLL);
+        m.put("sizeof(struct fuse_notify_poll_wakeup_out)", 8L);
         m.put("offsetof(struct fuse_getattr_in, fh)", (long) GETATTR_IN_FH);
         m.put("offsetof(struct fuse_setattr_in, valid)", (long) SETATTR_IN_VALID);
         m.put("offsetof(struct fuse_setattr_in, fh)", (long) SETATTR_IN_FH);
@@ -137,7 +160,7 @@ class FuseAbiTest {
         m.put("offsetof(struct fuse_kstatfs, frsize)", (long) STATFS_FRSIZE);
         m.put("FUSE_NAME_OFFSET", (long) DIRENT_HEADER);
         m.put("sizeof(struct fuse_notify_inval_inode_out) + sizeof(struct fuse_out_header)", (long) Reply.NOTICE_SIZE);
-        m.put("FUSE_NOTIFY_INVAL_INODE", 2L);
+        m.put("FUSE_NOTIFY_INVAL_INODE", (long) NOTIFY_INVAL_INODE);
         String[] opcodes = {"LOOKUP", "FORGET", "GETATTR", "SETATTR", "READLINK", "SYMLINK", "MKNOD", "MKDIR",
             "UNLINK", "RMDIR", "RENAME", "LINK", "OPEN", "READ", "WRITE", "STATFS", "RELEASE", "FSYNC", "SETXATTR",
             "GETXATTR", "LISTXATTR", "REMOVEXATTR", "FLUSH", "INIT", "OPENDIR", "READDIR", "RELEASEDIR", "FSYNCDIR",
