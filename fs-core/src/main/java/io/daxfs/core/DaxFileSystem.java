@@ -307,6 +307,12 @@ public final class DaxFileSystem implements AutoCloseable {
         return table.attributes(ino);
     }
 
+    /** When the inode was made (statx's birth time, STATX_BTIME). */
+    public Timestamp birthTime(long ino) {
+        checkIno(ino);
+        return table.birthTime(ino);
+    }
+
     /** The inode's mode (type and permission bits). */
     public int mode(long ino) {
         checkIno(ino);

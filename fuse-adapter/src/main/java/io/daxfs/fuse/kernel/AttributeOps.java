@@ -1,6 +1,7 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.base.Attributes;
 import io.daxfs.core.base.FsStats;
 import io.daxfs.core.base.Timestamp;
 import io.daxfs.fuse.vfs.PosixAcls;
@@ -23,6 +24,16 @@ final class AttributeOps {
 
     void getattr(Request r, Reply out) {
         out.send(AttrCodec.putAttrOut(out, fs.getattr(r.nodeid()), options.attrTimeoutNanos()));
+    }
+
+    /**
+     * STATX (Linux 6.6+): what GETATTR says and the birth time. The kernel asks for it only
+     * when a caller wants the birth time (statx with STATX_BTIME); until then GETATTR serves.
+     */
+    void statx(Request r, Reply out) {
+        long ino = r.nodeid();
+        Attributes a = fs.getattr(ino);
+        out.send(AttrCodec.putStatxOut(out, a, fs.birthTime(ino), options.attrTimeoutNanos()));
     }
 
     /**

@@ -132,6 +132,7 @@ final class KernelFileSystem {
             case WRITE -> data.write(r, out);
             case LOOKUP -> names.lookup(r, out);
             case GETATTR -> attributes.getattr(r, out);
+            case STATX -> attributes.statx(r, out);
             case SETATTR -> attributes.setattr(r, out);
             case OPEN -> data.open(r, out);
             case RELEASE -> data.release(r, out);
