@@ -162,10 +162,15 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /**
      * {@link #lookup} and {@link #getattr} of the result as one step: no unlink can free the
-     * inode (and a new file reuse its number) in between.
+     * inode (and a new file reuse its number) in between. ".." is the directory's parent.
      */
     public Attributes lookupAttributes(long dir, String name) {
         return namespace.lookupAttributes(dir, name);
+    }
+
+    /** By number alone (a file handle): ENOENT if free or without a name; the caller checks the generation. */
+    public Attributes attributesByNumber(long ino) {
+        return namespace.attributesByNumber(ino);
     }
 
     /** The entries of a directory, "." and ".." first. A listing is an access (atime). */

@@ -168,4 +168,52 @@ class LinuxCallsTest {
             assertEquals("0", first);
         }
     }
+    /**
+     * File handles (name_to_handle_at, open_by_handle_at; what NFS exports use) outlive the
+     * kernel's inode cache: after drop_caches the kernel asks daxfs for the inode by number
+     * (LOOKUP of ".", FUSE_EXPORT_SUPPORT) and reconnects a directory through ".."; a file that
+     * was deleted is stale (ESTALE). xfstests generic/426, 467, 477, 756, 777. libfuse 2 offers
+     * no export support: every handle is stale once its inode left the cache.
+     */
+    @Test
+    void fileHandlesOpenAfterTheInodeCacheWasDropped() throws IOException {
+        Path dir = Files.createDirectories(d.resolve("h/sub"));
+        Files.writeString(dir.resolve("f"), "handled");
+        Files.writeString(dir.resolve("gone"), "x");
+        String out = python("""
+                import ctypes, os
+                libc = ctypes.CDLL(None, use_errno=True)
+                class Handle(ctypes.Structure):
+                    _fields_ = [('size', ctypes.c_uint), ('type', ctypes.c_int), ('data', ctypes.c_ubyte * 128)]
+                def handle(path):
+                    h = Handle(); h.size = 128; mount_id = ctypes.c_int()
+                    if libc.name_to_handle_at(-100, path.encode(), ctypes.byref(h), ctypes.byref(mount_id), 0) != 0:
+                        raise OSError(ctypes.get_errno(), path)
+                    return h
+                def open_handle(h, flags):
+                    fd = libc.open_by_handle_at(mount_fd, ctypes.byref(h), flags)
+                    return fd if fd >= 0 else os.strerror(ctypes.get_errno())
+                mount_fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY)  # any descriptor on the mount
+                f, sub, gone = handle('h/sub/f'), handle('h/sub'), handle('h/sub/gone')
+                os.unlink('h/sub/gone')
+                os.chdir('/')
+                def drop():
+                    with open('/proc/sys/vm/drop_caches', 'w') as c:
+                        c.write('3')
+                drop()
+                out = []
+                fd = open_handle(f, os.O_RDONLY)
+                out.append(os.read(fd, 100).decode() if isinstance(fd, int) else fd)
+                drop()
+                fd = open_handle(sub, os.O_RDONLY | os.O_DIRECTORY)
+                out.append(str(sorted(os.listdir(fd))) if isinstance(fd, int) else fd)
+                out.append(str(open_handle(gone, os.O_RDONLY)))
+                print(' '.join(out))
+                """, d);
+        if (DaxfsMount.kernelFrontend()) {
+            assertEquals("handled ['f'] Stale file handle", out);
+        } else {
+            assertEquals("Stale file handle Stale file handle Stale file handle", out);
+        }
+    }
 }

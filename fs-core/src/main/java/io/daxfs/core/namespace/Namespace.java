@@ -95,9 +95,35 @@ public final class Namespace {
     public Attributes lookupAttributes(long dir, String name) {
         Names.checkLength(name);
         try (NamespaceLocks.Held held = locks.hold()) {
+            if (name.equals("..")) {
+                // Held shared, the directory cannot move to another parent, and its parent
+                // cannot be removed while it has this entry.
+                held.directory(dir, false);
+                return table.attributes(table.parent(dir));
+            }
             Directory.Entry e = entry(held.directory(dir, false), name);
             pauses.reach("lookup.found", e.ino());
             return table.attributes(e.ino());
+        }
+    }
+
+    /**
+     * The attributes of inode {@code ino} found by its number alone, as a file handle names it
+     * (open_by_handle_at, NFS): ENOENT unless it is in use and has a name - a file whose last
+     * name went is stale to a handle, as on ext4. Read under the inode's lock, shared, so no
+     * unlink can free it (and a new file reuse the number) meanwhile.
+     */
+    public Attributes attributesByNumber(long ino) {
+        Inode in = locks.handle(ino);
+        java.util.concurrent.locks.Lock r = in.lock().readLock();
+        r.lock();
+        try {
+            if (in.isRetired() || !inodeAllocator.isUsed(ino) || table.mode(ino) == 0 || table.nlink(ino) == 0) {
+                throw new FsException(Errno.ENOENT, "inode " + ino + " has no name");
+            }
+            return table.attributes(ino);
+        } finally {
+            r.unlock();
         }
     }
 

@@ -84,7 +84,8 @@ final class AttrCodec {
     /** struct fuse_entry_out at {@code at} for an existing inode; returns its size. */
     static int putEntry(Reply r, long at, Attributes a, long entryNanos, long attrNanos) {
         r.putLong(at + ENTRY_NODEID, a.ino());
-        r.putLong(at + ENTRY_GENERATION, Integer.toUnsignedLong(a.generation()));
+        // The kernel's root inode has generation 0 (it warns about any other in an entry of the root).
+        r.putLong(at + ENTRY_GENERATION, a.ino() == ROOT_ID ? 0 : Integer.toUnsignedLong(a.generation()));
         putValid(r, at, entryNanos, attrNanos);
         putAttr(r, at + ENTRY_ATTR, a);
         return ENTRY_OUT_SIZE;

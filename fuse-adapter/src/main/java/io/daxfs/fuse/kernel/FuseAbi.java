@@ -73,6 +73,7 @@ final class FuseAbi {
     // ---------------------------------------------------------------- INIT flags
     static final long ASYNC_READ = 1L;
     static final long ATOMIC_O_TRUNC = 1L << 3;
+    static final long EXPORT_SUPPORT = 1L << 4;
     static final long BIG_WRITES = 1L << 5;
     static final long DONT_MASK = 1L << 6;
     static final long DO_READDIRPLUS = 1L << 13;

@@ -58,8 +58,19 @@ final class NamespaceOps {
         }
     }
 
+    /**
+     * LOOKUP of a name. "." and ".." come only from the kernel's export operations (FUSE_EXPORT_SUPPORT):
+     * LOOKUP(nodeid, ".") finds an inode a file handle names that has left the kernel's cache
+     * (open_by_handle_at, NFS; the kernel then compares the handle's generation), LOOKUP(dir, "..")
+     * its parent, to reconnect a directory handle to the tree. Neither is a negative entry.
+     */
     void lookup(Request r, Reply out) {
         String name = r.string(0);
+        if (name.equals(".") || name.equals("..")) {
+            Attributes a = name.equals(".") ? fs.attributesByNumber(r.nodeid()) : fs.lookupAttributes(r.nodeid(), name);
+            sendEntry(out, a.ino(), entry(out, a));
+            return;
+        }
         Attributes a;
         try {
             a = fs.lookupAttributes(r.nodeid(), name);

@@ -146,7 +146,7 @@ class FuseAbiTest {
         for (String op : opcodes) {
             m.put("FUSE_" + op, (long) constant(op));
         }
-        String[] flags = {"ASYNC_READ", "ATOMIC_O_TRUNC", "BIG_WRITES", "DONT_MASK", "DO_READDIRPLUS",
+        String[] flags = {"ASYNC_READ", "ATOMIC_O_TRUNC", "EXPORT_SUPPORT", "BIG_WRITES", "DONT_MASK", "DO_READDIRPLUS",
             "READDIRPLUS_AUTO", "ASYNC_DIO", "WRITEBACK_CACHE", "PARALLEL_DIROPS", "POSIX_ACL", "MAX_PAGES",
             "CACHE_SYMLINKS", "HANDLE_KILLPRIV_V2", "SETXATTR_EXT", "INIT_EXT"};
         for (String f : flags) {

@@ -256,4 +256,43 @@ class KernelFileSystemTest {
         assertEquals(a.atimeSec(), out.getLong(s + SX_ATIME));
         assertEquals(-2, send(STATX, 999, args(STATX_IN_SIZE)).getInt(4), "ENOENT for a free inode");
     }
+    /**
+     * FUSE_EXPORT_SUPPORT: a file handle outlives the kernel's inode cache. The kernel finds
+     * the inode again with LOOKUP(nodeid, ".") and compares the generation the handle holds; it
+     * reconnects a directory with LOOKUP(dir, ".."). A freed or renumbered inode is stale.
+     */
+    @Test
+    void dotAndDotDotAreLookedUpByNodeIdForFileHandles() throws Exception {
+        ByteBuffer init = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        init.putInt(0, 7).putInt(4, 45).putInt(12, (int) (EXPORT_SUPPORT | INIT_EXT));
+        assertEquals(EXPORT_SUPPORT | INIT_EXT,
+                Integer.toUnsignedLong(send(INIT, 0, init.array()).getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS)));
+        long dir = fs.mkdir(DaxFileSystem.ROOT, "d", 0755, 0, 0);
+        long sub = fs.mkdir(dir, "sub", 0755, 0, 0);
+        long file = fs.create(sub, "f", 0644, 0, 0);
+        int generation = fs.getattr(file).generation();
+
+        ByteBuffer self = send(LOOKUP, file, name("."));
+        assertEquals(0, self.getInt(4));
+        assertEquals(file, self.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        assertEquals(generation, self.getLong(OUT_HEADER_SIZE + ENTRY_GENERATION));
+        assertEquals(0100644, self.getInt(OUT_HEADER_SIZE + ENTRY_ATTR + ATTR_MODE));
+        ByteBuffer parent = send(LOOKUP, sub, name(".."));
+        assertEquals(dir, parent.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        ByteBuffer root = send(LOOKUP, dir, name(".."));
+        assertEquals(ROOT_ID, root.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        assertEquals(0, root.getLong(OUT_HEADER_SIZE + ENTRY_GENERATION), "the kernel's root has generation 0");
+        assertEquals(ROOT_ID, send(LOOKUP, ROOT_ID, name("..")).getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        assertEquals(-20, send(LOOKUP, file, name("..")).getInt(4), "ENOTDIR: a file has no \"..\"");
+        assertEquals(3, kfs.referencedInodes(), "each entry is a lookup the kernel holds: file, d and the root");
+
+        fs.unlink(sub, "f");
+        assertEquals(-2, send(LOOKUP, file, name(".")).getInt(4), "ENOENT (the kernel: ESTALE) once freed");
+        assertEquals(-2, send(LOOKUP, 999, name(".")).getInt(4));
+        assertEquals(-2, send(LOOKUP, 0, name(".")).getInt(4));
+        long reused = fs.create(sub, "g", 0644, 0, 0);
+        if (reused == file) {
+            assertTrue(fs.getattr(reused).generation() != generation, "a reused number has a new generation");
+        }
+    }
 }
