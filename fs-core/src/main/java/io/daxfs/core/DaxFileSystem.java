@@ -340,11 +340,12 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /**
      * What Linux does to a file that someone without CAP_FSETID writes or truncates, and to
-     * any file that is chowned: see {@link AttributeChanges#dropPrivileges}. Returns whether
-     * the mode changed.
+     * any file that is chowned: see {@link AttributeChanges#dropPrivileges}; {@code
+     * sgidWithoutExec} when the caller is outside the file's group. Returns whether the mode
+     * changed.
      */
-    public boolean dropPrivileges(long ino) {
-        return attributes.dropPrivileges(handle(ino));
+    public boolean dropPrivileges(long ino, boolean sgidWithoutExec) {
+        return attributes.dropPrivileges(handle(ino), sgidWithoutExec);
     }
 
     /** The value of extended attribute {@code name}; ENODATA if there is none. */

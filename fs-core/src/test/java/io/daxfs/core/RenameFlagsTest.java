@@ -90,17 +90,30 @@ class RenameFlagsTest {
     @Test
     void dropPrivilegesClearsSetuidAlwaysAndSetgidOnlyWithGroupExecute() {
         long f = fs.create(DaxFileSystem.ROOT, "f", 06755, 0, 0);
-        assertEquals(true, fs.dropPrivileges(f));
+        assertEquals(true, fs.dropPrivileges(f, false));
         assertEquals(0755, fs.getattr(f).mode() & 07777);
         long g = fs.create(DaxFileSystem.ROOT, "g", 02644, 0, 0); // setgid without group x: mandatory locking
-        assertEquals(false, fs.dropPrivileges(g));
+        assertEquals(false, fs.dropPrivileges(g, false));
         assertEquals(02644, fs.getattr(g).mode() & 07777);
         long d = fs.mkdir(DaxFileSystem.ROOT, "d", 02775, 0, 0);
-        assertEquals(false, fs.dropPrivileges(d), "directories keep theirs");
+        assertEquals(false, fs.dropPrivileges(d, false), "directories keep theirs");
         long c = fs.create(DaxFileSystem.ROOT, "c", 0755, 0, 0);
         fs.setxattr(c, "security.capability", new byte[] {1, 2, 3}, 0);
         fs.setxattr(c, "user.keep", new byte[] {4}, 0);
-        assertEquals(false, fs.dropPrivileges(c));
+        assertEquals(false, fs.dropPrivileges(c, false));
         assertEquals(java.util.List.of("user.keep"), fs.listxattr(c), "the capability goes, nothing else");
+    }
+
+    /** setattr_should_drop_sgid: a caller outside the file's group loses it even without group-execute. */
+    @Test
+    void dropPrivilegesOfACallerOutsideTheGroupClearsSetgidWithoutGroupExecuteToo() {
+        long g = fs.create(DaxFileSystem.ROOT, "g", 06666, 0, 0);
+        assertEquals(true, fs.dropPrivileges(g, true));
+        assertEquals(0666, fs.getattr(g).mode() & 07777);
+        long h = fs.create(DaxFileSystem.ROOT, "h", 02666, 0, 0);
+        assertEquals(false, fs.dropPrivileges(h, false), "a member of the group keeps it");
+        assertEquals(02666, fs.getattr(h).mode() & 07777);
+        long d = fs.mkdir(DaxFileSystem.ROOT, "d", 02775, 0, 0);
+        assertEquals(false, fs.dropPrivileges(d, true), "directories keep theirs");
     }
 }

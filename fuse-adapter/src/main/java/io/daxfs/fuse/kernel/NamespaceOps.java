@@ -182,7 +182,7 @@ final class NamespaceOps {
                 throw e;
             }
             ino = fs.lookup(dir, name);
-            data.openExisting(ino, flags, r.argInt(12));
+            data.openExisting(r, ino, flags, r.argInt(12));
             try {
                 replyCreated(out, ino); // the entry carries the new mode: nothing to invalidate
             } catch (RuntimeException | Error e2) {

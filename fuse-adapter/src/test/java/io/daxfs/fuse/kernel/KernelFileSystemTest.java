@@ -81,15 +81,20 @@ class KernelFileSystemTest {
 
     /** Sends one request; returns what the dispatcher wrote (empty if nothing). */
     private ByteBuffer send(int opcode, long nodeid, byte[] args) throws Exception {
+        return sendAs(opcode, nodeid, args, 0, 0, 1);
+    }
+
+    /** {@link #send} from the caller uid, gid, pid (a pid that does not exist has no supplementary groups). */
+    private ByteBuffer sendAs(int opcode, long nodeid, byte[] args, int uid, int gid, int pid) throws Exception {
         long before = Files.size(replies);
         int len = IN_HEADER_SIZE + args.length;
         in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
         in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
         in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
         in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
-        in.set(JAVA_INT_UNALIGNED, IN_UID, 0);
-        in.set(JAVA_INT_UNALIGNED, IN_GID, 0);
-        in.set(JAVA_INT_UNALIGNED, IN_PID, 1);
+        in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
+        in.set(JAVA_INT_UNALIGNED, IN_GID, gid);
+        in.set(JAVA_INT_UNALIGNED, IN_PID, pid);
         MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
         request.reset(len);
         kfs.handle(request, reply);
@@ -294,5 +299,34 @@ class KernelFileSystemTest {
         if (reused == file) {
             assertTrue(fs.getattr(reused).generation() != generation, "a reused number has a new generation");
         }
+    }
+    /**
+     * A SETATTR that changes nothing is the kernel's file_remove_privs (fallocate, punch hole,
+     * zero range, copy_file_range, write by a caller without CAP_FSETID; xfstests generic/683,
+     * 684, 685) or a chown(-1, -1): set-user-ID goes, set-group-ID with group-execute, and
+     * without it when the caller is outside the file's group (setattr_should_drop_sgid).
+     */
+    @Test
+    void aSetattrThatChangesNothingDropsPrivilegesAsFileRemovePrivsDoes() throws Exception {
+        int noSuchPid = Integer.MAX_VALUE; // no supplementary groups
+        long a = fs.create(DaxFileSystem.ROOT, "a", 06666, 0, 0);
+        long b = fs.create(DaxFileSystem.ROOT, "b", 06676, 0, 0);
+        long c = fs.create(DaxFileSystem.ROOT, "c", 06666, 0, 1001);
+        for (long ino : new long[] {a, b, c}) {
+            ByteBuffer out = sendAs(SETATTR, ino, args(88), 1001, 1001, noSuchPid);
+            assertEquals(0, out.getInt(4));
+            assertEquals(fs.getattr(ino).mode(), out.getInt(OUT_HEADER_SIZE + ATTR_OUT_ATTR + ATTR_MODE),
+                    "the reply carries the new mode");
+        }
+        assertEquals(0100666, fs.getattr(a).mode(), "outside the group: both bits go");
+        assertEquals(0100676, fs.getattr(b).mode(), "group-execute: both bits go");
+        assertEquals(0102666, fs.getattr(c).mode(), "a member of the group keeps set-group-ID without group-execute");
+        long r = fs.create(DaxFileSystem.ROOT, "r", 06666, 5, 5);
+        sendAs(SETATTR, r, args(88), 0, 0, noSuchPid);
+        assertEquals(0102666, fs.getattr(r).mode(), "root (chown -1 -1): set-user-ID goes, set-group-ID stays");
+        ByteBuffer chmod = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN);
+        chmod.putInt(SETATTR_IN_VALID, FATTR_MODE).putInt(SETATTR_IN_MODE, 06644);
+        sendAs(SETATTR, r, chmod.array(), 0, 0, noSuchPid);
+        assertEquals(0106644, fs.getattr(r).mode(), "a chmod is a change, not a kill");
     }
 }
