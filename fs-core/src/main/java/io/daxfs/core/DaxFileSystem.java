@@ -262,9 +262,8 @@ public final class DaxFileSystem implements AutoCloseable {
     // ------------------------------------------------------------------ open handles and lifetimes
 
     /**
-     * Registers an open handle of file {@code ino}: while it is registered, removing the file's
-     * last name keeps the inode and its data until the last {@link #release}. ENOENT if the
-     * inode is free or being freed; EISDIR for a directory.
+     * Registers an open handle of {@code ino} (a file or directory): while it is registered,
+     * removing its last name keeps the inode until the last {@link #release}. ENOENT if free.
      */
     public void open(long ino) {
         lifetimes.open(handle(ino));
