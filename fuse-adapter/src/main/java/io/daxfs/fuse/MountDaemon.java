@@ -1,12 +1,12 @@
 package io.daxfs.fuse;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.kernel.KernelFrontEnd;
 import io.daxfs.fuse.libfuse.LibfuseFrontEnd;
 import io.daxfs.fuse.mount.DaemonThreads;
+import io.daxfs.fuse.mount.ExitingDaemons;
 import io.daxfs.fuse.mount.FrontEnd;
 import io.daxfs.fuse.mount.MountSession;
 import io.daxfs.fuse.options.MountOptions;
@@ -45,7 +45,7 @@ public final class MountDaemon {
         // The front end's native downcalls take a while to make; the other CPU makes them
         // while this thread opens and checks the device (docs/performance.md, mount time).
         DaemonThreads.daemon(frontEnd::prepare, "daxfs-prepare").start();
-        try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.defaults())) {
+        try (OpenedDevice device = ExitingDaemons.open(target, DeviceOptions.defaults())) {
             DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.atimePolicy());
             LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {})", target, mountPoint,
                     fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(), options.atimePolicy());
