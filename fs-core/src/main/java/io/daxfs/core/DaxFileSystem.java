@@ -259,6 +259,11 @@ public final class DaxFileSystem implements AutoCloseable {
         namespace.rename(srcDir, srcName, dstDir, dstName, flags);
     }
 
+    /** RENAME_WHITEOUT too: the source name becomes a character device 0/0 of {@code uid}, {@code gid}. */
+    public void renameWhiteout(long srcDir, String srcName, long dstDir, String dstName, int flags, int uid, int gid) {
+        namespace.renameWhiteout(srcDir, srcName, dstDir, dstName, flags, uid, gid);
+    }
+
     // ------------------------------------------------------------------ open handles and lifetimes
 
     /**
@@ -338,10 +343,7 @@ public final class DaxFileSystem implements AutoCloseable {
     }
 
     /**
-     * What Linux does to a file that someone without CAP_FSETID writes or truncates, and to
-     * any file that is chowned: see {@link AttributeChanges#dropPrivileges}; {@code
-     * sgidWithoutExec} when the caller is outside the file's group. Returns whether the mode
-     * changed.
+     * What Linux does to a file written, truncated or chowned: {@link AttributeChanges#dropPrivileges}.
      */
     public boolean dropPrivileges(long ino, boolean sgidWithoutExec) {
         return attributes.dropPrivileges(handle(ino), sgidWithoutExec);

@@ -216,4 +216,27 @@ class LinuxCallsTest {
             assertEquals("Stale file handle Stale file handle Stale file handle", out);
         }
     }
+    /**
+     * renameat2 RENAME_WHITEOUT (what overlayfs does in its upper directory): the file moves,
+     * and its old name becomes a whiteout, a character device 0/0 with mode 0 owned by the
+     * caller. xfstests generic/078, 626, 700. libfuse 2: EINVAL (no RENAME2).
+     */
+    @Test
+    void renameat2WhiteoutLeavesACharacterDevice() {
+        String out = python("""
+                import ctypes, os, stat
+                libc = ctypes.CDLL(None, use_errno=True)
+                open('a', 'w').write('A'); open('b', 'w').write('B')
+                if libc.renameat2(-100, b'a', -100, b'b', 4) != 0:
+                    print(os.strerror(ctypes.get_errno())); raise SystemExit
+                st = os.lstat('a')
+                print(open('b').read(), stat.S_ISCHR(st.st_mode), oct(st.st_mode & 0o7777), os.major(st.st_rdev),
+                      os.minor(st.st_rdev), st.st_uid, sorted(os.listdir('.')))
+                """, d);
+        if (DaxfsMount.kernelFrontend()) {
+            assertEquals("A True 0o0 0 0 0 ['a', 'b']", out);
+        } else {
+            assertEquals("Invalid argument", out);
+        }
+    }
 }
