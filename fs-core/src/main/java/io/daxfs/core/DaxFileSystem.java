@@ -176,10 +176,15 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /**
      * {@link #lookup} and {@link #getattr} of the result as one step: no unlink can free the
-     * inode (and a new file reuse its number) in between.
+     * inode (and a new file reuse its number) in between. ".." is the directory's parent.
      */
     public Attributes lookupAttributes(long dir, String name) {
         return namespace.lookupAttributes(dir, name);
+    }
+
+    /** By number alone (a file handle): ENOENT if free or without a name; the caller checks the generation. */
+    public Attributes attributesByNumber(long ino) {
+        return namespace.attributesByNumber(ino);
     }
 
     /** The entries of a directory, "." and ".." first. A listing is an access (atime). */
@@ -268,12 +273,16 @@ public final class DaxFileSystem implements AutoCloseable {
         namespace.rename(srcDir, srcName, dstDir, dstName, flags);
     }
 
+    /** RENAME_WHITEOUT too: the source name becomes a character device 0/0 of {@code uid}, {@code gid}. */
+    public void renameWhiteout(long srcDir, String srcName, long dstDir, String dstName, int flags, int uid, int gid) {
+        namespace.renameWhiteout(srcDir, srcName, dstDir, dstName, flags, uid, gid);
+    }
+
     // ------------------------------------------------------------------ open handles and lifetimes
 
     /**
-     * Registers an open handle of file {@code ino}: while it is registered, removing the file's
-     * last name keeps the inode and its data until the last {@link #release}. ENOENT if the
-     * inode is free or being freed; EISDIR for a directory.
+     * Registers an open handle of {@code ino} (a file or directory): while it is registered,
+     * removing its last name keeps the inode until the last {@link #release}. ENOENT if free.
      */
     public void open(long ino) {
         lifetimes.open(handle(ino));
@@ -321,6 +330,12 @@ public final class DaxFileSystem implements AutoCloseable {
         return table.attributes(ino);
     }
 
+    /** When the inode was made (statx's birth time, STATX_BTIME). */
+    public Timestamp birthTime(long ino) {
+        checkIno(ino);
+        return table.birthTime(ino);
+    }
+
     /** The inode's mode (type and permission bits). */
     public int mode(long ino) {
         handle(ino);
@@ -342,12 +357,10 @@ public final class DaxFileSystem implements AutoCloseable {
     }
 
     /**
-     * What Linux does to a file that someone without CAP_FSETID writes or truncates, and to
-     * any file that is chowned: see {@link AttributeChanges#dropPrivileges}. Returns whether
-     * the mode changed.
+     * What Linux does to a file written, truncated or chowned: {@link AttributeChanges#dropPrivileges}.
      */
-    public boolean dropPrivileges(long ino) {
-        return attributes.dropPrivileges(handle(ino));
+    public boolean dropPrivileges(long ino, boolean sgidWithoutExec) {
+        return attributes.dropPrivileges(handle(ino), sgidWithoutExec);
     }
 
     /** The value of extended attribute {@code name}; ENODATA if there is none. */

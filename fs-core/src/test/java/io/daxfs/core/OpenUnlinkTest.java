@@ -1,5 +1,6 @@
 package io.daxfs.core;
 
+import io.daxfs.core.base.Attributes;
 import io.daxfs.core.base.DirEntry;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsStats;
@@ -250,7 +251,57 @@ class OpenUnlinkTest {
         fs.release(a);
         assertEverythingFreed(fs);
         assertErrno(Errno.ENOENT, () -> fs.open("/a"));
-        assertErrno(Errno.EISDIR, () -> fs.open(ROOT));
+    }
+
+    /**
+     * A directory removed or renamed over while open (opendir) stays, as on ext4: fstat shows
+     * link count 0, nothing can be made in it, and its last release frees it (xfstests
+     * generic/035). After a crash the next mount frees it.
+     */
+    @Test
+    void aDirectoryRemovedWhileOpenLivesUntilItsLastRelease() {
+        long d = fs.mkdir(ROOT, "d", 0755, 0, 0);
+        fs.open(d);
+        long free = fs.statfs().freeInodes();
+        fs.rmdir(ROOT, "d");
+        Attributes a = fs.getattr(d);
+        assertTrue(a.isDirectory());
+        assertEquals(0, a.nlink());
+        assertEquals(2, fs.getattr(ROOT).nlink(), "the parent lost the link at once");
+        assertEquals(free, fs.statfs().freeInodes(), "still allocated");
+        assertErrno(Errno.ENOENT, () -> fs.mkdir(d, "x", 0755, 0, 0));
+        assertErrno(Errno.ENOENT, () -> fs.create(d, "f", 0644, 0, 0));
+        assertErrno(Errno.ENOENT, () -> fs.readdir(d));
+        assertErrno(Errno.ENOENT, () -> fs.lookup(d, "x"));
+        assertErrno(Errno.ENOENT, () -> fs.lookupAttributes(d, ".."));
+        fs.chmod(d, 0700); // an open descriptor may still change its attributes
+        assertEquals(040700, fs.getattr(d).mode());
+        fs.release(d);
+        assertErrno(Errno.ENOENT, () -> fs.getattr(d));
+        assertEquals(free + 1, fs.statfs().freeInodes());
+
+        long a2 = fs.mkdir(ROOT, "a", 0755, 0, 0);
+        long b2 = fs.mkdir(ROOT, "b", 0755, 0, 0);
+        fs.open(b2);
+        fs.rename(ROOT, "a", ROOT, "b");
+        assertEquals(0, fs.getattr(b2).nlink(), "renamed over: removed, still there");
+        assertEquals(a2, fs.lookup(ROOT, "b"));
+        fs.release(b2);
+        assertErrno(Errno.ENOENT, () -> fs.getattr(b2));
+        fs.rmdir(ROOT, "b");
+        assertEverythingFreed(fs);
+    }
+
+    @Test
+    void aDirectoryRemovedWhileOpenIsFreedByTheNextMountAfterACrash() {
+        long d = fs.mkdir(ROOT, "gone", 0755, 0, 0);
+        fs.setxattr(d, "user.x", new byte[100], 0);
+        fs.open(d);
+        fs.rmdir(ROOT, "gone");
+        assertTrue(fsck(dev).clean(), fsck(dev).render());
+        DaxFileSystem after = dev.crashRemount(); // the daemon dies with the directory open
+        assertErrno(Errno.ENOENT, () -> after.getattr(d));
+        assertEverythingFreed(after);
     }
 
     /** Unlink and the last release race: the file is freed exactly once, whoever wins. */

@@ -1,12 +1,12 @@
 package io.daxfs.fuse;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.kernel.KernelFrontEnd;
 import io.daxfs.fuse.libfuse.LibfuseFrontEnd;
 import io.daxfs.fuse.mount.DaemonThreads;
+import io.daxfs.fuse.mount.ExitingDaemons;
 import io.daxfs.fuse.mount.FrontEnd;
 import io.daxfs.fuse.mount.MountSession;
 import io.daxfs.fuse.options.MountOptions;
@@ -76,15 +76,15 @@ public final class MountDaemon {
      */
     static OpenedDevice open(Path target, MountOptions options) throws io.daxfs.devdax.DeviceException {
         if (!options.readOnly()) {
-            return DeviceOpener.open(target, DeviceOptions.defaults());
+            return ExitingDaemons.open(target, DeviceOptions.defaults());
         }
         try {
-            return DeviceOpener.open(target, DeviceOptions.builder().readOnly(true).privateMapping(true).build());
+            return ExitingDaemons.open(target, DeviceOptions.builder().readOnly(true).privateMapping(true).build());
         } catch (io.daxfs.devdax.DeviceException e) {
             if (e.reason() != io.daxfs.devdax.DeviceException.Reason.UNSUPPORTED) {
                 throw e;
             }
-            return DeviceOpener.open(target, DeviceOptions.readOnlyOptions());
+            return ExitingDaemons.open(target, DeviceOptions.readOnlyOptions());
         }
     }
 

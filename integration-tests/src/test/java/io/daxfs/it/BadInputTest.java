@@ -224,6 +224,39 @@ class BadInputTest {
         assertNotEquals(sha, sha256(m.image), "--force makes a new file system (new uuid)");
     }
 
+    /**
+     * --size over an existing image of another size resizes it (issue 14: it was silently
+     * ignored, `mkfs IMG --size 256M --force` over a 64 MiB image made a 64 MiB daxfs), after
+     * the usual refusals: a daxfs on it without --force, or the image in use.
+     */
+    @Test
+    void mkfsSizeOverAnExistingImageResizesIt() throws IOException {
+        DaxfsMount m = fresh();
+        m.mkfs("64M");
+        String sha = sha256(m.image);
+        assertFailsSaying(Daxfs.daxfs("mkfs", m.image.toString(), "--size", "256M"), "already holds a daxfs", "--force");
+        assertEquals(sha, sha256(m.image));
+        assertEquals(64L << 20, Files.size(m.image), "not resized without --force");
+        String out = Daxfs.daxfs("mkfs", m.image.toString(), "--size", "256M", "--force").expectSuccess().out();
+        assertTrue(out.contains("resized") && out.contains("(256 MiB)"), out);
+        assertEquals(256L << 20, Files.size(m.image));
+        out = Daxfs.daxfs("mkfs", m.image.toString(), "--size", "32M", "--force").expectSuccess().out();
+        assertTrue(out.contains("(32 MiB)"), out);
+        assertEquals(32L << 20, Files.size(m.image), "shrunk too");
+        m.mount();
+        long bytes = Long.parseLong(Daxfs.shOk("stat -f -c %b " + q(m.mnt)).strip()) * 4096;
+        assertTrue(bytes > (16L << 20) && bytes <= (32L << 20), "a 32 MiB file system: " + bytes);
+        m.umount();
+
+        Path plain = sparseFile(m.dir.resolve("plain.img"), 8L << 20); // no daxfs: no --force needed
+        Daxfs.daxfs("mkfs", plain.toString(), "--size", "48M").expectSuccess();
+        assertEquals(48L << 20, Files.size(plain));
+
+        assertFailsSaying(Daxfs.daxfs("mkfs", shared.image.toString(), "--size", "512M", "--force"), "in use");
+        assertEquals("the shared daxfs", Files.readString(shared.path("marker")), "the mounted image is untouched");
+        assertNotEquals(512L << 20, Files.size(shared.image));
+    }
+
     @Test
     void mountOfAnImageAlreadyMountedElsewhere() throws IOException {
         Path other = Files.createDirectory(shared.dir.resolve("other-mnt"));

@@ -3,6 +3,7 @@ package io.daxfs.it;
 import static io.daxfs.it.Daxfs.q;
 import static io.daxfs.it.Daxfs.shOk;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -143,6 +144,99 @@ class LinuxCallsTest {
             assertEquals("[] linked unnamed data 0o100600 1 No such file or directory ['named']", out);
         } else {
             assertEquals("Operation not supported", out);
+        }
+    }
+    /**
+     * statx's birth time (STATX_BTIME): daxfs stores when each inode was made and the kernel
+     * front end answers FUSE_STATX with it; writes, chmod and renames leave it. libfuse 2's
+     * protocol has no STATX: the birth time is unknown there (stat prints 0).
+     */
+    @Test
+    void statxShowsTheBirthTime() throws Exception {
+        long before = System.currentTimeMillis() / 1000;
+        Path f = Files.writeString(d.resolve("born"), "x");
+        String first = shOk("stat -c %W " + q(f)).strip();
+        Thread.sleep(1100);
+        shOk("echo more >> " + q(f) + " && chmod 600 " + q(f) + " && mv " + q(f) + " " + q(d.resolve("moved")));
+        String after = shOk("stat -c '%W %Y' " + q(d.resolve("moved"))).strip();
+        if (DaxfsMount.kernelFrontend()) {
+            long born = Long.parseLong(first);
+            assertTrue(born >= before && born <= before + 5, first + " vs " + before);
+            assertEquals(first, after.split(" ")[0], "the birth time stays");
+            assertTrue(Long.parseLong(after.split(" ")[1]) > born, "while mtime moved: " + after);
+        } else {
+            assertEquals("0", first);
+        }
+    }
+    /**
+     * File handles (name_to_handle_at, open_by_handle_at; what NFS exports use) outlive the
+     * kernel's inode cache: after drop_caches the kernel asks daxfs for the inode by number
+     * (LOOKUP of ".", FUSE_EXPORT_SUPPORT) and reconnects a directory through ".."; a file that
+     * was deleted is stale (ESTALE). xfstests generic/426, 467, 477, 756, 777. libfuse 2 offers
+     * no export support: every handle is stale once its inode left the cache.
+     */
+    @Test
+    void fileHandlesOpenAfterTheInodeCacheWasDropped() throws IOException {
+        Path dir = Files.createDirectories(d.resolve("h/sub"));
+        Files.writeString(dir.resolve("f"), "handled");
+        Files.writeString(dir.resolve("gone"), "x");
+        String out = python("""
+                import ctypes, os
+                libc = ctypes.CDLL(None, use_errno=True)
+                class Handle(ctypes.Structure):
+                    _fields_ = [('size', ctypes.c_uint), ('type', ctypes.c_int), ('data', ctypes.c_ubyte * 128)]
+                def handle(path):
+                    h = Handle(); h.size = 128; mount_id = ctypes.c_int()
+                    if libc.name_to_handle_at(-100, path.encode(), ctypes.byref(h), ctypes.byref(mount_id), 0) != 0:
+                        raise OSError(ctypes.get_errno(), path)
+                    return h
+                def open_handle(h, flags):
+                    fd = libc.open_by_handle_at(mount_fd, ctypes.byref(h), flags)
+                    return fd if fd >= 0 else os.strerror(ctypes.get_errno())
+                mount_fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY)  # any descriptor on the mount
+                f, sub, gone = handle('h/sub/f'), handle('h/sub'), handle('h/sub/gone')
+                os.unlink('h/sub/gone')
+                os.chdir('/')
+                def drop():
+                    with open('/proc/sys/vm/drop_caches', 'w') as c:
+                        c.write('3')
+                drop()
+                out = []
+                fd = open_handle(f, os.O_RDONLY)
+                out.append(os.read(fd, 100).decode() if isinstance(fd, int) else fd)
+                drop()
+                fd = open_handle(sub, os.O_RDONLY | os.O_DIRECTORY)
+                out.append(str(sorted(os.listdir(fd))) if isinstance(fd, int) else fd)
+                out.append(str(open_handle(gone, os.O_RDONLY)))
+                print(' '.join(out))
+                """, d);
+        if (DaxfsMount.kernelFrontend()) {
+            assertEquals("handled ['f'] Stale file handle", out);
+        } else {
+            assertEquals("Stale file handle Stale file handle Stale file handle", out);
+        }
+    }
+    /**
+     * renameat2 RENAME_WHITEOUT (what overlayfs does in its upper directory): the file moves,
+     * and its old name becomes a whiteout, a character device 0/0 with mode 0 owned by the
+     * caller. xfstests generic/078, 626, 700. libfuse 2: EINVAL (no RENAME2).
+     */
+    @Test
+    void renameat2WhiteoutLeavesACharacterDevice() {
+        String out = python("""
+                import ctypes, os, stat
+                libc = ctypes.CDLL(None, use_errno=True)
+                open('a', 'w').write('A'); open('b', 'w').write('B')
+                if libc.renameat2(-100, b'a', -100, b'b', 4) != 0:
+                    print(os.strerror(ctypes.get_errno())); raise SystemExit
+                st = os.lstat('a')
+                print(open('b').read(), stat.S_ISCHR(st.st_mode), oct(st.st_mode & 0o7777), os.major(st.st_rdev),
+                      os.minor(st.st_rdev), st.st_uid, sorted(os.listdir('.')))
+                """, d);
+        if (DaxfsMount.kernelFrontend()) {
+            assertEquals("A True 0o0 0 0 0 ['a', 'b']", out);
+        } else {
+            assertEquals("Invalid argument", out);
         }
     }
 }

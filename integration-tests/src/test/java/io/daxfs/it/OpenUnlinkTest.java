@@ -198,6 +198,53 @@ class OpenUnlinkTest {
     }
 
     /**
+     * A directory removed, or renamed over, while a process has it open: fstat of the
+     * descriptor shows it with link count 0 and it stays empty (xfstests generic/035, whose
+     * t_rename_overwrite does the rename case), as on ext4; its last close frees it. libfuse 2
+     * forgets the path at the removal, so fstat there fails with ENOENT.
+     */
+    @Test
+    void aDirectoryRemovedWhileOpenCanStillBeStatted() throws IOException {
+        long empty = freeBlocks();
+        Files.createDirectories(m.path("top"));
+        String out = python("""
+                import os, sys
+                top = sys.argv[1]
+                out = []
+                def fstat_nlink(fd):
+                    try:
+                        return 'nlink=%d' % os.fstat(fd).st_nlink
+                    except OSError as e:
+                        return os.strerror(e.errno)
+                os.mkdir(top + '/d')
+                fd = os.open(top + '/d', os.O_RDONLY | os.O_DIRECTORY)
+                os.rmdir(top + '/d')
+                out.append(fstat_nlink(fd))
+                try:
+                    os.mkdir('/proc/self/fd/%d/x' % fd)
+                    out.append('created')
+                except OSError as e:
+                    out.append(os.strerror(e.errno))
+                os.close(fd)
+                os.mkdir(top + '/a'); os.mkdir(top + '/b')
+                fd = os.open(top + '/b', os.O_RDONLY | os.O_DIRECTORY)
+                os.rename(top + '/a', top + '/b')
+                out.append(fstat_nlink(fd))
+                os.close(fd)
+                print(' '.join(out))
+                """, m.path("top")).strip();
+        assertEquals(DaxfsMount.kernelFrontend()
+                ? "nlink=0 No such file or directory nlink=0"
+                : "No such file or directory No such file or directory No such file or directory", out);
+        shOk("rm -r " + q(m.path("top")));
+        m.umount();
+        m.fsckClean();
+        m.mount();
+        assertEquals(empty, freeBlocks(), "the removed directories were freed at their last close");
+        m.assertNoDaemonErrors();
+    }
+
+    /**
      * With {@code -o hard_remove} libfuse forgets the file's path at the unlink: the calls
      * that travel with the file handle still work, the path-based ones get ENOENT (what the
      * option costs, docs/compatibility.md), and nothing reaches the log as an error. The kernel

@@ -68,6 +68,38 @@ class PosixSemanticsTest {
         assertEquals("777", shOk("stat -c %a " + q(f)).strip(), "a write by an unprivileged user clears them");
     }
 
+    /**
+     * fallocate, punch hole and zero range by a user without CAP_FSETID take set-user-ID and
+     * set-group-ID away as a write does (xfstests generic/683, 684, 685): set-user-ID always;
+     * set-group-ID with group-execute, and without it unless the user is in the file's group.
+     * Root keeps them. libfuse 2's protocol has no HANDLE_KILLPRIV: the kernel computes the
+     * mode there, keeping set-group-ID without group-execute.
+     */
+    @Test
+    void fallocatePunchAndZeroRangeByAnotherUserClearSetuidAndSetgid() {
+        assumeSetpriv();
+        boolean kernel = DaxfsMount.kernelFrontend();
+        String[] ops = {"fallocate -l 8192", "fallocate -p -o 0 -l 4096", "fallocate -z -o 0 -l 4096"};
+        for (int i = 0; i < ops.length; i++) {
+            Path f = m.mnt.resolve("falloc" + i);
+            shOk("head -c 16384 /dev/zero > " + q(f) + " && chmod 6666 " + q(f));
+            shOk(as(1001, ops[i] + " " + f));
+            assertEquals(kernel ? "666" : "2666", shOk("stat -c %a " + q(f)).strip(), ops[i] + ", not in the group");
+            shOk("chmod 6676 " + q(f));
+            shOk(as(1001, ops[i] + " " + f));
+            assertEquals("676", shOk("stat -c %a " + q(f)).strip(), ops[i] + ", group-execute");
+            shOk("chmod 6666 " + q(f) + " && chgrp 1001 " + q(f) + " && chmod 6666 " + q(f));
+            shOk(as(1001, ops[i] + " " + f));
+            assertEquals("2666", shOk("stat -c %a " + q(f)).strip(), ops[i] + ", in the group");
+            shOk("chmod 6777 " + q(f) + " && " + ops[i] + " " + q(f));
+            assertEquals("6777", shOk("stat -c %a " + q(f)).strip(), ops[i] + " by root");
+        }
+        Path w = m.mnt.resolve("written");
+        shOk("echo x > " + q(w) + " && chmod 6666 " + q(w));
+        shOk(as(1001, "echo more >> " + w));
+        assertEquals(kernel ? "666" : "2666", shOk("stat -c %a " + q(w)).strip(), "a write, not in the group");
+    }
+
     @Test
     void otherUsersAreAllowedAndDeniedByTheModeBits() {
         assumeSetpriv();

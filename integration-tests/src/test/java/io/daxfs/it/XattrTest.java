@@ -218,6 +218,33 @@ class XattrTest {
         assertContains(shOk("getfacl -c " + q(d.resolve("copy"))), "user:77:r--");
     }
 
+    /**
+     * An access ACL of the base entries plus a mask (no named entries) is kept as an attribute,
+     * as on Linux file systems: the mode's group bits show the mask, and listing the names
+     * into a buffer too small for "system.posix_acl_access" fails with ERANGE (xfstests
+     * generic/529, whose t_attr_corruption does exactly this).
+     */
+    @Test
+    void anAclWithOnlyAMaskIsKept() throws IOException {
+        Path f = Files.writeString(d.resolve("f"), "x");
+        shOk("chmod 644 " + q(f));
+        String raw = """
+                import struct
+                acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, perm, 0)
+                        for tag, perm in ((1, 0), (4, 0), (0x10, 4), (0x20, 0)))
+                fd = os.open(sys.argv[1], os.O_RDONLY)
+                os.setxattr(fd, 'system.posix_acl_access', acl)
+                assert os.listxattr(fd) == ['system.posix_acl_access'], os.listxattr(fd)
+                assert oct(os.stat(fd).st_mode & 0o777) == '0o40', oct(os.stat(fd).st_mode)
+                libc = ctypes.CDLL(None, use_errno=True)
+                buf = ctypes.create_string_buffer(64)
+                r = libc.flistxattr(fd, buf, 20)
+                assert r == -1 and ctypes.get_errno() == errno.ERANGE, (r, ctypes.get_errno())
+                """;
+        assertEquals("OK", pythonErrno(raw, f));
+        assertEquals("user::---\ngroup::---\nmask::r--\nother::---\n\n", shOk("getfacl -c " + q(f)));
+    }
+
     @Test
     void trustedNamesAreListedOnlyToRoot() throws IOException {
         Path f = Files.writeString(d.resolve("f"), "x");

@@ -86,18 +86,19 @@ public final class AttributeChanges {
     /**
      * What Linux does to a file that someone without CAP_FSETID writes or truncates, and to
      * any file that is chowned (file_remove_privs, chown_common): the set-user-ID bit goes; the
-     * set-group-ID bit goes if group-execute is set (without it, the bit marks mandatory
-     * locking); the security.capability attribute goes. Directories keep theirs. A file with
-     * none of these costs two reads of its inode and allocates nothing. Returns whether the
-     * mode changed (a cached copy of it is then stale).
+     * set-group-ID bit goes if group-execute is set, and without group-execute if
+     * {@code sgidWithoutExec} (setattr_should_drop_sgid: the caller is not in the file's group);
+     * the security.capability attribute goes. Directories keep theirs. A file with none of
+     * these costs two reads of its inode and allocates nothing. Returns whether the mode
+     * changed (a cached copy of it is then stale).
      */
-    public boolean dropPrivileges(Inode in) {
+    public boolean dropPrivileges(Inode in, boolean sgidWithoutExec) {
         int mode = table.mode(in.ino());
         if (FileMode.isDirectory(mode)) {
             return false;
         }
         int kept = mode & ~FileMode.S_ISUID;
-        if ((mode & (FileMode.S_ISGID | GROUP_EXECUTE)) == (FileMode.S_ISGID | GROUP_EXECUTE)) {
+        if ((mode & GROUP_EXECUTE) != 0 || sgidWithoutExec) {
             kept &= ~FileMode.S_ISGID;
         }
         if (kept != mode) {

@@ -85,6 +85,12 @@ public final class InodeTable {
                 media.get(LONG, o + CTIME), media.get(INT, o + CTIME_NS), media.get(INT, o + GENERATION));
     }
 
+    /** When the inode was made (statx's btime); it never changes afterwards. */
+    public Timestamp birthTime(long ino) {
+        long o = offset(ino);
+        return new Timestamp(media.get(LONG, o + BTIME), media.get(INT, o + BTIME_NS));
+    }
+
     /** Writes a whole fresh inode (all 256 bytes; the commit adds its checksum) in {@code tx}. */
     public void initialize(Transaction tx, long ino, int mode, int uid, int gid, long rdev, long parent,
                            long nlink, Timestamp now) {

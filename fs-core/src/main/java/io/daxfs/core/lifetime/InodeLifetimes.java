@@ -93,9 +93,10 @@ public final class InodeLifetimes {
             table.setCtime(tx, ino, now);
             return () -> { };
         }
-        if (!isDir && openFiles.keepIfOpen(ino)) {
-            // The open handles keep using the inode and its blocks; a crash before the last
-            // release leaves it on the list, and the next mount frees it.
+        if (openFiles.keepIfOpen(ino)) {
+            // The open handles keep using the inode and its blocks (a directory: its attributes,
+            // as fstat of a removed directory shows them); a crash before the last release
+            // leaves it on the list, and the next mount frees it.
             table.setCtime(tx, ino, now);
             orphan(tx, ino);
             return () -> { };
@@ -186,12 +187,12 @@ public final class InodeLifetimes {
     // ------------------------------------------------------------------ open handles
 
     /**
-     * Registers an open handle of file {@code ino}: while it is registered, removing the file's
-     * last name keeps the inode and its data (on the orphan list) until the last
-     * {@link #release}. ENOENT if the inode has no name and no open handle left (it is being
-     * freed); EISDIR for a directory (directories are freed at rmdir: the kernel sends nothing
-     * but releasedir for a removed directory). Takes the inode's lock shared, which excludes
-     * every unlink of it.
+     * Registers an open handle of inode {@code ino}: while it is registered, removing its last
+     * name keeps the inode and its data (on the orphan list) until the last {@link #release}. A
+     * directory removed while open stays too, empty and with link count 0 (the kernel marks it
+     * dead and sends only attribute requests and releasedir for it). ENOENT if the inode has no
+     * name and no open handle left (it is being freed). Takes the inode's lock shared, which
+     * excludes every unlink of it.
      */
     public void open(Inode in) {
         Lock r = in.lock().readLock();
@@ -200,9 +201,6 @@ public final class InodeLifetimes {
             long ino = in.ino();
             if (in.isRetired() || !inodeAllocator.isUsed(ino)) {
                 throw new FsException(Errno.ENOENT, "no inode " + ino);
-            }
-            if (FileMode.isDirectory(table.mode(ino))) {
-                throw new FsException(Errno.EISDIR, "inode " + ino + " is a directory");
             }
             if (table.nlink(ino) == 0 && !openFiles.isOpen(ino)) {
                 throw new FsException(Errno.ENOENT, "inode " + ino + " is being freed");

@@ -96,9 +96,35 @@ public final class Namespace {
     public Attributes lookupAttributes(long dir, String name) {
         Names.checkLength(name);
         try (NamespaceLocks.Held held = locks.hold()) {
+            if (name.equals("..")) {
+                // Held shared, the directory cannot move to another parent, and its parent
+                // cannot be removed while it has this entry.
+                held.directory(dir, false);
+                return table.attributes(table.parent(dir));
+            }
             Directory.Entry e = entry(held.directory(dir, false), name);
             pauses.reach("lookup.found", e.ino());
             return table.attributes(e.ino());
+        }
+    }
+
+    /**
+     * The attributes of inode {@code ino} found by its number alone, as a file handle names it
+     * (open_by_handle_at, NFS): ENOENT unless it is in use and has a name - a file whose last
+     * name went is stale to a handle, as on ext4. Read under the inode's lock, shared, so no
+     * unlink can free it (and a new file reuse the number) meanwhile.
+     */
+    public Attributes attributesByNumber(long ino) {
+        Inode in = locks.handle(ino);
+        java.util.concurrent.locks.Lock r = in.lock().readLock();
+        r.lock();
+        try {
+            if (in.isRetired() || !inodeAllocator.isUsed(ino) || table.mode(ino) == 0 || table.nlink(ino) == 0) {
+                throw new FsException(Errno.ENOENT, "inode " + ino + " has no name");
+            }
+            return table.attributes(ino);
+        } finally {
+            r.unlock();
         }
     }
 
@@ -452,6 +478,39 @@ public final class Namespace {
     public void rename(long srcDir, String srcName, long dstDir, String dstName, int flags) {
         Names.check(srcName);
         Names.check(dstName);
-        renames.rename(this, srcDir, srcName, dstDir, dstName, flags);
+        if ((flags & Renames.WHITEOUT) != 0) {
+            throw new FsException(Errno.EINVAL, "a whiteout needs its owner: renameWhiteout");
+        }
+        renames.rename(this, srcDir, srcName, dstDir, dstName, flags, 0, 0);
+    }
+
+    /**
+     * {@link #rename} with RENAME_WHITEOUT ({@code flags} 0 or NOREPLACE besides): in the same
+     * transaction the source name becomes a whiteout, a character device 0/0 with no
+     * permission bits owned by {@code uid}, {@code gid} (overlayfs marks deleted lower files so).
+     */
+    public void renameWhiteout(long srcDir, String srcName, long dstDir, String dstName, int flags, int uid, int gid) {
+        Names.check(srcName);
+        Names.check(dstName);
+        renames.rename(this, srcDir, srcName, dstDir, dstName, flags | Renames.WHITEOUT, uid, gid);
+    }
+
+    /**
+     * A whiteout inode for a rename's {@code tx}: allocated and initialized with one link, the
+     * entry for it added by the caller in the same transaction (its number goes back if the
+     * transaction is aborted). Its group follows a set-group-ID {@code dir} as
+     * {@link #makeNode}'s does. Caller holds {@code dir} exclusively.
+     */
+    long newWhiteout(Transaction tx, long dir, int uid, int gid, Timestamp now) {
+        long ino = inodeAllocator.allocate();
+        if (ino == 0) {
+            throw new FsException(Errno.ENOSPC, "no free inodes");
+        }
+        handles.remove(ino);
+        tx.onAbort(() -> inodeAllocator.release(ino));
+        tx.updateBits(geometry.inodeBitmapOffset(), ino - 1, 1, true);
+        int owningGid = (table.mode(dir) & FileMode.S_ISGID) != 0 ? table.attributes(dir).gid() : gid;
+        table.initialize(tx, ino, FileMode.S_IFCHR, uid, owningGid, 0, dir, 1, now);
+        return ino;
     }
 }

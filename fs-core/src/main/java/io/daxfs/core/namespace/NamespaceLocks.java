@@ -78,7 +78,8 @@ final class NamespaceLocks {
 
         /**
          * Locks directory {@code dir} and returns its handle; ENOENT if it was removed before
-         * the lock was ours, ENOTDIR if it is not a directory.
+         * the lock was ours (also a removed directory kept for an open handle: link count 0,
+         * as Linux's IS_DEADDIR), ENOTDIR if it is not a directory.
          */
         Inode directory(long dir, boolean exclusive) {
             Inode in = handle(dir);
@@ -89,6 +90,9 @@ final class NamespaceLocks {
             requireLive(in);
             if (!FileMode.isDirectory(table.mode(dir))) {
                 throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
+            }
+            if (table.nlink(dir) == 0) {
+                throw new FsException(Errno.ENOENT, "directory " + dir + " was removed");
             }
             return in;
         }

@@ -8,6 +8,7 @@ import io.daxfs.core.concurrent.PausePoints;
 import io.daxfs.core.dir.Directories;
 import io.daxfs.core.dir.Directory;
 import io.daxfs.core.dir.DirectoryBlocks;
+import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.inode.InodeTable;
@@ -33,6 +34,8 @@ final class Renames {
     static final int NOREPLACE = 1;
     /** renameat2(2) flag: swap the two names atomically; both must exist. */
     static final int EXCHANGE = 2;
+    /** renameat2(2) flag: the source name becomes a whiteout, a character device 0/0 (overlayfs). */
+    static final int WHITEOUT = 4;
 
     private final Journal journal;
     private final InodeTable table;
@@ -57,8 +60,9 @@ final class Renames {
     private record Parents(Inode src, Directory from, Inode dst, Directory to) {
     }
 
-    void rename(Namespace ns, long srcDir, String srcName, long dstDir, String dstName, int flags) {
-        if ((flags & ~(NOREPLACE | EXCHANGE)) != 0 || flags == (NOREPLACE | EXCHANGE)) {
+    /** {@code uid} and {@code gid}: the owner of a whiteout ({@link #WHITEOUT}), who asked for it. */
+    void rename(Namespace ns, long srcDir, String srcName, long dstDir, String dstName, int flags, int uid, int gid) {
+        if ((flags & ~(NOREPLACE | EXCHANGE | WHITEOUT)) != 0 || ((flags & EXCHANGE) != 0 && flags != EXCHANGE)) {
             throw new FsException(Errno.EINVAL, "rename flags " + flags);
         }
         Runnable later;
@@ -85,7 +89,7 @@ final class Renames {
                 exchange(p, srcDir, srcName, src, dstDir, dstName, dst);
                 return;
             }
-            later = move(ns, p, srcDir, srcName, src, dstDir, dstName, dst);
+            later = move(ns, p, srcDir, srcName, src, dstDir, dstName, dst, (flags & WHITEOUT) != 0, uid, gid);
         }
         later.run();
     }
@@ -147,9 +151,13 @@ final class Renames {
         throw new FsException(Errno.ELOOP, "directory parent chain loops");
     }
 
-    /** Moves {@code src} to {@code dstName}, replacing {@code dst} if there is one. Returns what runs after the locks go. */
+    /**
+     * Moves {@code src} to {@code dstName}, replacing {@code dst} if there is one; with
+     * {@code whiteout} a new character device 0/0 of {@code uid}, {@code gid} takes the source
+     * name in the same transaction. Returns what runs after the locks go.
+     */
     private Runnable move(Namespace ns, Parents p, long srcDir, String srcName, Directory.Entry src, long dstDir,
-                          String dstName, Directory.Entry dst) {
+                          String dstName, Directory.Entry dst, boolean whiteout, int uid, int gid) {
         boolean srcIsDir = isDirectory(src);
         if (dst != null) {
             ns.requireReplaceable(locks.handle(dst.ino()), srcIsDir, dstName);
@@ -158,14 +166,20 @@ final class Renames {
         Timestamp now = Timestamp.now();
         Runnable later = () -> { };
         try {
+            // First what may fail (no free inode), before any directory index changes in memory.
+            long whiteoutIno = whiteout ? ns.newWhiteout(tx, srcDir, uid, gid, now) : 0;
             if (dst != null) {
                 later = lifetimes.dropLink(tx, dst.ino(), now); // first: it may fail with nothing changed
                 p.to().replace(tx, dstName, src.ino(), src.type());
             } else {
                 p.to().add(tx, dstName, src.ino(), src.type(), t -> dirBlocks.grow(t, p.dst()));
             }
-            p.from().remove(tx, srcName);
-            dirBlocks.shrinkIfEmpty(tx, p.src(), p.from());
+            if (whiteout) {
+                p.from().replace(tx, srcName, whiteoutIno, DirentLayout.DT_CHR);
+            } else {
+                p.from().remove(tx, srcName);
+                dirBlocks.shrinkIfEmpty(tx, p.src(), p.from());
+            }
         } catch (RuntimeException e) {
             journal.abort(tx);
             throw e;

@@ -163,12 +163,13 @@ public final class Acl {
     }
 
     /**
-     * Whether the mode bits say all this ACL says (no named entries): then Linux stores no ACL
-     * at all (posix_acl_equiv_mode returning 0).
+     * Whether the mode bits say all this ACL says - no named entries and no mask: then Linux
+     * stores no ACL at all (posix_acl_equiv_mode returning 0). A mask alone is not equivalent:
+     * the group bits then show the mask, and the owning group's own entry is kept in the ACL.
      */
     public boolean isEquivalentToMode() {
         for (AclEntry e : entries) {
-            if (e.tag() == USER || e.tag() == GROUP) {
+            if (e.tag() == USER || e.tag() == GROUP || e.tag() == MASK) {
                 return false;
             }
         }

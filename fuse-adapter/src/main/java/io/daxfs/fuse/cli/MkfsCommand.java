@@ -24,7 +24,9 @@ final class MkfsCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "TARGET")
     Path target;
 
-    @Option(names = "--size", paramLabel = "SIZE", description = "Create TARGET as a sparse image of SIZE (e.g. 1G, 512M) if it does not exist.")
+    @Option(names = "--size", paramLabel = "SIZE", description = "Create TARGET as a sparse image of SIZE (e.g. 1G, "
+            + "512M) if it does not exist; an existing image file of another size is resized to SIZE (a daxfs on it "
+            + "needs --force). A device keeps its size: SIZE must match it.")
     String size;
 
     @Option(names = "--force", description = "Overwrite an existing daxfs.")
@@ -61,11 +63,21 @@ final class MkfsCommand implements Callable<Integer> {
         } else if (!Files.exists(target)) {
             return DaxfsCommand.fail("mkfs", target + " does not exist (give --size to create an image file)");
         }
+        if (size != null && Files.isRegularFile(target)) {
+            Integer failed = resizeImage(createSize);
+            if (failed != null) {
+                return failed;
+            }
+        }
         DeviceOptions options = DeviceOptions.builder().createSize(createSize)
                 .minimumSize(Geometry.MIN_DEVICE_BYTES).build();
         try (OpenedDevice device = DeviceOpener.open(target, options)) {
             if (!device.created() && Superblock.hasMagic(device.region().readView()) && !force) {
                 return DaxfsCommand.fail("mkfs", target + " already holds a daxfs; use --force to overwrite it");
+            }
+            if (size != null && device.size() != createSize) {
+                return DaxfsCommand.fail("mkfs", target + " is a device of " + ImageFiles.formatSize(device.size())
+                        + ": --size " + size + " cannot change that; leave --size out to use the whole device");
             }
             Superblock sb;
             try {
@@ -82,5 +94,46 @@ final class MkfsCommand implements Callable<Integer> {
         } catch (DeviceException e) {
             return DaxfsCommand.fail("mkfs", e.getMessage());
         }
+    }
+    /**
+     * --size given for an existing image file of another size: the file becomes that size
+     * (grown sparse, or shrunk), after the checks formatting it makes anyway - it is not in use
+     * (the device lock), and holds no daxfs unless --force. Returns an exit status if that
+     * fails, null to go on.
+     */
+    private Integer resizeImage(long wanted) {
+        long current;
+        try {
+            current = Files.size(target);
+        } catch (java.io.IOException e) {
+            return DaxfsCommand.fail("mkfs", "cannot read the size of " + target + ": " + e.getMessage());
+        }
+        if (current == wanted) {
+            return null;
+        }
+        if (wanted % ImageFiles.SIZE_GRANULE != 0) {
+            return DaxfsCommand.fail("mkfs", "cannot resize " + target + " to " + ImageFiles.formatSize(wanted)
+                    + ": the size must be a multiple of " + ImageFiles.formatSize(ImageFiles.SIZE_GRANULE));
+        }
+        try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.defaults())) {
+            if (Superblock.hasMagic(device.region().readView()) && !force) {
+                return DaxfsCommand.fail("mkfs", target + " already holds a daxfs (" + ImageFiles.formatSize(current)
+                        + "); use --force to overwrite it with one of " + ImageFiles.formatSize(wanted));
+            }
+        } catch (DeviceException e) {
+            // Smaller than any image could be (or unaligned): it holds no daxfs, and no daemon uses it.
+            if (e.reason() != DeviceException.Reason.TOO_SMALL && e.reason() != DeviceException.Reason.MISALIGNED) {
+                return DaxfsCommand.fail("mkfs", e.getMessage());
+            }
+        }
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(target.toFile(), "rw")) {
+            file.setLength(wanted);
+        } catch (java.io.IOException e) {
+            return DaxfsCommand.fail("mkfs", "cannot resize " + target + " to " + ImageFiles.formatSize(wanted) + ": "
+                    + e.getMessage());
+        }
+        System.out.printf("daxfs: resized %s from %s to %s%n", target, ImageFiles.formatSize(current),
+                ImageFiles.formatSize(wanted));
+        return null;
     }
 }

@@ -1,6 +1,7 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.base.Attributes;
+import io.daxfs.core.base.Timestamp;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
 
@@ -46,10 +47,45 @@ final class AttrCodec {
         return ATTR_OUT_SIZE;
     }
 
+    /**
+     * struct fuse_statx_out at the start of the body, with the basic stats and the birth time;
+     * returns its size. The device numbers come apart from the kernel's new_encode_dev() form
+     * that mknod handed daxfs (see {@link #putAttr}).
+     */
+    static int putStatxOut(Reply r, Attributes a, Timestamp birth, long validNanos) {
+        r.zero(0, STATX_OUT_SIZE);
+        r.putLong(STATX_OUT_VALID, validNanos / 1_000_000_000L);
+        r.putInt(STATX_OUT_VALID_NSEC, (int) (validNanos % 1_000_000_000L));
+        int s = STATX_OUT_STAT;
+        r.putInt(s + SX_MASK, STATX_BASIC_STATS | STATX_BTIME);
+        r.putInt(s + SX_BLKSIZE, BLKSIZE);
+        r.putInt(s + SX_NLINK, (int) Math.min(a.nlink(), 0xffffffffL));
+        r.putInt(s + SX_UID, a.uid());
+        r.putInt(s + SX_GID, a.gid());
+        r.putShort(s + SX_MODE, (short) a.mode());
+        r.putLong(s + SX_INO, a.ino());
+        r.putLong(s + SX_SIZE, a.size());
+        r.putLong(s + SX_BLOCKS, a.blocks512());
+        putTime(r, s + SX_ATIME, a.atimeSec(), a.atimeNsec());
+        putTime(r, s + SX_BTIME, birth.seconds(), birth.nanos());
+        putTime(r, s + SX_CTIME, a.ctimeSec(), a.ctimeNsec());
+        putTime(r, s + SX_MTIME, a.mtimeSec(), a.mtimeNsec());
+        int dev = (int) a.rdev();
+        r.putInt(s + SX_RDEV_MAJOR, (dev & 0xfff00) >>> 8);
+        r.putInt(s + SX_RDEV_MINOR, (dev & 0xff) | ((dev >>> 12) & 0xfff00));
+        return STATX_OUT_SIZE;
+    }
+
+    private static void putTime(Reply r, long at, long seconds, int nanos) {
+        r.putLong(at, seconds);
+        r.putInt(at + 8, nanos);
+    }
+
     /** struct fuse_entry_out at {@code at} for an existing inode; returns its size. */
     static int putEntry(Reply r, long at, Attributes a, long entryNanos, long attrNanos) {
         r.putLong(at + ENTRY_NODEID, a.ino());
-        r.putLong(at + ENTRY_GENERATION, Integer.toUnsignedLong(a.generation()));
+        // The kernel's root inode has generation 0 (it warns about any other in an entry of the root).
+        r.putLong(at + ENTRY_GENERATION, a.ino() == ROOT_ID ? 0 : Integer.toUnsignedLong(a.generation()));
         putValid(r, at, entryNanos, attrNanos);
         putAttr(r, at + ENTRY_ATTR, a);
         return ENTRY_OUT_SIZE;

@@ -1,6 +1,7 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.base.Attributes;
 import io.daxfs.core.base.FsStats;
 import io.daxfs.core.base.Timestamp;
 import io.daxfs.fuse.vfs.PosixAcls;
@@ -26,32 +27,53 @@ final class AttributeOps {
     }
 
     /**
+     * STATX (Linux 6.6+): what GETATTR says and the birth time. The kernel asks for it only
+     * when a caller wants the birth time (statx with STATX_BTIME); until then GETATTR serves.
+     */
+    void statx(Request r, Reply out) {
+        long ino = r.nodeid();
+        Attributes a = fs.getattr(ino);
+        out.send(AttrCodec.putStatxOut(out, a, fs.birthTime(ino), options.attrTimeoutNanos()));
+    }
+
+    /** SETATTR bits that change something; a SETATTR with none of them only takes privileges away. */
+    private static final int CHANGES = FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_SIZE | FATTR_ATIME | FATTR_MTIME
+            | FATTR_ATIME_NOW | FATTR_MTIME_NOW | FATTR_CTIME;
+
+    /**
      * One SETATTR may carry several changes (chown, chmod, truncate, times); they are applied in
      * that order, each in its own transaction. The kernel has checked permissions (with
      * default_permissions) and already dropped set-group-ID from a chmod by a non-member. With
-     * HANDLE_KILLPRIV_V2 daxfs drops set-user-ID/set-group-ID itself: on every chown of a
-     * non-directory (as Linux does, root included) and on a truncate by a caller without
-     * CAP_FSETID (FATTR_KILL_SUIDGID).
+     * HANDLE_KILLPRIV_V2 daxfs drops set-user-ID/set-group-ID itself ({@link Privileges}): on
+     * every chown of a non-directory (as Linux does, root included), on a truncate by a caller
+     * without CAP_FSETID (FATTR_KILL_SUIDGID), and when the SETATTR changes nothing at all:
+     * that is the kernel's file_remove_privs (fallocate, copy_file_range and write call it, when
+     * the file has something to lose and the caller lacks CAP_FSETID) or a chown(-1, -1), whose
+     * attribute change the protocol cannot say otherwise.
      */
     void setattr(Request r, Reply out) {
         long ino = r.nodeid();
         int valid = r.argInt(SETATTR_IN_VALID);
         boolean chown = (valid & (FATTR_UID | FATTR_GID)) != 0;
+        if ((valid & CHANGES) == 0) {
+            Privileges.drop(fs, r, ino);
+        }
         if (chown) {
+            boolean sgidToo = Privileges.sgidWithoutExecGoes(fs, r, ino); // by the group before the chown
             int uid = (valid & FATTR_UID) != 0 ? r.argInt(SETATTR_IN_UID) : -1;
             int gid = (valid & FATTR_GID) != 0 ? r.argInt(SETATTR_IN_GID) : -1;
             fs.chown(ino, uid, gid);
+            if ((valid & FATTR_MODE) == 0) {
+                fs.dropPrivileges(ino, sgidToo);
+            }
         }
         if ((valid & FATTR_MODE) != 0) {
             acls.chmod(ino, r.argInt(SETATTR_IN_MODE));
         }
-        if (chown && (valid & FATTR_MODE) == 0) {
-            fs.dropPrivileges(ino);
-        }
         if ((valid & FATTR_SIZE) != 0) {
             fs.truncate(ino, r.argLong(SETATTR_IN_SIZE));
             if ((valid & FATTR_KILL_SUIDGID) != 0) {
-                fs.dropPrivileges(ino);
+                Privileges.drop(fs, r, ino);
             }
         }
         Timestamp atime = time(r, valid, FATTR_ATIME, FATTR_ATIME_NOW, SETATTR_IN_ATIME, SETATTR_IN_ATIMENSEC);

@@ -31,7 +31,7 @@ final class DataOps {
     void open(Request r, Reply out) {
         long ino = r.nodeid();
         int flags = r.argInt(OPEN_IN_FLAGS);
-        if (openExisting(ino, flags, r.argInt(OPEN_IN_OPEN_FLAGS))) {
+        if (openExisting(r, ino, flags, r.argInt(OPEN_IN_OPEN_FLAGS))) {
             out.invalidateAttributes(ino);
         }
         long fh = handles.open(ino, flags);
@@ -46,12 +46,12 @@ final class DataOps {
      * truncates, dropping set-user-ID/set-group-ID if the kernel says the opener lacks
      * CAP_FSETID. The handle is released again if that fails. Returns whether the mode changed.
      */
-    boolean openExisting(long ino, int flags, int openFlags) {
+    boolean openExisting(Request r, long ino, int flags, int openFlags) {
         fs.open(ino);
         try {
             if ((flags & NamespaceOps.O_TRUNC) != 0) {
                 fs.truncate(ino, 0);
-                return (openFlags & OPEN_KILL_SUIDGID) != 0 && fs.dropPrivileges(ino);
+                return (openFlags & OPEN_KILL_SUIDGID) != 0 && Privileges.drop(fs, r, ino);
             }
             return false;
         } catch (RuntimeException | Error e) {
@@ -95,7 +95,7 @@ final class DataOps {
         if (size < 0 || WRITE_IN_SIZE + (long) size > r.argLength()) {
             throw new FsException(Errno.EINVAL, "write of " + size + " bytes in a request of " + r.length());
         }
-        if ((r.argInt(IO_IN_IO_FLAGS) & WRITE_KILL_SUIDGID) != 0 && fs.dropPrivileges(ino)) {
+        if ((r.argInt(IO_IN_IO_FLAGS) & WRITE_KILL_SUIDGID) != 0 && Privileges.drop(fs, r, ino)) {
             out.invalidateAttributes(ino); // the kernel expects size and times to change, not the mode
         }
         int n = fs.write(ino, offset, r.buffer(), Request.absolute(WRITE_IN_SIZE), size);
@@ -152,7 +152,7 @@ final class DataOps {
         if (r.argLong(CFR_IN_FLAGS) != 0) {
             throw new FsException(Errno.EINVAL, "copy_file_range flags");
         }
-        if (r.uid() != 0 && fs.dropPrivileges(dst)) {
+        if (r.uid() != 0 && Privileges.drop(fs, r, dst)) {
             out.invalidateAttributes(dst);
         }
         long chunk = Math.min(out.capacity(), options.maxWrite());

@@ -52,21 +52,33 @@ final class DirectoryOps {
         }
     }
 
+    /**
+     * OPENDIR registers an open handle in fs-core ({@link DaxFileSystem#open(long)}) until
+     * RELEASEDIR: a directory removed (or renamed over) while open then stays, empty and with
+     * link count 0, so fstat of the descriptor works as on ext4 (xfstests generic/035).
+     */
     void opendir(Request r, Reply out) {
         long ino = r.nodeid();
         if (!fs.getattr(ino).isDirectory()) {
             throw new FsException(Errno.ENOTDIR, "inode " + ino);
         }
+        fs.open(ino);
         long fh = nextHandle.getAndIncrement();
         open.put(fh, new Listing(ino));
         out.putLong(OPEN_OUT_FH, fh);
         out.putInt(OPEN_OUT_FLAGS, 0);
         out.putInt(OPEN_OUT_FLAGS + 4, 0);
-        out.send(OPEN_OUT_SIZE);
+        if (!out.send(OPEN_OUT_SIZE)) {
+            open.remove(fh); // the kernel never saw the handle: no RELEASEDIR will come
+            fs.release(ino);
+        }
     }
 
     void releasedir(Request r, Reply out) {
-        open.remove(r.argLong(0));
+        Listing l = open.remove(r.argLong(0));
+        if (l != null) {
+            fs.release(l.ino); // the last release of a removed directory frees it
+        }
         out.ok();
     }
 

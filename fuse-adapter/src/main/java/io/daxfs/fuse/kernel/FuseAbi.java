@@ -67,10 +67,13 @@ final class FuseAbi {
     static final int COPY_FILE_RANGE = 47;
     static final int SYNCFS = 50;
     static final int TMPFILE = 51;
+    /** 7.39 (Linux 6.6); not in a 7.38 header. */
+    static final int STATX = 52;
 
     // ---------------------------------------------------------------- INIT flags
     static final long ASYNC_READ = 1L;
     static final long ATOMIC_O_TRUNC = 1L << 3;
+    static final long EXPORT_SUPPORT = 1L << 4;
     static final long BIG_WRITES = 1L << 5;
     static final long DONT_MASK = 1L << 6;
     static final long DO_READDIRPLUS = 1L << 13;
@@ -281,6 +284,40 @@ final class FuseAbi {
     static final int INIT_OUT_TIME_GRAN = 24;
     static final int INIT_OUT_MAX_PAGES = 28;
     static final int INIT_OUT_FLAGS2 = 32;
+
+    /**
+     * fuse_statx_in (7.39, 24 bytes): getattr_flags, reserved, fh, sx_flags, sx_mask. Then
+     * fuse_statx_out (288 bytes): attr_valid u64, attr_valid_nsec u32, flags u32, spare u64[2],
+     * and struct fuse_statx at 32 (256 bytes, the layout of struct statx up to dev_minor):
+     * mask u32, blksize u32, attributes u64, nlink u32, uid u32, gid u32, mode u16, spare u16,
+     * ino, size, blocks, attributes_mask u64, atime, btime, ctime, mtime (fuse_sx_time: sec s64,
+     * nsec u32, reserved s32), rdev_major, rdev_minor, dev_major, dev_minor u32, spare u64[14].
+     */
+    static final int STATX_IN_SIZE = 24;
+    static final int STATX_OUT_SIZE = 288;
+    static final int STATX_OUT_VALID = 0;
+    static final int STATX_OUT_VALID_NSEC = 8;
+    static final int STATX_OUT_STAT = 32;
+    static final int SX_MASK = 0;
+    static final int SX_BLKSIZE = 4;
+    static final int SX_ATTRIBUTES = 8;
+    static final int SX_NLINK = 16;
+    static final int SX_UID = 20;
+    static final int SX_GID = 24;
+    static final int SX_MODE = 28;
+    static final int SX_INO = 32;
+    static final int SX_SIZE = 40;
+    static final int SX_BLOCKS = 48;
+    static final int SX_ATTRIBUTES_MASK = 56;
+    static final int SX_ATIME = 64;
+    static final int SX_BTIME = 80;
+    static final int SX_CTIME = 96;
+    static final int SX_MTIME = 112;
+    static final int SX_RDEV_MAJOR = 128;
+    static final int SX_RDEV_MINOR = 132;
+    /** statx(2) mask bits: the basic stats (type, mode, nlink, uid, gid, times, ino, size, blocks) and the birth time. */
+    static final int STATX_BASIC_STATS = 0x7ff;
+    static final int STATX_BTIME = 0x800;
 
     /** fuse_kstatfs in fuse_statfs_out (80 bytes). */
     static final int STATFS_OUT_SIZE = 80;

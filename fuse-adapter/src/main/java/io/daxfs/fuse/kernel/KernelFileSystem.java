@@ -152,6 +152,7 @@ final class KernelFileSystem {
             case WRITE -> data.write(r, out);
             case LOOKUP -> names.lookup(r, out);
             case GETATTR -> attributes.getattr(r, out);
+            case STATX -> attributes.statx(r, out);
             case SETATTR -> attributes.setattr(r, out);
             case OPEN -> data.open(r, out);
             case RELEASE -> data.release(r, out);
@@ -318,7 +319,9 @@ final class KernelFileSystem {
      * (one request, not two). BIG_WRITES and MAX_PAGES: requests up to max_write.
      * PARALLEL_DIROPS: lookups and listings of one directory run concurrently (fs-core locks).
      * READDIRPLUS(_AUTO): listings carry attributes when the kernel expects stats to follow.
-     * CACHE_SYMLINKS: link targets stay in the page cache. HANDLE_KILLPRIV_V2: daxfs drops
+     * CACHE_SYMLINKS: link targets stay in the page cache. EXPORT_SUPPORT: LOOKUP of "." and
+     * ".." by node id, so file handles (open_by_handle_at, NFS) outlive the kernel's inode
+     * cache. HANDLE_KILLPRIV_V2: daxfs drops
      * set-user-ID/set-group-ID on write, truncate and chown, so the kernel can skip its
      * security.capability lookup before every write. SETXATTR_EXT: the ACL_KILL_SGID flag.
      * DONT_MASK (ACL semantics): the daemon applies the umask only without a default ACL.
@@ -327,7 +330,8 @@ final class KernelFileSystem {
      */
     private long wantedFlags() {
         long want = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | MAX_PAGES | PARALLEL_DIROPS
-                | DO_READDIRPLUS | READDIRPLUS_AUTO | CACHE_SYMLINKS | HANDLE_KILLPRIV_V2 | INIT_EXT;
+                | DO_READDIRPLUS | READDIRPLUS_AUTO | CACHE_SYMLINKS | HANDLE_KILLPRIV_V2 | INIT_EXT
+                | EXPORT_SUPPORT;
         if (options.xattrs()) {
             want |= SETXATTR_EXT;
         }

@@ -49,8 +49,9 @@ final class KernelLookups {
      * perhaps loses its last name, pin it until the kernel forgets it - a reader that looked the
      * target up just before must still open the old file. (UNLINK needs no pin: a reader racing
      * an unlink may just as well find no file; fs-core frees the inode at once and holds only
-     * its number.) Directories are not pinned (fs-core frees a directory at rmdir, and the
-     * kernel marks it dead). The kernel holds the directories' locks across the rename, so the
+     * its number.) Directories are not pinned: the kernel marks a replaced directory dead and
+     * sends it nothing but attribute requests, through an open descriptor, whose OPENDIR handle
+     * keeps it. The kernel holds the directories' locks across the rename, so the
      * name cannot name another inode in between.
      */
     void pinBeforeReplacing(long dir, String name) {

@@ -58,8 +58,19 @@ final class NamespaceOps {
         }
     }
 
+    /**
+     * LOOKUP of a name. "." and ".." come only from the kernel's export operations (FUSE_EXPORT_SUPPORT):
+     * LOOKUP(nodeid, ".") finds an inode a file handle names that has left the kernel's cache
+     * (open_by_handle_at, NFS; the kernel then compares the handle's generation), LOOKUP(dir, "..")
+     * its parent, to reconnect a directory handle to the tree. Neither is a negative entry.
+     */
     void lookup(Request r, Reply out) {
         String name = r.string(0);
+        if (name.equals(".") || name.equals("..")) {
+            Attributes a = name.equals(".") ? fs.attributesByNumber(r.nodeid()) : fs.lookupAttributes(r.nodeid(), name);
+            sendEntry(out, a.ino(), entry(out, a));
+            return;
+        }
         Attributes a;
         try {
             a = fs.lookupAttributes(r.nodeid(), name);
@@ -130,24 +141,28 @@ final class NamespaceOps {
         out.ok();
     }
 
-    /** renameat2: NOREPLACE and EXCHANGE; WHITEOUT (overlayfs's) is not supported. */
+    /**
+     * renameat2: NOREPLACE, EXCHANGE and WHITEOUT (overlayfs's: the source name becomes a
+     * character device 0/0 owned by the caller; the kernel has checked CAP_MKNOD).
+     */
     void rename2(Request r, Reply out) {
         long newDir = r.argLong(0);
         int flags = r.argInt(8);
         String from = r.string(RENAME2_IN_SIZE);
         String to = r.string(r.stringEnd(RENAME2_IN_SIZE));
-        if ((flags & RENAME_WHITEOUT) != 0) {
-            throw new FsException(Errno.EINVAL, "RENAME_WHITEOUT is not supported");
-        }
         int fsFlags = ((flags & RENAME_NOREPLACE) != 0 ? DaxFileSystem.RENAME_NOREPLACE : 0)
                 | ((flags & RENAME_EXCHANGE) != 0 ? DaxFileSystem.RENAME_EXCHANGE : 0);
-        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0) {
+        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) != 0) {
             throw new FsException(Errno.EINVAL, "rename flags " + flags);
         }
-        if (flags == 0) {
+        if ((flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) == 0) {
             lookups.pinBeforeReplacing(newDir, to);
         }
-        fs.rename(r.nodeid(), from, newDir, to, fsFlags);
+        if ((flags & RENAME_WHITEOUT) != 0) {
+            fs.renameWhiteout(r.nodeid(), from, newDir, to, fsFlags, r.uid(), r.gid());
+        } else {
+            fs.rename(r.nodeid(), from, newDir, to, fsFlags);
+        }
         out.ok();
     }
 
@@ -171,7 +186,7 @@ final class NamespaceOps {
                 throw e;
             }
             ino = fs.lookup(dir, name);
-            data.openExisting(ino, flags, r.argInt(12));
+            data.openExisting(r, ino, flags, r.argInt(12));
             try {
                 replyCreated(out, ino, flags); // the entry carries the new mode: nothing to invalidate
             } catch (RuntimeException | Error e2) {

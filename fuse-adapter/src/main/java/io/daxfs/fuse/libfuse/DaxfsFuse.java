@@ -450,7 +450,7 @@ public final class DaxfsFuse extends FuseStubFS {
         return call("open", path, () -> {
             Credentials who = caller();
             access.lookup(who, path); // search permission along the path
-            // Resolves and registers the handle in one step (EISDIR for a directory): no
+            // Resolves and registers the handle in one step: no
             // unlink can free the file, or hand its number to a new one, in between.
             long ino = fs.open(path);
             try {

@@ -24,10 +24,15 @@ public final class MountTable {
     }
 
     public static List<Entry> entries() {
+        return entries(MOUNTINFO);
+    }
+
+    /** The entries of a mountinfo file: another process's, /proc/PID/mountinfo, shows its mount namespace. */
+    static List<Entry> entries(Path mountinfo) {
         try {
-            return Files.readAllLines(MOUNTINFO).stream().map(MountTable::parse).toList();
+            return Files.readAllLines(mountinfo).stream().map(MountTable::parse).toList();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + MOUNTINFO, e);
+            throw new UncheckedIOException("cannot read " + mountinfo, e);
         }
     }
 

@@ -169,7 +169,7 @@ class FuseAbiTest {
         for (String op : opcodes) {
             m.put("FUSE_" + op, (long) constant(op));
         }
-        String[] flags = {"ASYNC_READ", "ATOMIC_O_TRUNC", "BIG_WRITES", "DONT_MASK", "DO_READDIRPLUS",
+        String[] flags = {"ASYNC_READ", "ATOMIC_O_TRUNC", "EXPORT_SUPPORT", "BIG_WRITES", "DONT_MASK", "DO_READDIRPLUS",
             "READDIRPLUS_AUTO", "ASYNC_DIO", "WRITEBACK_CACHE", "PARALLEL_DIROPS", "POSIX_ACL", "MAX_PAGES",
             "CACHE_SYMLINKS", "HANDLE_KILLPRIV_V2", "SETXATTR_EXT", "INIT_EXT"};
         for (String f : flags) {
@@ -180,8 +180,54 @@ class FuseAbiTest {
         m.put("FOPEN_KEEP_CACHE", (long) FOPEN_KEEP_CACHE);
         m.put("FUSE_WRITE_KILL_SUIDGID", (long) WRITE_KILL_SUIDGID);
         m.put("FUSE_OPEN_KILL_SUIDGID", (long) OPEN_KILL_SUIDGID);
+        // 7.39+ (from NEWER when the installed header is older)
+        m.put("FUSE_STATX", (long) STATX);
+        m.put("sizeof(struct fuse_statx_in)", (long) STATX_IN_SIZE);
+        m.put("sizeof(struct fuse_statx_out)", (long) STATX_OUT_SIZE);
+        m.put("offsetof(struct fuse_statx_out, attr_valid_nsec)", (long) STATX_OUT_VALID_NSEC);
+        m.put("offsetof(struct fuse_statx_out, stat)", (long) STATX_OUT_STAT);
+        m.put("offsetof(struct fuse_statx, blksize)", (long) SX_BLKSIZE);
+        m.put("offsetof(struct fuse_statx, attributes)", (long) SX_ATTRIBUTES);
+        m.put("offsetof(struct fuse_statx, nlink)", (long) SX_NLINK);
+        m.put("offsetof(struct fuse_statx, uid)", (long) SX_UID);
+        m.put("offsetof(struct fuse_statx, gid)", (long) SX_GID);
+        m.put("offsetof(struct fuse_statx, mode)", (long) SX_MODE);
+        m.put("offsetof(struct fuse_statx, ino)", (long) SX_INO);
+        m.put("offsetof(struct fuse_statx, size)", (long) SX_SIZE);
+        m.put("offsetof(struct fuse_statx, blocks)", (long) SX_BLOCKS);
+        m.put("offsetof(struct fuse_statx, attributes_mask)", (long) SX_ATTRIBUTES_MASK);
+        m.put("offsetof(struct fuse_statx, atime)", (long) SX_ATIME);
+        m.put("offsetof(struct fuse_statx, btime)", (long) SX_BTIME);
+        m.put("offsetof(struct fuse_statx, ctime)", (long) SX_CTIME);
+        m.put("offsetof(struct fuse_statx, mtime)", (long) SX_MTIME);
+        m.put("offsetof(struct fuse_statx, rdev_major)", (long) SX_RDEV_MAJOR);
+        m.put("offsetof(struct fuse_statx, rdev_minor)", (long) SX_RDEV_MINOR);
+        m.put("STATX_BASIC_STATS", (long) STATX_BASIC_STATS);
+        m.put("STATX_BTIME", (long) STATX_BTIME);
         return m;
     }
+
+    /**
+     * What daxfs uses of protocol versions after the installed header's (Debian bookworm's is
+     * 7.38), as <linux/fuse.h> of Linux 6.6+ declares it; compiled only when the header lacks it.
+     */
+    private static final String NEWER = """
+            #if FUSE_KERNEL_MINOR_VERSION < 39
+            #define FUSE_STATX 52
+            struct fuse_sx_time { int64_t tv_sec; uint32_t tv_nsec; int32_t __reserved; };
+            struct fuse_statx {
+                uint32_t mask; uint32_t blksize; uint64_t attributes; uint32_t nlink; uint32_t uid; uint32_t gid;
+                uint16_t mode; uint16_t __spare0[1]; uint64_t ino; uint64_t size; uint64_t blocks;
+                uint64_t attributes_mask; struct fuse_sx_time atime; struct fuse_sx_time btime;
+                struct fuse_sx_time ctime; struct fuse_sx_time mtime; uint32_t rdev_major; uint32_t rdev_minor;
+                uint32_t dev_major; uint32_t dev_minor; uint64_t __spare2[14];
+            };
+            struct fuse_statx_in { uint32_t getattr_flags; uint32_t reserved; uint64_t fh; uint32_t sx_flags;
+                uint32_t sx_mask; };
+            struct fuse_statx_out { uint64_t attr_valid; uint32_t attr_valid_nsec; uint32_t flags; uint64_t spare[2];
+                struct fuse_statx stat; };
+            #endif
+            """;
 
     private static int constant(String name) {
         try {
@@ -203,8 +249,8 @@ class FuseAbiTest {
     void everyConstantMatchesTheInstalledHeader() throws Exception {
         assumeTrue(Files.exists(Path.of("/usr/include/linux/fuse.h")), "no <linux/fuse.h> (linux-libc-dev)");
         Map<String, Long> claims = claims();
-        StringBuilder c = new StringBuilder("#include <linux/fuse.h>\n#include <stddef.h>\n#include <stdio.h>\n"
-                + "int main(void) {\n");
+        StringBuilder c = new StringBuilder("#include <linux/fuse.h>\n#include <linux/stat.h>\n#include <stddef.h>\n"
+                + "#include <stdio.h>\n" + NEWER + "int main(void) {\n");
         int i = 0;
         for (String expr : claims.keySet()) {
             c.append("  printf(\"%d %lld\\n\", ").append(i++).append(", (long long) (").append(expr).append("));\n");

@@ -81,15 +81,20 @@ class KernelFileSystemTest {
 
     /** Sends one request; returns what the dispatcher wrote (empty if nothing). */
     private ByteBuffer send(int opcode, long nodeid, byte[] args) throws Exception {
+        return sendAs(opcode, nodeid, args, 0, 0, 1);
+    }
+
+    /** {@link #send} from the caller uid, gid, pid (a pid that does not exist has no supplementary groups). */
+    private ByteBuffer sendAs(int opcode, long nodeid, byte[] args, int uid, int gid, int pid) throws Exception {
         long before = Files.size(replies);
         int len = IN_HEADER_SIZE + args.length;
         in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
         in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
         in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
         in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
-        in.set(JAVA_INT_UNALIGNED, IN_UID, 0);
-        in.set(JAVA_INT_UNALIGNED, IN_GID, 0);
-        in.set(JAVA_INT_UNALIGNED, IN_PID, 1);
+        in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
+        in.set(JAVA_INT_UNALIGNED, IN_GID, gid);
+        in.set(JAVA_INT_UNALIGNED, IN_PID, pid);
         MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
         request.reset(len);
         kfs.handle(request, reply);
@@ -219,5 +224,109 @@ class KernelFileSystemTest {
         send(FORGET, old, forget.array());
         assertEquals(-2, send(GETATTR, old, args(16)).getInt(4), "freed at the kernel's last forget");
         assertEquals(0, fs.inodeNumbersHeld());
+    }
+    /**
+     * STATX carries what GETATTR does plus the birth time, which never changes (xfstests asks
+     * for it: "inode creation time not supported" otherwise).
+     */
+    @Test
+    void statxReportsTheBirthTime() throws Exception {
+        long before = System.currentTimeMillis() / 1000;
+        long ino = fs.mknod(DaxFileSystem.ROOT, "dev", 0020640, (8 << 8) | 3 | (0x123 << 20), 7, 8);
+        Thread.sleep(5);
+        fs.chmod(ino, 0600);
+        ByteBuffer out = send(STATX, ino, args(STATX_IN_SIZE));
+        assertEquals(0, out.getInt(4));
+        assertEquals(OUT_HEADER_SIZE + STATX_OUT_SIZE, out.getInt(0));
+        int s = OUT_HEADER_SIZE + STATX_OUT_STAT;
+        assertEquals(STATX_BASIC_STATS | STATX_BTIME, out.getInt(s + SX_MASK));
+        assertEquals(60, out.getLong(OUT_HEADER_SIZE + STATX_OUT_VALID));
+        assertEquals(0020600, out.getShort(s + SX_MODE) & 0xffff);
+        assertEquals(ino, out.getLong(s + SX_INO));
+        assertEquals(1, out.getInt(s + SX_NLINK));
+        assertEquals(7, out.getInt(s + SX_UID));
+        assertEquals(8, out.getInt(s + SX_GID));
+        assertEquals(4096, out.getInt(s + SX_BLKSIZE));
+        assertEquals(8, out.getInt(s + SX_RDEV_MAJOR));
+        assertEquals(0x12303, out.getInt(s + SX_RDEV_MINOR), "new_encode_dev: minor bits 0-7 and 20-31");
+        var a = fs.getattr(ino);
+        var birth = fs.birthTime(ino);
+        assertTrue(birth.seconds() >= before && birth.seconds() <= a.ctimeSec());
+        assertEquals(birth.seconds(), out.getLong(s + SX_BTIME));
+        assertEquals(birth.nanos(), out.getInt(s + SX_BTIME + 8));
+        assertTrue(birth.seconds() < a.ctimeSec() || birth.nanos() < a.ctimeNsec(), "chmod moved ctime, not btime");
+        assertEquals(a.ctimeSec(), out.getLong(s + SX_CTIME));
+        assertEquals(a.ctimeNsec(), out.getInt(s + SX_CTIME + 8));
+        assertEquals(a.mtimeSec(), out.getLong(s + SX_MTIME));
+        assertEquals(a.atimeSec(), out.getLong(s + SX_ATIME));
+        assertEquals(-2, send(STATX, 999, args(STATX_IN_SIZE)).getInt(4), "ENOENT for a free inode");
+    }
+    /**
+     * FUSE_EXPORT_SUPPORT: a file handle outlives the kernel's inode cache. The kernel finds
+     * the inode again with LOOKUP(nodeid, ".") and compares the generation the handle holds; it
+     * reconnects a directory with LOOKUP(dir, ".."). A freed or renumbered inode is stale.
+     */
+    @Test
+    void dotAndDotDotAreLookedUpByNodeIdForFileHandles() throws Exception {
+        ByteBuffer init = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        init.putInt(0, 7).putInt(4, 45).putInt(12, (int) (EXPORT_SUPPORT | INIT_EXT));
+        assertEquals(EXPORT_SUPPORT | INIT_EXT,
+                Integer.toUnsignedLong(send(INIT, 0, init.array()).getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS)));
+        long dir = fs.mkdir(DaxFileSystem.ROOT, "d", 0755, 0, 0);
+        long sub = fs.mkdir(dir, "sub", 0755, 0, 0);
+        long file = fs.create(sub, "f", 0644, 0, 0);
+        int generation = fs.getattr(file).generation();
+
+        ByteBuffer self = send(LOOKUP, file, name("."));
+        assertEquals(0, self.getInt(4));
+        assertEquals(file, self.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        assertEquals(generation, self.getLong(OUT_HEADER_SIZE + ENTRY_GENERATION));
+        assertEquals(0100644, self.getInt(OUT_HEADER_SIZE + ENTRY_ATTR + ATTR_MODE));
+        ByteBuffer parent = send(LOOKUP, sub, name(".."));
+        assertEquals(dir, parent.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        ByteBuffer root = send(LOOKUP, dir, name(".."));
+        assertEquals(ROOT_ID, root.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        assertEquals(0, root.getLong(OUT_HEADER_SIZE + ENTRY_GENERATION), "the kernel's root has generation 0");
+        assertEquals(ROOT_ID, send(LOOKUP, ROOT_ID, name("..")).getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        assertEquals(-20, send(LOOKUP, file, name("..")).getInt(4), "ENOTDIR: a file has no \"..\"");
+        assertEquals(3, kfs.referencedInodes(), "each entry is a lookup the kernel holds: file, d and the root");
+
+        fs.unlink(sub, "f");
+        assertEquals(-2, send(LOOKUP, file, name(".")).getInt(4), "ENOENT (the kernel: ESTALE) once freed");
+        assertEquals(-2, send(LOOKUP, 999, name(".")).getInt(4));
+        assertEquals(-2, send(LOOKUP, 0, name(".")).getInt(4));
+        long reused = fs.create(sub, "g", 0644, 0, 0);
+        if (reused == file) {
+            assertTrue(fs.getattr(reused).generation() != generation, "a reused number has a new generation");
+        }
+    }
+    /**
+     * A SETATTR that changes nothing is the kernel's file_remove_privs (fallocate, punch hole,
+     * zero range, copy_file_range, write by a caller without CAP_FSETID; xfstests generic/683,
+     * 684, 685) or a chown(-1, -1): set-user-ID goes, set-group-ID with group-execute, and
+     * without it when the caller is outside the file's group (setattr_should_drop_sgid).
+     */
+    @Test
+    void aSetattrThatChangesNothingDropsPrivilegesAsFileRemovePrivsDoes() throws Exception {
+        int noSuchPid = Integer.MAX_VALUE; // no supplementary groups
+        long a = fs.create(DaxFileSystem.ROOT, "a", 06666, 0, 0);
+        long b = fs.create(DaxFileSystem.ROOT, "b", 06676, 0, 0);
+        long c = fs.create(DaxFileSystem.ROOT, "c", 06666, 0, 1001);
+        for (long ino : new long[] {a, b, c}) {
+            ByteBuffer out = sendAs(SETATTR, ino, args(88), 1001, 1001, noSuchPid);
+            assertEquals(0, out.getInt(4));
+            assertEquals(fs.getattr(ino).mode(), out.getInt(OUT_HEADER_SIZE + ATTR_OUT_ATTR + ATTR_MODE),
+                    "the reply carries the new mode");
+        }
+        assertEquals(0100666, fs.getattr(a).mode(), "outside the group: both bits go");
+        assertEquals(0100676, fs.getattr(b).mode(), "group-execute: both bits go");
+        assertEquals(0102666, fs.getattr(c).mode(), "a member of the group keeps set-group-ID without group-execute");
+        long r = fs.create(DaxFileSystem.ROOT, "r", 06666, 5, 5);
+        sendAs(SETATTR, r, args(88), 0, 0, noSuchPid);
+        assertEquals(0102666, fs.getattr(r).mode(), "root (chown -1 -1): set-user-ID goes, set-group-ID stays");
+        ByteBuffer chmod = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN);
+        chmod.putInt(SETATTR_IN_VALID, FATTR_MODE).putInt(SETATTR_IN_MODE, 06644);
+        sendAs(SETATTR, r, chmod.array(), 0, 0, noSuchPid);
+        assertEquals(0106644, fs.getattr(r).mode(), "a chmod is a change, not a kill");
     }
 }
