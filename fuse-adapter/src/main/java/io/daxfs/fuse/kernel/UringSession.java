@@ -98,6 +98,11 @@ final class UringSession {
      *                            the mount point is unusable or the mount fails
      */
     static MountSession start(KernelFileSystem fs, Path mountPoint, List<String> mountOptions, int devThreads) {
+        return mount(fs, mountPoint, mountOptions, devThreads).session;
+    }
+
+    /** {@link #start}, returning this transport's side of the session (tests). */
+    static UringSession mount(KernelFileSystem fs, Path mountPoint, List<String> mountOptions, int devThreads) {
         Path canonical = MountPointCheck.validate(mountPoint,
                 mountOptions.isEmpty() ? List.of() : List.of("-o", String.join(",", mountOptions)));
         List<RingQueue> queues = createQueues(fs.options());
@@ -121,7 +126,20 @@ final class UringSession {
         }
         KernelSession.raiseReadahead(fs, MountTable.justMounted(canonical));
         s.reportRing(fs);
-        return s.session;
+        return s;
+    }
+
+    MountSession session() {
+        return session;
+    }
+
+    /**
+     * Requests the rings have served so far. Exact once the session has ended; while it runs, a
+     * count each queue thread keeps in a plain field, read without synchronisation (tests,
+     * diagnostics).
+     */
+    long served() {
+        return queues.stream().mapToLong(RingQueue::served).sum();
     }
 
     /** One queue per possible CPU, each with its io_uring and DEPTH entries of max_write bytes. */
