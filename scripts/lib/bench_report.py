@@ -14,7 +14,7 @@ import re
 import statistics
 import sys
 
-TARGETS = ["tmpfs", "bindfs", "daxfs", "daxfs-libfuse"]
+TARGETS = ["tmpfs", "bindfs", "daxfs", "daxfs-uring", "daxfs-libfuse"]
 
 # id, label, fio direction, metric, unit, higher is better
 TESTS = [
@@ -122,7 +122,8 @@ def main():
     skipped = read_tsv(os.path.join(out, "skipped.txt"))
     results = collect(out)
     present = [t for t in TARGETS if t in results]
-    pairs = [p for p in [("daxfs", "tmpfs"), ("daxfs", "bindfs"), ("bindfs", "tmpfs"), ("daxfs", "daxfs-libfuse")]
+    pairs = [p for p in [("daxfs", "tmpfs"), ("daxfs", "bindfs"), ("bindfs", "tmpfs"), ("daxfs", "daxfs-libfuse"),
+                         ("daxfs-uring", "bindfs"), ("daxfs-uring", "daxfs")]
              if p[0] in present and p[1] in present]
     png = os.path.splitext(doc)[0] + ".png"
     quick = meta.get("mode") == "quick"
@@ -140,9 +141,13 @@ def main():
              "compares file system overheads: tmpfs is the kernel's own in-memory file system "
              "(the ceiling), bindfs is a minimal pass-through FUSE file system (the cost of "
              "FUSE itself). daxfs is measured with its default front end (its own FUSE protocol "
-             "implementation on /dev/fuse) and, as daxfs-libfuse, with the libfuse 2 front end "
-             "(`-o frontend=libfuse`; docs/kernel-frontend.md).")
+             "implementation on /dev/fuse), as daxfs-uring with the same protocol through FUSE "
+             "over io_uring (`-o frontend=uring`; docs/uring-frontend.md) and, as daxfs-libfuse, "
+             "with the libfuse 2 front end (`-o frontend=libfuse`; docs/kernel-frontend.md).")
     L.append("")
+    if meta.get("note"):
+        L.append("> **Note**: " + meta["note"])
+        L.append("")
     if quick:
         L.append("> **Quick mode**: smaller files and shorter runs, one round; figures are noisier "
                  "than a full run's.")
@@ -154,6 +159,7 @@ def main():
     for key, label in [("cpu", "CPU"), ("cores", "Cores"), ("memory", "Memory"),
                        ("kernel", "Kernel"), ("os", "OS"), ("loadavg", "Load average"), ("jdk", "JDK"), ("fio", "fio"),
                        ("bindfs", "bindfs"), ("bindfs_options", "bindfs options"),
+                       ("enable_uring", "fuse.enable_uring"),
                        ("date", "Date")]:
         if key in meta:
             val = meta[key]
@@ -206,7 +212,7 @@ def main():
     L.append("| Daemon | VmHWM (peak RSS) | VmRSS | RssAnon | RssFile | RssShmem |")
     L.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     any_rss = False
-    for t in ("daxfs", "daxfs-libfuse", "bindfs"):
+    for t in ("daxfs", "daxfs-uring", "daxfs-libfuse", "bindfs"):
         p = os.path.join(out, "rss", t + ".txt")
         if not os.path.exists(p):
             continue
@@ -241,6 +247,8 @@ def main():
              "cache across opens)")
     L.append(f"- daxfs: `daxfs mkfs <IMG> --size {meta.get('image_size', '?').replace(' MiB', 'M')}`, "
              "`daxfs mount <IMG> <DIR>`, with `<IMG>` in /dev/shm")
+    L.append("- daxfs-uring: the same with `daxfs mount <IMG> <DIR> -o frontend=uring` (the kernel's "
+             "`fuse.enable_uring` set to Y for the run if it was not)")
     L.append("- daxfs-libfuse: the same with `daxfs mount <IMG> <DIR> -o frontend=libfuse`")
     L.append("")
     L.append("fio commands (`<DIR>` is the target's mount point; the first command of each test "
@@ -309,7 +317,8 @@ def make_chart(rows, pairs, png, quick):
     n = len(pairs)
     height = 0.8 / n
     colors = {"daxfs/tmpfs": "#1f77b4", "daxfs/bindfs": "#ff7f0e", "bindfs/tmpfs": "#9a9a9a",
-              "daxfs/daxfs-libfuse": "#2ca02c"}
+              "daxfs/daxfs-libfuse": "#2ca02c", "daxfs-uring/bindfs": "#d62728",
+              "daxfs-uring/daxfs": "#9467bd"}
     fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) * max(1, n / 1.5) + 1.5))
     for i, (a, b) in enumerate(pairs):
         name = f"{a}/{b}"
