@@ -79,9 +79,9 @@ final class LinuxCalls {
                 Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
     }
 
-    /** Makes the downcall handles now (class initialisation), e.g. on a thread of its own at start-up. */
+    /** Makes both downcall handles now, e.g. on a thread of its own at start-up. */
     static void prepare() {
-        // loading the class made the handle
+        WithErrno.CALL.type(); // loading this class made the other one
     }
 
     /** A segment for errno capture, one per calling thread. */
