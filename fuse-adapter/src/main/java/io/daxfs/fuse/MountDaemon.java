@@ -4,6 +4,7 @@ import io.daxfs.core.DaxFileSystem;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.kernel.KernelFrontEnd;
+import io.daxfs.fuse.kernel.UringFrontEnd;
 import io.daxfs.fuse.libfuse.LibfuseFrontEnd;
 import io.daxfs.fuse.mount.DaemonThreads;
 import io.daxfs.fuse.mount.ExitingDaemons;
@@ -88,10 +89,11 @@ public final class MountDaemon {
         }
     }
 
-    /** The one place a front end is chosen: by the mount option frontend=kernel|libfuse. */
+    /** The one place a front end is chosen: by the mount option frontend=kernel|uring|libfuse. */
     static FrontEnd frontEnd(MountOptions options) {
         return switch (options.frontEnd()) {
             case KERNEL -> new KernelFrontEnd(options);
+            case URING -> new UringFrontEnd(options);
             case LIBFUSE -> new LibfuseFrontEnd(options);
         };
     }

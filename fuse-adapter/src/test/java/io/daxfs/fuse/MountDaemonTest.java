@@ -1,6 +1,7 @@
 package io.daxfs.fuse;
 
 import io.daxfs.fuse.kernel.KernelFrontEnd;
+import io.daxfs.fuse.kernel.UringFrontEnd;
 import io.daxfs.fuse.libfuse.LibfuseFrontEnd;
 import io.daxfs.fuse.mount.FrontEnd;
 import io.daxfs.fuse.options.MountOptions;
@@ -29,6 +30,18 @@ class MountDaemonTest {
     void frontendLibfuseChoosesTheLibfuseFrontEnd() {
         assertEquals("libfuse", assertInstanceOf(LibfuseFrontEnd.class, frontEnd("noacl,frontend=libfuse")).name());
         assertInstanceOf(KernelFrontEnd.class, frontEnd("frontend=libfuse", "frontend=kernel"), "the last one wins");
+    }
+
+    @Test
+    void frontendUringChoosesTheIoUringFrontEnd() {
+        assertEquals("uring", assertInstanceOf(UringFrontEnd.class, frontEnd("frontend=uring")).name());
+        assertInstanceOf(UringFrontEnd.class, frontEnd("frontend=uring,enable_uring"));
+    }
+
+    @Test
+    void enableUringGoesWithTheIoUringFrontEndOnly() {
+        assertThrows(IllegalArgumentException.class, () -> frontEnd("enable_uring"));
+        assertThrows(IllegalArgumentException.class, () -> frontEnd("frontend=libfuse,enable_uring"));
     }
 
     @Test

@@ -44,9 +44,17 @@ final class DaxfsMount implements AutoCloseable {
      */
     static final String FRONTEND = System.getProperty("daxfs.it.frontend", "kernel");
 
-    /** Whether this run mounts with daxfs's own FUSE protocol front end (not libfuse 2's). */
+    /**
+     * Whether this run mounts with daxfs's own FUSE protocol implementation (not libfuse 2's):
+     * the kernel front end, over /dev/fuse or over io_uring.
+     */
     static boolean kernelFrontend() {
-        return FRONTEND.equals("kernel");
+        return FRONTEND.equals("kernel") || uringFrontend();
+    }
+
+    /** Whether this run mounts with the io_uring front end ({@code frontend=uring}). */
+    static boolean uringFrontend() {
+        return FRONTEND.equals("uring");
     }
 
     /** The mount option that selects this run's front end. */
@@ -86,6 +94,11 @@ final class DaxfsMount implements AutoCloseable {
         assumeTrue("root".equals(System.getProperty("user.name")),
                 "integration tests mount file systems: run them as root");
         assumeTrue(Files.exists(Path.of("/dev/fuse")), "no /dev/fuse on this machine");
+        if (uringFrontend()) {
+            assumeTrue(UringParameter.value() != null,
+                    "this kernel has no FUSE over io_uring (Linux 6.14+, CONFIG_FUSE_IO_URING): no frontend=uring run");
+            UringParameter.setUpForRun();
+        }
     }
 
     /**
@@ -248,6 +261,11 @@ final class DaxfsMount implements AutoCloseable {
         long p = pid();
         ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL on Linux
         awaitExit(p, "after SIGKILL");
+        pid = -1;
+    }
+
+    /** The daemon exited by itself (after a lazy unmount and the last close): nothing is mounted. */
+    void forgetDaemon() {
         pid = -1;
     }
 

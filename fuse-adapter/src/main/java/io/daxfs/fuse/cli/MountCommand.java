@@ -4,6 +4,7 @@ import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.devdax.DeviceException;
 import io.daxfs.fuse.MountDaemon;
 import io.daxfs.fuse.options.MountOptions;
+import io.daxfs.fuse.mount.FuseMountException;
 import io.daxfs.fuse.mount.MountTable;
 
 import picocli.CommandLine.Command;
@@ -109,6 +110,8 @@ final class MountCommand implements Callable<Integer> {
             return DaxfsCommand.fail("mount", e.getMessage()); // names the path itself
         } catch (CorruptFileSystemException e) {
             return DaxfsCommand.fail("mount", target + ": " + e.getMessage());
+        } catch (FuseMountException e) {
+            return DaxfsCommand.fail("mount", e.getMessage()); // says why in one line
         } catch (Exception e) {
             e.printStackTrace();
             return DaxfsCommand.fail("mount", e.toString());

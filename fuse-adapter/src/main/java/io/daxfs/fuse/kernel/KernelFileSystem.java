@@ -60,6 +60,10 @@ final class KernelFileSystem {
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
     private final CountDownLatch initialized = new CountDownLatch(1);
+    /** INIT flags the transport asks for besides {@link #wantedFlags()} (set before mounting). */
+    private volatile long transportFlags;
+    /** The flags INIT agreed on (valid once {@link #awaitInit} returned true). */
+    private volatile long agreedFlags;
 
     KernelFileSystem(DaxFileSystem fs, KernelOptions options) {
         this(fs, options, null);
@@ -92,6 +96,19 @@ final class KernelFileSystem {
     /** The connection ended. */
     void disconnect() {
         leases.close();
+    }
+
+    /**
+     * Asks the kernel at INIT for {@code flags} as well: the io_uring front end's
+     * FUSE_OVER_IO_URING, which only the transport can serve. Called before mounting.
+     */
+    void alsoAsk(long flags) {
+        transportFlags |= flags;
+    }
+
+    /** The INIT flags both sides agreed on; 0 until INIT has been answered. */
+    long agreedFlags() {
+        return agreedFlags;
     }
 
     /** Waits until INIT has been answered; false on timeout. */
@@ -291,7 +308,8 @@ final class KernelFileSystem {
         if ((offered & INIT_EXT) != 0) {
             offered |= Integer.toUnsignedLong(r.argInt(INIT_IN_FLAGS2)) << 32;
         }
-        long agreed = wantedFlags() & offered;
+        long agreed = (wantedFlags() | transportFlags) & offered;
+        agreedFlags = agreed;
         int ourMinor = Math.min(minor, KERNEL_MINOR_VERSION);
         xattrs.extendedSetxattr((agreed & SETXATTR_EXT) != 0);
 

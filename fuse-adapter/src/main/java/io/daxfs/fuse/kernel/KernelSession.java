@@ -44,17 +44,13 @@ final class KernelSession {
     /** Room for struct fuse_in_header, fuse_write_in and a name, ahead of max_write bytes of data. */
     static final int REQUEST_HEADROOM = 4096;
 
-    private final KernelFileSystem fs;
-    private final KernelMount mount;
     private final MountTable.Entry entry;
     private final MountSession session;
 
     private KernelSession(KernelFileSystem fs, KernelMount mount, MountTable.Entry entry, Path mountPoint,
                           MountSession.Settings settings) {
-        this.fs = fs;
-        this.mount = mount;
         this.entry = entry;
-        this.session = new MountSession(settings, mountPoint, entry, s -> () -> serve(s), new MountSession.Connection() {
+        this.session = new MountSession(settings, mountPoint, entry, s -> () -> serve(fs, mount.channel(), s), new MountSession.Connection() {
             @Override
             public void afterForcedUnmount() {
                 Unmounter.abortConnection(entry);
@@ -89,14 +85,16 @@ final class KernelSession {
             m.unmount(); // no worker ran yet
             throw e;
         }
-        s.raiseReadahead();
+        raiseReadahead(fs, s.entry);
         return s.session;
     }
 
-    /** One worker: read a request, serve it, until the connection ends. */
-    private void serve(MountSession session) {
+    /**
+     * One worker: read a request from {@code channel}, serve it, until the connection ends.
+     * Also the /dev/fuse side of the io_uring front end ({@link UringSession}).
+     */
+    static void serve(KernelFileSystem fs, FuseChannel channel, MountSession session) {
         KernelOptions o = fs.options();
-        FuseChannel channel = mount.channel();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment in = arena.allocate(Math.max(FuseAbi.MIN_READ_BUFFER, o.maxWrite() + REQUEST_HEADROOM), 4096);
             MemorySegment outBuffer = arena.allocate(FuseAbi.OUT_HEADER_SIZE + (long) o.maxWrite(), 4096);
@@ -132,7 +130,7 @@ final class KernelSession {
      * smaller of its default (128 KiB) and what INIT says, and a sequential reader then waits for
      * one 128 KiB READ after another.
      */
-    private void raiseReadahead() {
+    static void raiseReadahead(KernelFileSystem fs, MountTable.Entry entry) {
         int kib = fs.options().readaheadKib();
         if (kib <= 0) {
             return;

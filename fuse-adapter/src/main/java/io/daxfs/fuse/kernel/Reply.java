@@ -19,6 +19,7 @@ final class Reply {
     private final MemorySegment buffer;
     private final MemorySegment callState;
     private final MemorySegment notice;
+    private final Destination destination;
     private long unique;
     private boolean sent;
 
@@ -27,10 +28,26 @@ final class Reply {
      * @param notice room for one notification ({@link #NOTICE_SIZE} bytes)
      */
     Reply(FuseChannel channel, MemorySegment buffer, MemorySegment callState, MemorySegment notice) {
+        this(channel, buffer, callState, notice, null);
+    }
+
+    /**
+     * A reply that goes to {@code destination} instead of a write(2) of /dev/fuse (the io_uring
+     * front end's ring entry); notifications still go through {@code channel}.
+     */
+    Reply(FuseChannel channel, MemorySegment buffer, MemorySegment callState, MemorySegment notice,
+          Destination destination) {
         this.channel = channel;
         this.buffer = buffer;
         this.callState = callState;
         this.notice = notice;
+        this.destination = destination;
+    }
+
+    /** Where a reply goes when it does not go to /dev/fuse with write(2). */
+    interface Destination {
+        /** Takes the finished reply: the first {@code length} bytes of {@code buffer}, header first. */
+        void deliver(MemorySegment buffer, int length);
     }
 
     /** struct fuse_out_header plus struct fuse_notify_inval_inode_out (ino, off, len). */
@@ -127,6 +144,10 @@ final class Reply {
         buffer.set(JAVA_INT_UNALIGNED, FuseAbi.OUT_LEN, total);
         buffer.set(JAVA_INT_UNALIGNED, FuseAbi.OUT_ERROR, error);
         buffer.set(JAVA_LONG_UNALIGNED, FuseAbi.OUT_UNIQUE, unique);
+        if (destination != null) {
+            destination.deliver(buffer, total);
+            return true;
+        }
         long n = channel.write(callState, buffer, total);
         // ENOENT: the request was interrupted and the kernel gave up on it; nothing to do.
         if (n < 0 && n != -FuseChannel.ENOENT) {

@@ -50,14 +50,15 @@ public final class MountOptions {
     private MountSettings.Errors errors = MountSettings.Errors.REMOUNT_RO;
     private MountSettings.Check check = MountSettings.Check.AUTO;
     private FrontEndKind frontEnd = FrontEndKind.KERNEL;
+    private boolean enableUring;
 
     /**
      * Which code talks to the kernel: daxfs's own FUSE protocol implementation reading
-     * /dev/fuse (the default), or libfuse 2's high-level API through jnr-fuse
-     * (docs/kernel-frontend.md compares them).
+     * /dev/fuse (the default), the same through FUSE over io_uring (docs/uring-frontend.md), or
+     * libfuse 2's high-level API through jnr-fuse (docs/kernel-frontend.md compares them).
      */
     public enum FrontEndKind {
-        KERNEL, LIBFUSE
+        KERNEL, URING, LIBFUSE
     }
 
     private MountOptions() {
@@ -77,8 +78,9 @@ public final class MountOptions {
                 if (o.startsWith("frontend=")) {
                     m.frontEnd = switch (o.substring("frontend=".length())) {
                         case "kernel" -> FrontEndKind.KERNEL;
+                        case "uring" -> FrontEndKind.URING;
                         case "libfuse" -> FrontEndKind.LIBFUSE;
-                        default -> throw new IllegalArgumentException("frontend must be kernel or libfuse");
+                        default -> throw new IllegalArgumentException("frontend must be kernel, uring or libfuse");
                     };
                     continue;
                 }
@@ -97,6 +99,11 @@ public final class MountOptions {
                         case "full" -> MountSettings.Check.FULL;
                         default -> throw new IllegalArgumentException("check must be auto, quick or full");
                     };
+                    continue;
+                }
+                if (o.equals("enable_uring")) {
+                    // Switches the kernel's global fuse.enable_uring on if it is off (frontend=uring only).
+                    m.enableUring = true;
                     continue;
                 }
                 if (o.startsWith("threads=")) {
@@ -132,6 +139,9 @@ public final class MountOptions {
                 m.put(o);
                 m.given.add(o.contains("=") ? o.substring(0, o.indexOf('=')) : o);
             }
+        }
+        if (m.enableUring && m.frontEnd != FrontEndKind.URING) {
+            throw new IllegalArgumentException("enable_uring goes with frontend=uring only");
         }
         m.permissions = PermissionPolicy.of(m.acl, m.fuse.containsKey("default_permissions"));
         if (m.permissions.daemonChecks()) {
@@ -205,6 +215,14 @@ public final class MountOptions {
         opts.add("fsname=" + fsname.replace(",", "\\,"));
         opts.add("subtype=daxfs");
         return List.of("-o", String.join(",", opts));
+    }
+
+    /**
+     * Whether {@code enable_uring} was given: the io_uring front end may switch the kernel's
+     * global {@code fuse.enable_uring} parameter on (docs/uring-frontend.md, "Enabling").
+     */
+    public boolean enableUring() {
+        return enableUring;
     }
 
     /** Which front end serves the mount ({@code frontend=}; the daemon makes it). */

@@ -128,6 +128,30 @@ class KernelFileSystemTest {
         assertEquals(256, out.getShort(OUT_HEADER_SIZE + INIT_OUT_MAX_PAGES));
     }
 
+    /**
+     * FUSE_OVER_IO_URING is asked for only when a transport asks ({@code alsoAsk}: the io_uring
+     * front end), and agreed only if the kernel offered it (it does while fuse.enable_uring is Y).
+     */
+    @Test
+    void fuseOverIoUringIsAskedForOnlyByTheRingTransport() throws Exception {
+        long offered = ASYNC_READ | INIT_EXT | UringAbi.FUSE_OVER_IO_URING;
+        ByteBuffer in = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        in.putInt(0, 7).putInt(4, 45).putInt(12, (int) offered).putInt(16, (int) (offered >>> 32));
+        ByteBuffer out = send(INIT, 0, in.array());
+        assertEquals(0, out.getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS2) & (1 << 9), "not asked: /dev/fuse serves");
+        assertEquals(0, kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING);
+
+        kfs.alsoAsk(UringAbi.FUSE_OVER_IO_URING);
+        out = send(INIT, 0, in.array());
+        assertEquals(1 << 9, out.getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS2) & (1 << 9), "flags2 bit 9 = bit 41");
+        assertTrue((kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING) != 0);
+
+        long notOffered = ASYNC_READ | INIT_EXT;
+        in.putInt(12, (int) notOffered).putInt(16, 0);
+        send(INIT, 0, in.array());
+        assertEquals(0, kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING, "the kernel did not offer it (enable_uring N)");
+    }
+
     @Test
     void anOldKernelIsRefused() throws Exception {
         ByteBuffer in = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);

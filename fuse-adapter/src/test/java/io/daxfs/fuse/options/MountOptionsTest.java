@@ -53,6 +53,16 @@ class MountOptionsTest {
     }
 
     @Test
+    void enableUringIsDaxfsOwnAndReachesNeitherLibfuseNorTheKernel() {
+        MountOptions m = parse("frontend=uring,enable_uring");
+        assertTrue(m.enableUring());
+        assertEquals(MountOptions.FrontEndKind.URING, m.frontEnd());
+        assertFalse(fuseOptions(m).contains("uring"), fuseOptions(m));
+        assertFalse(String.join(",", m.kernelMountOptions("img")).contains("uring"));
+        assertFalse(parse("frontend=uring").enableUring(), "never without being asked");
+    }
+
+    @Test
     void aReadOnlyMountNeverUpdatesAtime() {
         assertEquals(AtimePolicy.Mode.NEVER, parse("ro,strictatime").atimePolicy().mode());
     }
