@@ -1,6 +1,8 @@
 package io.daxfs.fuse;
 
 import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.inspect.Inspection;
+import io.daxfs.core.inspect.JournalState;
 import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.OpenedDevice;
@@ -46,19 +48,48 @@ public final class MountDaemon {
         // while this thread opens and checks the device (docs/performance.md, mount time).
         DaemonThreads.daemon(frontEnd::prepare, "daxfs-prepare").start();
         try (OpenedDevice device = DeviceOpener.open(target, DeviceOptions.defaults())) {
+            String recovery = recoveryToDo(device);
+            long started = System.nanoTime();
             DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.atimePolicy());
-            LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {})", target, mountPoint,
-                    fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(), options.atimePolicy());
+            if (recovery != null) {
+                LOG.info("journal recovery on {}: {} ({} ms)", target, recovery, (System.nanoTime() - started) / 1_000_000);
+            }
             int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;
             try (MountSession session = frontEnd.mount(fs, target.toAbsolutePath().toString(),
                     mountPoint.toAbsolutePath(), threads)) {
-                LOG.info("serving {} with {} FUSE worker threads ({} front end)", mountPoint, session.threads(),
-                        frontEnd.name());
+                LOG.info("mounted {} on {}: uuid {}, {} MiB, persistence: {}; atime {}; {} worker threads, {} front end{}",
+                        target, mountPoint, fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(),
+                        options.atimePolicy(), session.threads(), frontEnd.name(),
+                        options.debug() ? "; debug: one line per request" : "");
                 session.awaitExit();
             }
-            LOG.info("unmounted {}", mountPoint);
             fs.close();
+            LOG.info("unmounted {} from {}", target, mountPoint);
         }
+    }
+
+    /**
+     * What the mount about to happen will recover, read before it does (the device is locked
+     * to this process, so nothing changes in between): the committed transaction it replays
+     * and the orphaned inodes it frees; null if there is nothing to recover.
+     */
+    static String recoveryToDo(OpenedDevice device) {
+        JournalState j;
+        try {
+            j = Inspection.of(device.region().readView()).journal();
+        } catch (RuntimeException e) {
+            return null; // not a daxfs, or damaged: the mount itself says what is wrong
+        }
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        if (j.pending()) {
+            parts.add("replayed committed transaction " + j.pendingSeq() + " (" + j.pendingRecords() + " records, "
+                    + j.pendingBytes() + " bytes)");
+        }
+        if (j.orphans() > 0) {
+            parts.add("freed " + j.orphans() + " orphaned inode" + (j.orphans() == 1 ? "" : "s")
+                    + " (unlinked while open, or an interrupted free)");
+        }
+        return parts.isEmpty() ? null : String.join("; ", parts);
     }
 
     /** The one place a front end is chosen: by the mount option frontend=kernel|libfuse. */

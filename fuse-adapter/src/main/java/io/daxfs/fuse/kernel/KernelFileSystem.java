@@ -86,7 +86,7 @@ final class KernelFileSystem {
             long f0 = LOG.isDebugEnabled() ? System.nanoTime() : 0;
             forget(opcode, r); // no reply
             if (f0 != 0) {
-                LOG.debug("opcode {} node {}: {} us", opcode, r.nodeid(), (System.nanoTime() - f0) / 1000);
+                LOG.debug("{} node {}: {} us", OpcodeNames.of(opcode), r.nodeid(), (System.nanoTime() - f0) / 1000);
             }
             return;
         }
@@ -122,7 +122,8 @@ final class KernelFileSystem {
             out.error(Errno.EIO.code());
         }
         if (t0 != 0) {
-            LOG.debug("opcode {} node {} length {}: {} us", opcode, r.nodeid(), r.length(), (System.nanoTime() - t0) / 1000);
+            LOG.debug("{} unique {} node {} length {}: {} us", OpcodeNames.of(opcode), r.unique(), r.nodeid(), r.length(),
+                    (System.nanoTime() - t0) / 1000);
         }
     }
 

@@ -42,6 +42,7 @@ public final class MountOptions {
     private PermissionPolicy permissions;
     private AtimePolicy atime = AtimePolicy.RELATIME;
     private boolean readOnly;
+    private boolean debug;
     private FrontEndKind frontEnd = FrontEndKind.KERNEL;
 
     /**
@@ -97,6 +98,9 @@ public final class MountOptions {
                 }
                 if (m.atimeOption(o)) {
                     continue;
+                }
+                if (o.equals("debug")) {
+                    m.debug = true; // and passed on: libfuse then logs its own view of each request too
                 }
                 if (o.equals("ro")) {
                     m.readOnly = true; // and passed on: the kernel refuses writes
@@ -224,6 +228,11 @@ public final class MountOptions {
     /** Who checks permissions and whether ACLs are enforced. */
     public PermissionPolicy permissions() {
         return permissions;
+    }
+
+    /** {@code -o debug}: the daemon logs one line per request. */
+    public boolean debug() {
+        return debug;
     }
 
     /** Worker threads; 0 means the default. */
