@@ -80,11 +80,11 @@ final class MkfsCommand implements Callable<Integer> {
                 return DaxfsCommand.fail("mkfs", target + " already holds a daxfs; use --force to overwrite it");
             }
             Superblock sb;
-            long mib = device.size() >> 20;
-            try (Progress bar = device.size() >= PROGRESS_FROM_BYTES ? Progress.start("mkfs", mib, "MiB", 1)
+            // the bar counts the metadata mkfs writes (bitmaps mostly), in MiB
+            try (Progress bar = device.size() >= PROGRESS_FROM_BYTES ? Progress.start("mkfs", 0, "MiB", 1 << 20)
                     : Progress.none()) {
                 sb = Formatter.format(device.region(), new FormatOptions(inodes == null ? 0 : inodes, label, 0, 0),
-                        (done, total) -> bar.stepTo(total == 0 ? mib : done * mib / total));
+                        (done, total) -> bar.stepTo(done, total));
             } catch (IllegalArgumentException e) {
                 return DaxfsCommand.fail("mkfs", e.getMessage());
             }

@@ -49,6 +49,14 @@ public final class Progress implements AutoCloseable {
         }
     }
 
+    /** {@code done} of a total known only now. */
+    public void stepTo(long done, long total) {
+        if (bar != null) {
+            bar.maxHint(total);
+            bar.stepTo(done);
+        }
+    }
+
     @Override
     public void close() {
         if (bar != null) {
