@@ -59,13 +59,23 @@ public final class MountDaemon {
                     mountPoint.toAbsolutePath(), threads)) {
                 LOG.info("mounted {} on {}: uuid {}, {} MiB, persistence: {}; atime {}; {} worker threads, {} front end{}",
                         target, mountPoint, fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(),
-                        options.atimePolicy(), session.threads(), frontEnd.name(),
+                        atimeText(options.atimePolicy()), session.threads(), frontEnd.name(),
                         options.debug() ? "; debug: one line per request" : "");
                 session.awaitExit();
             }
             fs.close();
             LOG.info("unmounted {} from {}", target, mountPoint);
         }
+    }
+
+    /** The atime policy as mount options say it: "relatime", "noatime", "strictatime,nodiratime". */
+    static String atimeText(io.daxfs.core.base.AtimePolicy p) {
+        String mode = switch (p.mode()) {
+            case RELATIME -> "relatime";
+            case STRICT -> "strictatime";
+            case NEVER -> "noatime";
+        };
+        return p.directories() || p.mode() == io.daxfs.core.base.AtimePolicy.Mode.NEVER ? mode : mode + ",nodiratime";
     }
 
     /**

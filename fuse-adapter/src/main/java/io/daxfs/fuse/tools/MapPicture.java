@@ -44,7 +44,7 @@ public final class MapPicture {
         new Color(0x9e9ec2), // inode table
         FREE,
         new Color(0xc8a165), // directories
-        new Color(0x8c6d3f), // block maps, xattrs
+        new Color(0x2f4f4f), // block maps, xattrs
         new Color(0x9fb3cc), // other files
         new Color(0xff00ff), // in use, no owner
     };
