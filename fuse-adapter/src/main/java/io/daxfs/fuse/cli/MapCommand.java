@@ -61,7 +61,8 @@ final class MapCommand implements Callable<Integer> {
             String subtitle = Sizes.bytes(in.device().device().size()) + ", " + Sizes.count(sb.geometry().totalBlocks())
                     + " blocks of 4 KiB; " + Sizes.percent(in.inspection().blocks().dataUsed(),
                     sb.geometry().dataBlocks()) + " of the data area in use; "
-                    + (in.device().live() ? "read while mounted (a snapshot); busy extents show as free"
+                    + (in.device().live() ? "read while " + (in.target().mounted() ? "mounted" : "another process holds it")
+                    + " (a snapshot); busy extents show as free"
                     : "offline: busy extents exist only in a running daemon");
             MapPicture picture = new MapPicture(map, title, subtitle);
             try {
