@@ -280,6 +280,7 @@ class OperatorToolsTest {
         assertEquals(1, count(after, "INFO MountDaemon - unmounted "), after);
         assertEquals(0, count(after, "journal recovery"), after);
         assertEquals(0, count(after, "DEBUG"), "no per-request lines without -o debug: " + after);
+        assertEquals(2, count(after, " INFO "), "one line for the mount, one for the unmount: " + after);
     }
 
     /** Journal header at block 2: magic, appliedSeq. Moves appliedSeq back by one; returns the slot's seq. */

@@ -288,7 +288,7 @@ final class KernelFileSystem {
         out.putInt(INIT_OUT_FLAGS2, (int) (agreed >>> 32));
         out.send(INIT_OUT_SIZE);
         initialized.countDown();
-        LOG.info("FUSE {}.{} (kernel {}.{}), flags {}, max_write {} KiB, permissions {}", KERNEL_VERSION, ourMinor,
+        LOG.debug("FUSE {}.{} (kernel {}.{}), flags {}, max_write {} KiB, permissions {}", KERNEL_VERSION, ourMinor,
                 major, minor, Long.toHexString(agreed), options.maxWrite() >> 10, options.permissions());
     }
 
