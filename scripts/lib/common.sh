@@ -253,6 +253,8 @@ build_jar() {
     if ((force == 0)) && ! jar_stale; then
         return 0
     fi
+    # A fresh machine has no Maven: install Debian's (need_packages dies with the reason if it cannot).
+    command -v mvn >/dev/null 2>&1 || need_packages maven
     command -v mvn >/dev/null 2>&1 || die "mvn (Apache Maven) not found; install it: apt-get install maven"
     find_jdk
     maven_env

@@ -1,7 +1,6 @@
 package io.daxfs.core;
 
 import io.daxfs.core.alloc.BlockAllocator;
-import io.daxfs.core.alloc.Extent;
 import io.daxfs.core.alloc.InodeAllocator;
 import io.daxfs.core.attr.AttributeChanges;
 import io.daxfs.core.base.AtimePolicy;
@@ -26,11 +25,9 @@ import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeHandles;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.journal.Journal;
-import io.daxfs.core.journal.Transaction;
 import io.daxfs.core.lifetime.InodeLifetimes;
 import io.daxfs.core.namespace.Namespace;
 import io.daxfs.core.space.Space;
-import io.daxfs.core.xattr.XattrBlocks;
 import io.daxfs.core.xattr.XattrStore;
 import io.daxfs.devdax.PmemRegion;
 
@@ -93,17 +90,8 @@ public final class DaxFileSystem implements AutoCloseable {
         this.handles = new InodeHandles(i -> new Inode(i, table.offset(i)));
         this.data = new FileData(region, table, journal, space, safeguards, pauses);
         this.accessTimes = new AccessTimes(table, atime);
-        this.xattrs = new XattrStore(region, geometry, table, journal, new XattrBlocks() {
-            @Override
-            public List<Extent> allocate(Transaction tx, long goal, long blocks) {
-                return space.allocateData(tx, goal, blocks);
-            }
-
-            @Override
-            public void free(Transaction tx, Extent extent) {
-                space.free(tx, extent);
-            }
-        }, in -> handles.peek(in.ino()) == in && inodeAllocator.isUsed(in.ino()));
+        this.xattrs = new XattrStore(region, geometry, table, journal, space,
+                in -> handles.peek(in.ino()) == in && inodeAllocator.isUsed(in.ino()));
         this.attributes = new AttributeChanges(table, journal, xattrs);
         this.lifetimes = new InodeLifetimes(media, geometry, journal, space, table, inodeAllocator, handles, data,
                 xattrs);

@@ -186,7 +186,9 @@ final class DaxfsMount implements AutoCloseable {
      */
     void mountWithHelper(String options) {
         Path helper = Path.of(System.getProperty("daxfs.root", "..")).resolve("scripts/mount.fuse.daxfs").toAbsolutePath();
-        Daxfs.Result r = Daxfs.exec(List.of("/usr/bin/env", "DAXFS_NO_BUILD=1", helper.toString(), image.toString(),
+        // -v: the helper is silent on success otherwise; verbose, it passes on daxfs mount's
+        // "daxfs: mounted ... (daemon pid N ...)" line, which tells the daemon's pid.
+        Daxfs.Result r = Daxfs.exec(List.of("/usr/bin/env", "DAXFS_NO_BUILD=1", helper.toString(), "-v", image.toString(),
                 mnt.toString(), "-o", options.isEmpty() ? frontendOption() : options + "," + frontendOption()));
         long p = recordDaemon(r);
         if (!r.ok() || p < 0) {

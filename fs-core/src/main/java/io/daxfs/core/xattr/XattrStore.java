@@ -11,6 +11,7 @@ import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.journal.Journal;
 import io.daxfs.core.journal.Transaction;
+import io.daxfs.core.space.Space;
 import io.daxfs.devdax.PmemRegion;
 
 import java.lang.foreign.MemorySegment;
@@ -61,7 +62,7 @@ public final class XattrStore {
     private final long totalBlocks;
     private final InodeTable table;
     private final Journal journal;
-    private final XattrBlocks blocks;
+    private final Space space;
     private final Predicate<Inode> current;
     private final ConcurrentHashMap<Long, XattrSet> cache = new ConcurrentHashMap<>();
     private final AtomicLong cached = new AtomicLong();
@@ -72,7 +73,7 @@ public final class XattrStore {
      * @param current whether a handle is still the live handle of an allocated inode (a caller
      *                that resolved a path just before the file was freed holds a stale one)
      */
-    public XattrStore(PmemRegion region, Geometry geometry, InodeTable table, Journal journal, XattrBlocks blocks,
+    public XattrStore(PmemRegion region, Geometry geometry, InodeTable table, Journal journal, Space space,
                       Predicate<Inode> current) {
         this.region = region;
         this.media = region.readView();
@@ -80,7 +81,7 @@ public final class XattrStore {
         this.totalBlocks = geometry.totalBlocks();
         this.table = table;
         this.journal = journal;
-        this.blocks = blocks;
+        this.space = space;
         this.current = current;
     }
 
@@ -180,7 +181,7 @@ public final class XattrStore {
                     if (inline) {
                         next = XattrEntry.inline(name, nameBytes, copy);
                     } else {
-                        List<Extent> vx = blocks.allocate(tx, -1, XattrFormat.blocksFor(copy.length));
+                        List<Extent> vx = space.allocateData(tx, -1, XattrFormat.blocksFor(copy.length));
                         XattrFormat.writeBlocks(region, copy, vx);
                         next = XattrEntry.outOfLine(name, nameBytes, copy.length, vx, XattrFormat.crc(copy));
                     }
@@ -291,7 +292,7 @@ public final class XattrStore {
             if (compacted * 2 > want && needBlocks <= room) {
                 long add = Math.min(room, Math.max(needBlocks, cur.areaBlocks())); // doubles: appends stay O(1)
                 Extent last = cur.areaExtents.getLast();
-                List<Extent> grown = merge(cur.areaExtents, blocks.allocate(tx, last.end(), add));
+                List<Extent> grown = merge(cur.areaExtents, space.allocateData(tx, last.end(), add));
                 if (grown.size() > XattrFormat.MAX_AREA_EXTENTS
                         || grown.size() + valueExtents > XattrFormat.MAX_EXTENTS) {
                     throw new Fragmented();
@@ -314,7 +315,7 @@ public final class XattrStore {
             after.remove(name);
         }
         long areaBlocks = XattrFormat.blocksFor(compacted);
-        List<Extent> area = blocks.allocate(tx, -1, areaBlocks);
+        List<Extent> area = space.allocateData(tx, -1, areaBlocks);
         if (area.size() > XattrFormat.MAX_AREA_EXTENTS || area.size() + valueExtents > XattrFormat.MAX_EXTENTS) {
             throw new FsException(Errno.ENOSPC, "free space too fragmented for the attributes of inode " + in.ino());
         }
@@ -360,11 +361,11 @@ public final class XattrStore {
             tx.putLong(in.offset() + InodeLayout.XATTR, plan.pointer());
         }
         for (Extent e : plan.freedArea()) {
-            blocks.free(tx, e);
+            space.free(tx, e);
         }
         if (old != null && !old.isInline()) {
             for (Extent e : old.extents()) {
-                blocks.free(tx, e);
+                space.free(tx, e);
             }
         }
         if (plan.blocks() != cur.blocks) {
@@ -430,7 +431,7 @@ public final class XattrStore {
                 return; // damaged index: its blocks stay marked in use, and fsck reports them
             }
             for (Extent e : allExtents(s)) {
-                blocks.free(tx, e);
+                space.free(tx, e);
             }
         } finally {
             w.unlock();

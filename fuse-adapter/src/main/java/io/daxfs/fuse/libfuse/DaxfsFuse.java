@@ -288,13 +288,13 @@ public final class DaxfsFuse extends FuseStubFS {
     @Override
     public int unlink(String path) {
         return call("unlink", path, () -> {
+            if (aliases.remove(PathNames.name(path))) {
+                return 0; // libfuse's final unlink of a hidden name: the file went at the first
+            }
             Credentials who = caller();
             long dir = access.parent(who, path);
             if (access.enforcing()) {
                 access.mayDelete(who, dir, fs.lookup(dir, PathNames.name(path)));
-            }
-            if (aliases.remove(PathNames.name(path))) {
-                return 0; // libfuse's final unlink of a hidden name: the file went at the first
             }
             fs.unlink(dir, PathNames.name(path));
             return 0;
