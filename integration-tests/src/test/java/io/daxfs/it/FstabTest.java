@@ -51,12 +51,15 @@ class FstabTest {
                     "trap 'umount -l " + q(m.mnt) + " 2>/dev/null || true' EXIT",
                     "cd " + q(m.dir),
                     "mount -T ./fstab -a",
+                    // the helper is silent on success: find the daemon it started by its command line
+                    "echo \"daemon pid $(pgrep -n -f -- " + q("DaemonMain " + m.image + " ") + ")\"",
                     "echo \"type: $(findmnt -n -o FSTYPE " + q(m.mnt) + ")\"",
                     "echo \"options: $(findmnt -n -o OPTIONS " + q(m.mnt) + ")\"",
                     "echo data > " + q(m.mnt.resolve("f")),
                     "umount " + q(m.mnt),
                     "echo \"after umount: $(findmnt -n -o FSTYPE " + q(m.mnt) + " || true)\"",
                     "mount -T ./fstab " + q(m.mnt),
+                    "echo \"daemon pid $(pgrep -n -f -- " + q("DaemonMain " + m.image + " ") + ")\"",
                     "echo \"content: $(cat " + q(m.mnt.resolve("f")) + ")\"",
                     "umount " + q(m.mnt));
             Daxfs.Result r;
@@ -72,8 +75,14 @@ class FstabTest {
             while (pids.find()) {
                 daemons.add(Long.parseLong(pids.group(1)));
             }
-            for (long p : daemons) { // exited with their umount; killed if not
-                ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly);
+            for (long p : daemons) { // they exit after their umount; killed if one did not
+                ProcessHandle.of(p).ifPresent(h -> {
+                    try {
+                        h.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        h.destroyForcibly();
+                    }
+                });
             }
             assertEquals(0, r.exit(), r.toString());
             assertEquals(2, daemons.size(), "mount -a and mount DIR each started a daemon: " + r);
