@@ -37,7 +37,8 @@ DAXFS_JVM_FLAGS=(
 # Packages the tests and benchmarks use. libfuse2 is what jnr-fuse loads; fuse3 brings
 # fusermount and mount.fuse (do not install Debian's "fuse": it conflicts with fuse3).
 # shellcheck disable=SC2034
-DAXFS_RUNTIME_PACKAGES=(libfuse2 fuse3 util-linux procps psmisc)
+# fontconfig and a font: daxfs map draws text with Java2D.
+DAXFS_RUNTIME_PACKAGES=(libfuse2 fuse3 util-linux procps psmisc fontconfig fonts-dejavu-core)
 # shellcheck disable=SC2034
 # libfuse-dev: a fuse-adapter test compiles against fuse.h to check jnr-fuse's struct layout.
 DAXFS_TEST_PACKAGES=("${DAXFS_RUNTIME_PACKAGES[@]}" fio bindfs stress-ng attr acl sqlite3 git

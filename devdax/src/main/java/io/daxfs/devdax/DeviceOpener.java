@@ -182,8 +182,15 @@ public final class DeviceOpener {
                 ? FileChannel.open(procFd(fd), StandardOpenOption.READ)
                 : FileChannel.open(procFd(fd), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             if (readOnly) {
-                return new FileMapping(channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), false,
-                        "read-only shared file mapping");
+                // MAP_SYNC read-only too when the file system is DAX, so that a read-only open
+                // (fsck, daxfs info) reports the persistence a read-write mount would have.
+                try {
+                    return new FileMapping(channel.map(ExtendedMapMode.READ_ONLY_SYNC, 0, size, arena), true,
+                            "read-only MAP_SYNC shared file mapping (DAX file system)");
+                } catch (UnsupportedOperationException | IOException e) {
+                    return new FileMapping(channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), false,
+                            "read-only shared file mapping");
+                }
             }
             String refusal;
             try {

@@ -23,40 +23,64 @@ import java.util.UUID;
  * and an inode is written whole when it is allocated; the bitmaps say what is in use.
  */
 public final class Formatter {
+    /** Bitmaps are cleared and flushed in pieces of this size, so progress can be reported. */
+    static final long CHUNK = 8L << 20;
+
+    /** Receives mkfs's progress: bytes of metadata written so far, of all it will write. */
+    public interface Progress {
+        Progress NONE = (done, total) -> { };
+
+        void advanced(long done, long total);
+    }
+
     private Formatter() {
     }
 
     public static Superblock format(PmemRegion region, FormatOptions options) {
+        return format(region, options, Progress.NONE);
+    }
+
+    /** {@link #format(PmemRegion, FormatOptions)}, telling {@code progress} how far it is. */
+    public static Superblock format(PmemRegion region, FormatOptions options, Progress progress) {
         Geometry g = Geometry.forDevice(region.size(), options.inodes());
         Superblock sb = new Superblock(UUID.randomUUID(), g, System.currentTimeMillis() / 1000, options.label());
+        long ibmBytes = g.inodeBitmapBlocks() * Geometry.BLOCK_SIZE;
+        long bbmBytes = g.blockBitmapBlocks() * Geometry.BLOCK_SIZE;
+        long total = 6L * Geometry.BLOCK_SIZE + ibmBytes + bbmBytes + Geometry.INODE_SIZE;
+        long done = 0;
+        progress.advanced(done, total);
 
         region.fill(0, 2L * Geometry.BLOCK_SIZE, (byte) 0);
         region.flush(0, 2L * Geometry.BLOCK_SIZE);
         region.fence();
 
         Journal.format(region, g);
+        done += 4L * Geometry.BLOCK_SIZE;
+        progress.advanced(done, total);
 
         long ibm = g.inodeBitmapOffset();
-        region.fill(ibm, g.inodeBitmapBlocks() * Geometry.BLOCK_SIZE, (byte) 0);
+        done = clear(region, ibm, ibmBytes, progress, done, total);
         region.putByte(ibm, (byte) 1); // inode 1: the root directory
-        region.flush(ibm, g.inodeBitmapBlocks() * Geometry.BLOCK_SIZE);
+        region.flush(ibm, 1);
 
         long bbm = g.blockBitmapOffset();
-        long bbmBytes = g.blockBitmapBlocks() * Geometry.BLOCK_SIZE;
-        region.fill(bbm, bbmBytes, (byte) 0);
+        done = clear(region, bbm, bbmBytes, progress, done, total);
         long metaBlocks = g.dataStart();
         region.fill(bbm, metaBlocks / 8, (byte) 0xff);
         if (metaBlocks % 8 != 0) {
             region.putByte(bbm + metaBlocks / 8, (byte) ((1 << (metaBlocks % 8)) - 1));
         }
-        region.flush(bbm, bbmBytes);
+        region.flush(bbm, Geometry.divUp(metaBlocks, 8));
 
         Checksums checksums = new Checksums(sb);
         writeRootInode(region, g, options, checksums);
         writeChecksumTable(region, g, checksums);
         region.fence();
+        done += Geometry.INODE_SIZE;
+        progress.advanced(done, total);
 
         sb.write(region);
+        progress.advanced(total, total);
         return sb;
     }
 
@@ -70,6 +94,18 @@ public final class Formatter {
         }
         region.write(g.checksumTableOffset(), table.array(), 0, table.capacity());
         region.flush(g.checksumTableOffset(), table.capacity());
+    }
+
+    /** Zeroes and flushes {@code length} bytes at {@code offset} piece by piece; returns the new done count. */
+    private static long clear(PmemRegion region, long offset, long length, Progress progress, long done, long total) {
+        for (long at = 0; at < length; at += CHUNK) {
+            long n = Math.min(CHUNK, length - at);
+            region.fill(offset + at, n, (byte) 0);
+            region.flush(offset + at, n);
+            done += n;
+            progress.advanced(done, total);
+        }
+        return done;
     }
 
     private static void writeRootInode(PmemRegion region, Geometry g, FormatOptions options, Checksums checksums) {

@@ -1,6 +1,8 @@
 package io.daxfs.fuse;
 
 import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.inspect.Inspection;
+import io.daxfs.core.inspect.JournalState;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.kernel.KernelFrontEnd;
@@ -47,25 +49,30 @@ public final class MountDaemon {
         // while this thread opens and checks the device (docs/performance.md, mount time).
         DaemonThreads.daemon(frontEnd::prepare, "daxfs-prepare").start();
         try (OpenedDevice device = open(target, options)) {
+            String recovery = options.readOnly() ? null : recoveryToDo(device);
+            long started = System.nanoTime();
             DaxFileSystem fs = DaxFileSystem.mount(device.region(), options.settings());
+            if (recovery != null) {
+                LOG.info("journal recovery on {}: {} ({} ms)", target, recovery, (System.nanoTime() - started) / 1_000_000);
+            }
             for (String note : fs.mountNotes()) {
                 // On stdout too: the detaching parent relays these lines (MountCommand).
                 System.out.println("daxfs mount: note: " + note);
                 LOG.warn("read-only mount despite: {}", note);
             }
-            LOG.info("daxfs {} on {}: {} ({} MiB, persistence: {}, atime: {}, {}, errors={}, check={})", target,
-                    mountPoint, fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(),
-                    options.atimePolicy(), options.readOnly() ? "read-only" : "read-write",
-                    options.settings().errors().name().toLowerCase().replace('_', '-'),
-                    options.settings().check().name().toLowerCase());
             int threads = options.threads() > 0 ? options.threads() : DEFAULT_THREADS;
             try (MountSession session = frontEnd.mount(fs, device, mountPoint.toAbsolutePath(), threads)) {
-                LOG.info("serving {} with {} FUSE worker threads ({} front end)", mountPoint, session.threads(),
-                        frontEnd.name());
+                LOG.info("mounted {} on {}: uuid {}, {} MiB, persistence: {}; {}, atime {}, errors={}, check={}; "
+                                + "{} worker threads, {} front end{}",
+                        target, mountPoint, fs.superblock().uuid(), device.size() >> 20, device.mappingDescription(),
+                        options.readOnly() ? "read-only" : "read-write", atimeText(options.atimePolicy()),
+                        options.settings().errors().name().toLowerCase().replace('_', '-'),
+                        options.settings().check().name().toLowerCase(), session.threads(), frontEnd.name(),
+                        options.debug() ? "; debug: one line per request" : "");
                 session.awaitExit();
             }
-            LOG.info("unmounted {}", mountPoint);
             fs.close();
+            LOG.info("unmounted {} from {}", target, mountPoint);
         }
     }
 
@@ -87,6 +94,40 @@ public final class MountDaemon {
             }
             return ExitingDaemons.open(target, DeviceOptions.readOnlyOptions());
         }
+    }
+
+    /** The atime policy as mount options say it: "relatime", "noatime", "strictatime,nodiratime". */
+    static String atimeText(io.daxfs.core.base.AtimePolicy p) {
+        String mode = switch (p.mode()) {
+            case RELATIME -> "relatime";
+            case STRICT -> "strictatime";
+            case NEVER -> "noatime";
+        };
+        return p.directories() || p.mode() == io.daxfs.core.base.AtimePolicy.Mode.NEVER ? mode : mode + ",nodiratime";
+    }
+
+    /**
+     * What the mount about to happen will recover, read before it does (the device is locked
+     * to this process, so nothing changes in between): the committed transaction it replays
+     * and the orphaned inodes it frees; null if there is nothing to recover.
+     */
+    static String recoveryToDo(OpenedDevice device) {
+        JournalState j;
+        try {
+            j = Inspection.of(device.region().readView()).journal();
+        } catch (RuntimeException e) {
+            return null; // not a daxfs, or damaged: the mount itself says what is wrong
+        }
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        if (j.pending()) {
+            parts.add("replayed committed transaction " + j.pendingSeq() + " (" + j.pendingRecords() + " records, "
+                    + j.pendingBytes() + " bytes)");
+        }
+        if (j.orphans() > 0) {
+            parts.add("freed " + j.orphans() + " orphaned inode" + (j.orphans() == 1 ? "" : "s")
+                    + " (unlinked while open, or an interrupted free)");
+        }
+        return parts.isEmpty() ? null : String.join("; ", parts);
     }
 
     /** The one place a front end is chosen: by the mount option frontend=kernel|uring|libfuse. */

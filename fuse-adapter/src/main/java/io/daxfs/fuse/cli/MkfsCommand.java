@@ -1,6 +1,6 @@
 package io.daxfs.fuse.cli;
 
-import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.Formatter;
 import io.daxfs.core.base.FormatOptions;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.format.Superblock;
@@ -9,6 +9,9 @@ import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.ImageFiles;
 import io.daxfs.devdax.OpenedDevice;
+import io.daxfs.fuse.tools.Progress;
+import io.daxfs.fuse.tools.Target;
+import io.daxfs.fuse.tools.ToolException;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,6 +24,9 @@ import java.util.concurrent.Callable;
 @Command(name = "mkfs", mixinStandardHelpOptions = true,
         description = "Make a daxfs on TARGET (a /dev/dax device or an image file; a missing image file is created sparse with --size).")
 final class MkfsCommand implements Callable<Integer> {
+    /** Devices at least this large get a progress bar (on a terminal): their bitmaps take a moment. */
+    static final long PROGRESS_FROM_BYTES = 64L << 30;
+
     @Parameters(index = "0", paramLabel = "TARGET")
     Path target;
 
@@ -63,6 +69,12 @@ final class MkfsCommand implements Callable<Integer> {
         } else if (!Files.exists(target)) {
             return DaxfsCommand.fail("mkfs", target + " does not exist (give --size to create an image file)");
         }
+        if (Files.exists(target)) {
+            String mounted = mountedProblem(target);
+            if (mounted != null) {
+                return DaxfsCommand.fail("mkfs", mounted);
+            }
+        }
         if (size != null && Files.isRegularFile(target)) {
             Integer failed = resizeImage(createSize);
             if (failed != null) {
@@ -80,8 +92,11 @@ final class MkfsCommand implements Callable<Integer> {
                         + ": --size " + size + " cannot change that; leave --size out to use the whole device");
             }
             Superblock sb;
-            try {
-                sb = DaxFileSystem.format(device.region(), new FormatOptions(inodes == null ? 0 : inodes, label, 0, 0));
+            // the bar counts the metadata mkfs writes (bitmaps mostly), in MiB
+            try (Progress bar = device.size() >= PROGRESS_FROM_BYTES ? Progress.start("mkfs", 0, "MiB", 1 << 20)
+                    : Progress.none()) {
+                sb = Formatter.format(device.region(), new FormatOptions(inodes == null ? 0 : inodes, label, 0, 0),
+                        (done, total) -> bar.stepTo(done, total));
             } catch (IllegalArgumentException e) {
                 return DaxfsCommand.fail("mkfs", e.getMessage());
             }
@@ -92,6 +107,9 @@ final class MkfsCommand implements Callable<Integer> {
                     g.inodeCount(), g.journalBytes() >> 10, device.mappingDescription());
             return 0;
         } catch (DeviceException e) {
+            if (e.reason() == DeviceException.Reason.IN_USE) {
+                return DaxfsCommand.fail("mkfs", target + " is in use by another process (a daxfs daemon?); nothing was written");
+            }
             return DaxfsCommand.fail("mkfs", e.getMessage());
         }
     }
@@ -135,5 +153,25 @@ final class MkfsCommand implements Callable<Integer> {
         System.out.printf("daxfs: resized %s from %s to %s%n", target, ImageFiles.formatSize(current),
                 ImageFiles.formatSize(wanted));
         return null;
+    }
+
+    /** Why {@code path} must not be formatted because a daxfs is mounted from it (or at it), or null. */
+    static String mountedProblem(Path path) {
+        Target t;
+        try {
+            t = Target.resolve(path);
+        } catch (ToolException e) {
+            return null; // not a mount point: the opener says what is wrong with it
+        }
+        if (!t.mounted()) {
+            return null;
+        }
+        String by = t.daemonPid().isPresent() ? " (daemon pid " + t.daemonPid().getAsLong() + ")" : "";
+        if (java.nio.file.Files.isDirectory(path)) {
+            return path + " is the mount point of " + t.device() + by + "; mkfs takes a device or image, and that one is "
+                    + "mounted: unmount it first (umount " + t.mountPoint() + "); nothing was written";
+        }
+        return path + " is mounted on " + t.mountPoint() + by + ": unmount it first (umount " + t.mountPoint()
+                + "); nothing was written";
     }
 }

@@ -103,6 +103,10 @@ final class MountCommand implements Callable<Integer> {
         if (problem != null) {
             return DaxfsCommand.fail("mount", problem);
         }
+        if (mountOptions.debug()) {
+            // before the daemon's loggers exist: slf4j-simple reads a logger's level as it makes it
+            System.setProperty("org.slf4j.simpleLogger.log.io.daxfs", "debug");
+        }
         try {
             MountDaemon.serve(target, dir, mountOptions);
             return 0;

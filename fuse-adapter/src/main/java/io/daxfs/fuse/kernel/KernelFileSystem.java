@@ -123,7 +123,7 @@ final class KernelFileSystem {
             long f0 = LOG.isDebugEnabled() ? System.nanoTime() : 0;
             forget(opcode, r); // no reply
             if (f0 != 0) {
-                LOG.debug("opcode {} node {}: {} us", opcode, r.nodeid(), (System.nanoTime() - f0) / 1000);
+                LOG.debug("{} node {}: {} us", OpcodeNames.of(opcode), r.nodeid(), (System.nanoTime() - f0) / 1000);
             }
             return;
         }
@@ -159,7 +159,8 @@ final class KernelFileSystem {
             out.error(Errno.EIO.code());
         }
         if (t0 != 0) {
-            LOG.debug("opcode {} node {} length {}: {} us", opcode, r.nodeid(), r.length(), (System.nanoTime() - t0) / 1000);
+            LOG.debug("{} unique {} node {} length {}: {} us", OpcodeNames.of(opcode), r.unique(), r.nodeid(), r.length(),
+                    (System.nanoTime() - t0) / 1000);
         }
     }
 
@@ -328,7 +329,7 @@ final class KernelFileSystem {
         out.putInt(INIT_OUT_FLAGS2, (int) (agreed >>> 32));
         out.send(INIT_OUT_SIZE);
         initialized.countDown();
-        LOG.info("FUSE {}.{} (kernel {}.{}), flags {}, max_write {} KiB, permissions {}", KERNEL_VERSION, ourMinor,
+        LOG.debug("FUSE {}.{} (kernel {}.{}), flags {}, max_write {} KiB, permissions {}", KERNEL_VERSION, ourMinor,
                 major, minor, Long.toHexString(agreed), options.maxWrite() >> 10, options.permissions());
     }
 

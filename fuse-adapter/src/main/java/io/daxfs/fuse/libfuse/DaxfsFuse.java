@@ -666,7 +666,7 @@ public final class DaxfsFuse extends FuseStubFS {
                 LOG.warn("the kernel cannot leave the umask to the daemon: default ACLs are masked by the umask too");
             }
         }
-        LOG.info("FUSE session initialised (permissions: {})", permissions);
+        LOG.debug("FUSE session initialised (permissions: {})", permissions);
         return null;
     }
 }

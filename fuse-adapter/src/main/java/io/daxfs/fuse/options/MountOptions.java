@@ -49,6 +49,7 @@ public final class MountOptions {
     private boolean readOnly;
     private MountSettings.Errors errors = MountSettings.Errors.REMOUNT_RO;
     private MountSettings.Check check = MountSettings.Check.AUTO;
+    private boolean debug;
     private FrontEndKind frontEnd = FrontEndKind.KERNEL;
     private boolean enableUring;
 
@@ -128,6 +129,9 @@ public final class MountOptions {
                 }
                 if (m.atimeOption(o)) {
                     continue;
+                }
+                if (o.equals("debug")) {
+                    m.debug = true; // and passed on: libfuse then logs its own view of each request too
                 }
                 if (o.equals("ro")) {
                     m.readOnly = true; // and passed on: the kernel refuses writes
@@ -276,6 +280,11 @@ public final class MountOptions {
     /** Who checks permissions and whether ACLs are enforced. */
     public PermissionPolicy permissions() {
         return permissions;
+    }
+
+    /** {@code -o debug}: the daemon logs one line per request. */
+    public boolean debug() {
+        return debug;
     }
 
     /** Worker threads; 0 means the default. */
