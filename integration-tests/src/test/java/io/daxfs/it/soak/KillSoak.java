@@ -6,9 +6,11 @@ import io.daxfs.it.soak.SoakModel.PartialWrite;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -19,6 +21,8 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * The kill -9 soak: cycles of a mixed workload through a real mount, SIGKILL of the daemon at a
@@ -145,9 +149,8 @@ final class KillSoak {
             try {
                 for (int c = 0; c < config.cycles(); c++) {
                     int cycle = c;
-                    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
-                            java.time.Duration.ofSeconds(config.cycleLimitSeconds()), () -> cycle(cycle),
-                            () -> "kill -9 soak seed " + config.seed() + ": cycle " + cycle + " took longer than "
+                    assertTimeoutPreemptively(Duration.ofSeconds(config.cycleLimitSeconds()), () -> cycle(cycle),
+                            () -> "kill -9 soak seed " + config.seed() + ": cycle " + (cycle + 1) + " took longer than "
                                     + config.cycleLimitSeconds() + " s (hung?)");
                 }
             } finally {
@@ -382,7 +385,7 @@ final class KillSoak {
         SoakModel found;
         try {
             found = SoakModel.scan(mount.mountPoint().resolve("w" + w));
-        } catch (java.io.UncheckedIOException e) {
+        } catch (UncheckedIOException e) {
             fail(c, w, plans, delay, "reading the directory after the remount fails: " + e.getCause(), log);
             return "";
         }
