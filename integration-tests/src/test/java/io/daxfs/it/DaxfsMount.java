@@ -11,6 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -76,7 +77,12 @@ final class DaxfsMount implements AutoCloseable {
     final Path image;
     final Path mnt;
     final Path log;
-    private final Set<Long> daemons = ConcurrentHashMap.newKeySet();
+    /**
+     * The daemons this fixture started and has not seen exit, by pid. A ProcessHandle taken while
+     * the daemon runs knows its start time, so it never signals a later process that got the
+     * same pid (pids wrap quickly on a busy machine: a soak starts thousands of processes).
+     */
+    private final Map<Long, ProcessHandle> daemons = new ConcurrentHashMap<>();
     private volatile long pid = -1;
     private int extraLogs;
     private int logChecked;
@@ -188,7 +194,7 @@ final class DaxfsMount implements AutoCloseable {
             fail("mount failed: " + r + "\n  daemon log:\n" + logText());
         }
         pid = p;
-        assertTrue(ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false), "daemon " + p + " is not running");
+        assertTrue(daemon(p).map(ProcessHandle::isAlive).orElse(false), "daemon " + p + " is not running");
         assertEquals("fuse.daxfs", mountType(mnt).orElse("(not mounted)"), "type of the mount at " + mnt);
     }
 
@@ -237,7 +243,7 @@ final class DaxfsMount implements AutoCloseable {
             return -1;
         }
         long p = Long.parseLong(m.group(1));
-        daemons.add(p);
+        ProcessHandle.of(p).ifPresent(h -> daemons.put(p, h));
         return p;
     }
 
@@ -259,7 +265,7 @@ final class DaxfsMount implements AutoCloseable {
     /** SIGKILL to the daemon; waits until it is gone. The mount stays, dead. */
     void killDaemon() {
         long p = pid();
-        ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL on Linux
+        daemon(p).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL on Linux
         awaitExit(p, "after SIGKILL");
         pid = -1;
     }
@@ -280,7 +286,7 @@ final class DaxfsMount implements AutoCloseable {
      * mount, after a test that left it unmounted (or killed).
      */
     void ensureMounted(String... options) {
-        if (pid >= 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+        if (pid >= 0 && daemon(pid).map(ProcessHandle::isAlive).orElse(false)
                 && mountType(mnt).isPresent()) {
             return;
         }
@@ -288,7 +294,7 @@ final class DaxfsMount implements AutoCloseable {
             Daxfs.sh("fusermount -u -z " + q(mnt));
         }
         if (pid >= 0) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            daemon(pid).ifPresent(ProcessHandle::destroyForcibly);
             awaitExit(pid, "after SIGKILL");
             pid = -1;
         }
@@ -319,15 +325,56 @@ final class DaxfsMount implements AutoCloseable {
         }
     }
 
+    private Optional<ProcessHandle> daemon(long p) {
+        return Optional.ofNullable(daemons.get(p));
+    }
+
+    /**
+     * Waits until daemon {@code p} has exited: gone, or a zombie (it has closed its files, the
+     * image and /dev/fuse, and released its memory; only its exit status waits for init, which
+     * may take a second here to collect it: ProcessHandle.onExit would wait for that too).
+     */
     private void awaitExit(long p, String when) {
-        Optional<ProcessHandle> h = ProcessHandle.of(p);
-        if (h.isEmpty()) {
+        ProcessHandle h = daemons.get(p);
+        if (h == null) {
             return;
         }
+        if (!awaitExitOrZombie(h, TimeUnit.SECONDS.toNanos(Daxfs.PROCESS_LIMIT_SECONDS))) {
+            fail("daemon " + p + " did not exit " + when + "\n  daemon log:\n" + logText());
+        }
+        daemons.remove(p);
+    }
+
+    private static boolean awaitExitOrZombie(ProcessHandle h, long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        // isAlive checks the start time too: once the pid belongs to another process it is false.
+        while (h.isAlive() && !zombie(h.pid())) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether /proc says process {@code p} is gone or a zombie whose threads have all exited
+     * (the group leader turns zombie first and waits for the other threads; the files they share,
+     * /dev/fuse among them, are closed only when the last one exits).
+     */
+    private static boolean zombie(long p) {
         try {
-            h.get().onExit().get(Daxfs.PROCESS_LIMIT_SECONDS, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            fail("daemon " + p + " did not exit " + when + ": " + e + "\n  daemon log:\n" + logText());
+            List<String> status = Files.readAllLines(Path.of("/proc/" + p + "/status"));
+            boolean z = status.stream().anyMatch(l -> l.matches("State:\\s*Z.*"));
+            boolean oneThread = status.stream().anyMatch(l -> l.matches("Threads:\\s*[01]"));
+            return z && oneThread;
+        } catch (IOException e) {
+            return true;
         }
     }
 
@@ -425,16 +472,13 @@ final class DaxfsMount implements AutoCloseable {
                 Daxfs.sh("umount -l " + q(m));
             }
         }
-        for (long p : daemons) {
-            ProcessHandle.of(p).ifPresent(h -> {
+        for (ProcessHandle h : daemons.values()) {
+            if (h.isAlive()) {
                 h.destroyForcibly();
-                try {
-                    h.onExit().get(30, TimeUnit.SECONDS);
-                } catch (Exception ignored) {
-                    // nothing more to do
-                }
-            });
+                awaitExitOrZombie(h, TimeUnit.SECONDS.toNanos(30));
+            }
         }
+        daemons.clear();
         if (!mountsUnderDir().isEmpty()) {
             System.err.println("daxfs-it: not deleting " + dir + ": still has mounts " + mountsUnderDir());
             return;

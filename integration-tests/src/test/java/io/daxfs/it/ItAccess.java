@@ -22,12 +22,28 @@ public final class ItAccess {
         return new Mount(DaxfsMount.mounted(size));
     }
 
+    /** The front end of this run's mounts: {@code kernel} or {@code libfuse} (-Ddaxfs.it.frontend). */
+    public static String frontend() {
+        return DaxfsMount.FRONTEND;
+    }
+
     public static String shOk(String script) {
         return Daxfs.shOk(script);
     }
 
+    /** Runs {@code sh -c script}, whatever its exit status. */
+    public static Result sh(String script) {
+        Daxfs.Result r = Daxfs.sh(script);
+        return new Result(r.exit(), r.out(), r.err());
+    }
+
     /** Starts {@code main} of {@code cls} in a new JVM with the test classpath and daxfs's JVM flags. */
     public static Process startJava(Class<?> cls, List<String> args) {
+        return Daxfs.start(javaCommand(cls, args));
+    }
+
+    /** The command line that runs {@code main} of {@code cls} in a new JVM with the test classpath and daxfs's JVM flags. */
+    public static List<String> javaCommand(Class<?> cls, List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Daxfs.java());
         cmd.addAll(Daxfs.JVM_FLAGS);
@@ -35,7 +51,7 @@ public final class ItAccess {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(cls.getName());
         cmd.addAll(args);
-        return Daxfs.start(cmd);
+        return cmd;
     }
 
     public static Result finish(Process p) {
@@ -73,6 +89,37 @@ public final class ItAccess {
 
         public void fsckClean() {
             m.fsckClean();
+        }
+
+        /** {@code daxfs fsck} of the image, whatever it finds. */
+        public Result fsck() {
+            Daxfs.Result r = m.fsck();
+            return new Result(r.exit(), r.out(), r.err());
+        }
+
+        /** The image file. */
+        public Path image() {
+            return m.image;
+        }
+
+        /** The pid of the daemon serving the mount. */
+        public long daemonPid() {
+            return m.pid();
+        }
+
+        /** SIGKILL to the daemon; returns once it is gone. The mount stays, dead. */
+        public void killDaemon() {
+            m.killDaemon();
+        }
+
+        /** {@code fusermount -u} of the (dead) mount. */
+        public void fusermountU() {
+            m.fusermountU();
+        }
+
+        /** What the daemons of this mount logged. */
+        public String daemonLog() {
+            return m.logText();
         }
 
         public void assertNoDaemonErrors() {
