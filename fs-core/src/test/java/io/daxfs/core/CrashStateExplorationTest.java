@@ -434,10 +434,10 @@ class CrashStateExplorationTest {
         long r3 = fs.resolve("/r3");
         long r4 = fs.resolve("/r4");
         io.daxfs.core.data.Lease[] lease = new io.daxfs.core.data.Lease[1];
-        w.on("lease /r2", r2, f -> lease[0] = f.lease(r2, 0, 64 * 1024));
+        w.on("lease /r2", r2, f -> lease[0] = readLease(f, r2, 64 * 1024));
         java.util.Set<Long> leased = blocksOf(lease[0]);
         java.util.Set<Long> r1Blocks;
-        try (io.daxfs.core.data.Lease l1 = fs.lease(r1, 0, 40 * 1024)) {
+        try (io.daxfs.core.data.Lease l1 = readLease(fs, r1, 40 * 1024)) {
             r1Blocks = blocksOf(l1);
         }
         fs.internals().inode(r1).cache().clear(); // taking the states read /r1: make the read look its blocks up
@@ -459,7 +459,7 @@ class CrashStateExplorationTest {
                 .fsync(r4);
         java.util.Set<Long> reused = new java.util.HashSet<>(leased);
         reused.addAll(r1Blocks);
-        try (io.daxfs.core.data.Lease l4 = fs.lease(r4, 0, 64 * 1024)) {
+        try (io.daxfs.core.data.Lease l4 = readLease(fs, r4, 64 * 1024)) {
             reused.retainAll(blocksOf(l4));
         }
         assertTrue(!reused.isEmpty(), "the write reused blocks the truncate and the punch freed");
@@ -471,6 +471,10 @@ class CrashStateExplorationTest {
                 .fsync(r2);
         w.stop();
         explore("busy-extents", 0.11, w);
+    }
+
+    private static io.daxfs.core.data.Lease readLease(DaxFileSystem fs, long ino, long length) {
+        return fs.leases().take(ino, 0, length, io.daxfs.core.data.Lease.Mode.READ, Integer.MAX_VALUE, 0, "test", null);
     }
 
     private static java.util.Set<Long> blocksOf(io.daxfs.core.data.Lease lease) {
