@@ -16,6 +16,7 @@ import io.daxfs.core.base.Timestamp;
 import io.daxfs.core.concurrent.PausePoints;
 import io.daxfs.core.concurrent.Safeguards;
 import io.daxfs.core.data.FileData;
+import io.daxfs.core.data.FileRanges;
 import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
@@ -26,7 +27,6 @@ import io.daxfs.core.inode.InodeHandles;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.inode.InodeVerifier;
 import io.daxfs.core.journal.Journal;
-import io.daxfs.core.journal.Transaction;
 import io.daxfs.core.lease.Leases;
 import io.daxfs.core.lifetime.InodeLifetimes;
 import io.daxfs.core.namespace.Namespace;
@@ -57,7 +57,7 @@ import java.util.function.LongPredicate;
 public final class DaxFileSystem implements AutoCloseable {
     public static final long ROOT = Namespace.ROOT;
     /** Largest file size: a whole number of blocks below 2^63. */
-    public static final long MAX_FILE_SIZE = Long.MAX_VALUE & ~(Geometry.BLOCK_SIZE - 1L);
+    public static final long MAX_FILE_SIZE = FileRanges.MAX_FILE_SIZE;
     public static final int MAX_SYMLINK = Namespace.MAX_SYMLINK;
     /** renameat2(2) flag: fail with EEXIST instead of replacing the target. */
     public static final int RENAME_NOREPLACE = 1;
@@ -421,45 +421,26 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /** Writes {@code length} bytes of {@code src} at {@code offset}, allocating as needed. */
     public int write(long ino, long offset, MemorySegment src, long srcOffset, int length) {
-        if (offset < 0) {
-            throw new FsException(Errno.EINVAL, "negative offset");
-        }
-        if (length <= 0) {
-            return 0;
-        }
-        long end = offset + length;
-        if (end > MAX_FILE_SIZE || end < 0) {
-            throw new FsException(Errno.EFBIG, "file would exceed the maximum size");
-        }
         return data.write(handle(ino), offset, src, srcOffset, length);
     }
 
     /** Sets the file size; frees blocks past a smaller size, zeros past the old end on growth. */
     public void truncate(long ino, long newSize) {
-        if (newSize < 0) {
-            throw new FsException(Errno.EINVAL, "negative size");
-        }
-        if (newSize > MAX_FILE_SIZE) {
-            throw new FsException(Errno.EFBIG, "size exceeds the maximum file size");
-        }
         data.truncate(handle(ino), newSize);
     }
 
     /** fallocate(PUNCH_HOLE|KEEP_SIZE): frees whole blocks, zeroes partial ones; size unchanged. */
     public void punchHole(long ino, long offset, long length) {
-        checkRange(offset, length);
         data.punchHole(handle(ino), offset, length);
     }
 
     /** fallocate(ZERO_RANGE[|KEEP_SIZE]). */
     public void zeroRange(long ino, long offset, long length, boolean keepSize) {
-        checkRange(offset, length);
         data.zeroRange(handle(ino), offset, length, keepSize);
     }
 
     /** fallocate(0 or KEEP_SIZE): allocates zeroed blocks for every hole of the range. */
     public void fallocate(long ino, long offset, long length, boolean keepSize) {
-        checkRange(offset, length);
         data.fallocate(handle(ino), offset, length, keepSize);
     }
 
@@ -487,15 +468,6 @@ public final class DaxFileSystem implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ helpers
-
-    private static void checkRange(long offset, long length) {
-        if (offset < 0 || length <= 0) {
-            throw new FsException(Errno.EINVAL, "bad range " + offset + "+" + length);
-        }
-        if (offset + length > MAX_FILE_SIZE || offset + length < 0) {
-            throw new FsException(Errno.EFBIG, "range exceeds the maximum file size");
-        }
-    }
 
     private Inode handle(long ino) {
         checkIno(ino);

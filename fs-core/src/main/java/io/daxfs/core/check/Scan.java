@@ -251,7 +251,9 @@ final class Scan {
      * The orphan list: its members are freed at the next mount, so a check notes them (their
      * blocks are still owned), and a repair frees them as a mount would. The list stops at
      * its first member that is not a sound orphan; orphans it does not reach are found again
-     * as unnamed inodes with the orphan flag ({@link TreeScan}).
+     * as unnamed inodes with the orphan flag ({@link TreeScan}). A member may be a directory:
+     * one removed or renamed over while open stays, empty and with link count 0, until its
+     * last release.
      */
     private void orphans() {
         long head = Journal.ORPHAN_HEAD + g.journalOffset();
@@ -260,7 +262,7 @@ final class Scan {
         List<Node> list = new ArrayList<>();
         while (ino != 0) {
             Node n = ino >= 1 && ino <= g.inodeCount() ? nodes.get(ino) : null;
-            if (n == null || !seen.add(ino) || n.dir || n.nlink != 0 || (n.flags & InodeLayout.FLAG_ORPHAN) == 0) {
+            if (n == null || !seen.add(ino) || n.nlink != 0 || (n.flags & InodeLayout.FLAG_ORPHAN) == 0) {
                 problem("the orphan list is damaged at inode " + ino, "ended it there");
                 break;
             }
@@ -295,7 +297,7 @@ final class Scan {
     private void countsAndSizes() {
         for (Node n : nodes.values()) {
             long o = g.inodeOffset(n.ino);
-            long links = n.dir ? 2 + n.subdirs : n.names + (n.lost ? 1 : 0);
+            long links = n.orphan && !n.reached ? 0 : n.dir ? 2 + n.subdirs : n.names + (n.lost ? 1 : 0);
             if (n.nlink != links) {
                 problem("inode " + n.ino + " has link count " + n.nlink + " but " + (n.dir
                         ? n.subdirs + " subdirectories" : n.names + " name(s)"), "set it to " + links);

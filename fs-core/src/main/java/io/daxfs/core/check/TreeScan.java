@@ -216,8 +216,8 @@ final class TreeScan {
 
     private void unreachable() {
         for (Node u : List.copyOf(s.nodes.values())) {
-            if (u.reached || !u.dir) {
-                continue;
+            if (u.reached || !u.dir || u.orphan) {
+                continue; // an orphaned directory (removed while open) has no place in the tree
             }
             Node top = u;
             Set<Long> seen = new HashSet<>(List.of(u.ino));
@@ -251,8 +251,8 @@ final class TreeScan {
 
     private void parents() {
         for (Node d : s.nodes.values()) {
-            if (!d.dir || d.lost) {
-                continue; // a directory moved to /lost+found gets its parent there
+            if (!d.dir || d.lost || d.orphan && !d.reached) {
+                continue; // moved to /lost+found: gets its parent there; orphaned: keeps its old one (".." of an open, removed directory)
             }
             long parent = s.field(d.ino, InodeLayout.PARENT);
             if (parent != d.parentFound) {

@@ -18,8 +18,8 @@ import java.util.function.Consumer;
  * The data of regular files, concurrent within one file: {@link FileReader} (read, seek),
  * {@link FileWriter} (write, fsync), {@link FileResizer} (truncate, punch, zero range,
  * fallocate), {@link Lease} (references to a range's blocks), over {@link FileBlocks}
- * (allocating, zeroing and freeing blocks in transactions). Callers pass the inode's handle
- * and have checked the arguments' ranges; docs/concurrency.md states the invariants. Every
+ * (allocating, zeroing and freeing blocks in transactions). Callers pass the inode's handle;
+ * the arguments' ranges are checked here ({@link FileRanges}); docs/concurrency.md states the invariants. Every
  * change first asks the {@link ErrorState} whether the device may still be written (EROFS).
  */
 public final class FileData {
@@ -57,6 +57,9 @@ public final class FileData {
     }
 
     public int write(Inode in, long offset, MemorySegment src, long srcOffset, int length) {
+        if (!FileRanges.checkWrite(offset, length)) {
+            return 0;
+        }
         errors.checkWritable(); // one volatile read: the write path allocates nothing
         return writer.write(in, offset, src, srcOffset, length);
     }
@@ -67,21 +70,25 @@ public final class FileData {
     }
 
     public void truncate(Inode in, long newSize) {
+        FileRanges.checkSize(newSize);
         errors.checkWritable();
         resizer.truncate(in, newSize);
     }
 
     public void punchHole(Inode in, long offset, long length) {
+        FileRanges.checkRange(offset, length);
         errors.checkWritable();
         resizer.punchHole(in, offset, length);
     }
 
     public void zeroRange(Inode in, long offset, long length, boolean keepSize) {
+        FileRanges.checkRange(offset, length);
         errors.checkWritable();
         resizer.zeroRange(in, offset, length, keepSize);
     }
 
     public void fallocate(Inode in, long offset, long length, boolean keepSize) {
+        FileRanges.checkRange(offset, length);
         errors.checkWritable();
         resizer.fallocate(in, offset, length, keepSize);
     }

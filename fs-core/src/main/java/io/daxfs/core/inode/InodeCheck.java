@@ -61,7 +61,10 @@ public final class InodeCheck {
             out.add(new Finding(Fault.FLAGS, "inode " + ino + " has unknown flags " + Integer.toHexString(flags)));
         }
         long nlink = Integer.toUnsignedLong(media.get(MediaOrder.INT, o + InodeLayout.NLINK));
-        if (dir ? nlink < 2 : nlink == 0 && (flags & InodeLayout.FLAG_ORPHAN) == 0) {
+        // An orphan (unlinked while open) has link count 0: a file, or a directory removed or
+        // renamed over while open. Otherwise a directory has at least 2, anything else 1.
+        boolean orphan = (flags & InodeLayout.FLAG_ORPHAN) != 0;
+        if (!orphan && (dir ? nlink < 2 : nlink == 0)) {
             out.add(new Finding(Fault.NLINK, "inode " + ino + " has link count " + nlink
                     + (dir ? " (a directory has at least 2)" : " but is not an orphan")));
         }

@@ -644,7 +644,11 @@ public final class Journal {
             pages.add(target >>> 12, ((target + Math.max(len, 1) - 1) >>> 12) + 1);
             p += 16 + Transaction.pad8(len);
         }
-        pages.flushRuns(region);
+        // The flushes stay here, in applyRecords: DroppedFlushTest drops this method's flushes.
+        int runs = pages.mergeIntoRuns();
+        for (int i = 0; i < runs; i++) {
+            region.flush(pages.first(i) << 12, (pages.end(i) - pages.first(i)) << 12);
+        }
     }
 
     private static final ThreadLocal<PageRuns> PAGE_RUNS = ThreadLocal.withInitial(PageRuns::new);
@@ -679,21 +683,28 @@ public final class Journal {
             ends[i] = end;
         }
 
-        void flushRuns(PmemRegion region) {
-            long runStart = -1;
-            long runEnd = -1;
+        /** Merges overlapping and adjacent pairs into runs, in place; returns how many runs. */
+        int mergeIntoRuns() {
+            int runs = 0;
             for (int i = 0; i < count; i++) {
-                if (firsts[i] > runEnd) {
-                    if (runStart >= 0) {
-                        region.flush(runStart << 12, (runEnd - runStart) << 12);
-                    }
-                    runStart = firsts[i];
+                if (runs > 0 && firsts[i] <= ends[runs - 1]) {
+                    ends[runs - 1] = Math.max(ends[runs - 1], ends[i]);
+                } else {
+                    firsts[runs] = firsts[i];
+                    ends[runs] = ends[i];
+                    runs++;
                 }
-                runEnd = Math.max(runEnd, ends[i]);
             }
-            if (runStart >= 0) {
-                region.flush(runStart << 12, (runEnd - runStart) << 12);
-            }
+            count = runs;
+            return runs;
+        }
+
+        long first(int run) {
+            return firsts[run];
+        }
+
+        long end(int run) {
+            return ends[run];
         }
     }
 
