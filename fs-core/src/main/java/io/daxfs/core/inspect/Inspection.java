@@ -327,6 +327,7 @@ public final class Inspection {
                 new Region("journal", g.journalStart(), g.journalBlocks()),
                 new Region("inode bitmap", g.inodeBitmapStart(), g.inodeBitmapBlocks()),
                 new Region("block bitmap", g.blockBitmapStart(), g.blockBitmapBlocks()),
+                new Region("bitmap checksums", g.checksumTableStart(), g.checksumTableBlocks()),
                 new Region("inode table", g.inodeTableStart(), g.dataStart() - g.inodeTableStart()),
                 new Region("data", g.dataStart(), g.dataBlocks()));
     }

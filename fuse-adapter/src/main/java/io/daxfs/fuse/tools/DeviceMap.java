@@ -27,6 +27,7 @@ public final class DeviceMap {
         JOURNAL("journal"),
         INODE_BITMAP("inode bitmap"),
         BLOCK_BITMAP("block bitmap"),
+        BITMAP_CHECKSUMS("bitmap checksums"),
         INODE_TABLE("inode table"),
         FREE("free"),
         DIRECTORIES("directories"),
@@ -102,6 +103,7 @@ public final class DeviceMap {
                 case "journal" -> Category.JOURNAL;
                 case "inode bitmap" -> Category.INODE_BITMAP;
                 case "block bitmap" -> Category.BLOCK_BITMAP;
+                case "bitmap checksums" -> Category.BITMAP_CHECKSUMS;
                 case "inode table" -> Category.INODE_TABLE;
                 default -> null;
             };

@@ -41,6 +41,7 @@ public final class MapPicture {
         new Color(0x3d3d5c), // journal
         new Color(0x5c5c85), // inode bitmap
         new Color(0x7a7aa3), // block bitmap
+        new Color(0x8c8cb3), // bitmap checksums
         new Color(0x9e9ec2), // inode table
         FREE,
         new Color(0xc8a165), // directories
