@@ -66,7 +66,7 @@ class OperatorToolsTest {
         String out = r.out();
         assertTrue(out.startsWith("daxfs on " + m.image + "\n"), out);
         assertTrue(out.contains("  label        ops\n"), out);
-        assertTrue(out.contains("  format       version 1, 4096-byte blocks\n"), out);
+        assertTrue(out.contains("  format       version " + io.daxfs.core.format.Superblock.VERSION + ", 4096-byte blocks\n"), out);
         assertTrue(out.contains("  mounted      not mounted\n"), out);
         assertTrue(out.contains("  persistence  volatile: image on tmpfs"), out);
         assertTrue(out.contains("  journal      clean, last transaction "), out);
@@ -188,7 +188,7 @@ class OperatorToolsTest {
             Daxfs.Result help = Daxfs.daxfs(sub, "--help").expectSuccess();
             assertTrue(help.out().startsWith("Usage: daxfs " + sub), help.toString());
             Daxfs.Result v = Daxfs.daxfs(sub, "--version").expectSuccess();
-            assertTrue(v.out().matches("(?s)daxfs \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\non-media format version 1\nJava .*"),
+            assertTrue(v.out().matches("(?s)daxfs \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\non-media format version " + io.daxfs.core.format.Superblock.VERSION + "\nJava .*"),
                     v.toString());
         }
     }
