@@ -19,8 +19,10 @@ import java.util.Arrays;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED \
  *     -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx384m \
- *     -cp benchmarks/target/benchmarks.jar io.daxfs.bench.RequestCost [ROUNDS]
+ *     -cp benchmarks/target/benchmarks.jar io.daxfs.bench.RequestCost [ROUNDS [ENTRIES]]
  * </pre>
+ * ENTRIES (default 0) more files are made in the directory first: the small-file test's
+ * directory holds up to its N files.
  */
 public final class RequestCost {
     private static final int BATCH = 50;
@@ -32,10 +34,14 @@ public final class RequestCost {
 
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 2_000;
+        int entries = args.length > 1 ? Integer.parseInt(args[1]) : 0;
         try (FsFixture device = FsFixture.mount(1024 * FsFixture.MIB, 65_536)) {
             DaxFileSystem fs = device.fs();
             long dir = fs.mkdir(DaxFileSystem.ROOT, "d", 040755, 0, 0);
             fs.create(dir, "anchor", FsFixture.FILE_MODE, 0, 0);
+            for (int i = 0; i < entries; i++) { // a directory as large as the small-file test leaves it
+                fs.create(dir, String.format("o%06d", i), FsFixture.FILE_MODE, 0, 0);
+            }
             String[] names = new String[BATCH];
             String[] others = new String[BATCH];
             for (int i = 0; i < BATCH; i++) {
