@@ -103,6 +103,48 @@ class ReleaseBacklogTest {
         }
     }
 
+    /**
+     * Batches run inside other threads' unlinks while files are written and read back: a batch
+     * that released a block some file holds would show up as zeros where its data was. The
+     * small image keeps the budget small (a batch every few hundred frees).
+     */
+    @Test
+    void batchesRunningBesideWritersNeverTouchTheirBlocks() throws Exception {
+        try (TestDevice dev = TestDevice.create(32 * MIB)) {
+            DaxFileSystem fs = dev.fs();
+            fs.create(ROOT, "anchor", 0644, 0, 0);
+            int threads = 3;
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                List<java.util.concurrent.Future<Integer>> done = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int id = t;
+                    done.add(pool.submit(() -> {
+                        int checked = 0;
+                        for (int i = 0; i < 1_500; i++) {
+                            String name = "t" + id + "-" + (i % 7);
+                            long ino = fs.create(ROOT, name, 0644, 0, 0);
+                            byte[] data = pattern(id * 100_000L + i, 0, (1 + i % 3) * B);
+                            TestDevice.write(fs, ino, 0, data);
+                            Thread.yield(); // let another thread's unlink (and its batch) run here
+                            assertArrayEquals(data, TestDevice.readAll(fs, ino), name + " round " + i);
+                            fs.unlink(ROOT, name);
+                            checked++;
+                        }
+                        return checked;
+                    }));
+                }
+                for (var f : done) {
+                    assertEquals(1_500, f.get());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertTrue(fs.internals().space().unreleasedBlocks()
+                    <= new ReleaseBacklog(fs.internals().journal().checksums().geometry().dataBlocks()).budget());
+        }
+    }
+
     @Test
     void mergeJoinsOverlappingAndAdjacentRangesInOrder() {
         long[] pairs = {10, 2, 4, 3, 12, 1, 20, 5, 5, 1, 30, 1, 25, 2};
