@@ -459,11 +459,11 @@ public final class DaxFileSystem implements AutoCloseable {
                 geometry.inodeCount(), inodeAllocator.freeInodes(), DirentLayout.MAX_NAME);
     }
 
-    /** Everything is durable already; this only orders the last stores. */
+    /** Everything is durable already: this releases what free blocks kept, and orders the last stores. */
     @Override
     public void close() {
         if (!region.isPrivate()) {
-            region.fence();
+            space.close();
         }
     }
 

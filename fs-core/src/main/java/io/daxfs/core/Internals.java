@@ -49,6 +49,11 @@ public final class Internals {
         return space.busy();
     }
 
+    /** Space: the release backlog of small freed extents ({@code releaseBacklog}, {@code unreleasedBlocks}). */
+    public Space space() {
+        return space;
+    }
+
     /** Switches for the concurrency mechanisms; tests turn one off to show its hazard. */
     public Safeguards safeguards() {
         return safeguards;

@@ -183,6 +183,29 @@ public final class BlockAllocator {
         return e != null && e.getKey() + e.getValue() >= start + length;
     }
 
+    /**
+     * Takes out of free space every free part of [start, start+length) and returns them in
+     * block order (a batch release: nobody can allocate them while their memory is released;
+     * the caller frees them again).
+     */
+    public synchronized java.util.List<Extent> takeFree(long start, long length) {
+        java.util.List<Extent> out = new java.util.ArrayList<>(2);
+        long end = start + length;
+        Map.Entry<Long, Long> e = byStart.floorEntry(start);
+        if (e == null || e.getKey() + e.getValue() <= start) {
+            e = byStart.higherEntry(start);
+        }
+        while (e != null && e.getKey() < end) {
+            long s = Math.max(start, e.getKey());
+            long t = Math.min(end, e.getKey() + e.getValue());
+            long next = e.getKey() + e.getValue();
+            take(e.getKey(), e.getValue(), s, t - s);
+            out.add(new Extent(s, t - s));
+            e = byStart.ceilingEntry(next);
+        }
+        return out;
+    }
+
     /** Copy of the free extents in block order (fsck and tests). */
     public synchronized java.util.List<Extent> freeExtents() {
         java.util.List<Extent> out = new java.util.ArrayList<>(byStart.size());

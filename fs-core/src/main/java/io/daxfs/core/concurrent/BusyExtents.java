@@ -22,9 +22,9 @@ import java.util.TreeMap;
  * <li>referenced: a {@link Reference} overlaps it - a read or copy in flight, a direct
  *     mapping or a lease taken before the free.</li>
  * </ul>
- * The last of these to go away clears the extent: its backing memory is released (a
- * pmem-backed file is punched, so it reads as zeros) and it returns to free space through
- * the {@link Reuse} sink. The allocator never sees a busy extent, so it can never hand out
+ * The last of these to go away clears the extent: it returns to free space through the
+ * {@link Reuse} sink, which releases its backing memory (a pmem-backed file is punched) at
+ * once or, for a small extent, in a later batch (Space). The allocator never sees a busy extent, so it can never hand out
  * blocks that an old reader may still copy from.
  *
  * <p>References are counted per physical range and exist independently of the busy list: a

@@ -28,9 +28,9 @@ package io.daxfs.core.concurrent;
  *     {@code Journal.storeMax}); commit-time steps run under it and take only leaves.</li>
  * <li><b>Leaf monitors</b>: {@code ExtentMap}, {@code BlockAllocator},
  *     {@code InodeAllocator}, {@link BusyExtents}, {@code DirtyRanges}, {@code OpenFiles},
- *     {@code Orphans}, the xattr cache. Nothing is called while holding one, except that
- *     {@link BusyExtents} calls its reuse sink (allocator, release) after leaving its
- *     monitor.</li>
+ *     {@code Orphans}, the xattr cache, {@code ReleaseBacklog}. Nothing is called while
+ *     holding one, except that {@link BusyExtents} calls its reuse sink (allocator, release,
+ *     a batch release of the backlog) after leaving its monitor.</li>
  * </ol>
  *
  * <p>Lock-free: {@link InvalidationSequence} and {@link MappingCache} (readers retry), and

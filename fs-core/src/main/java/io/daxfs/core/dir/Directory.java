@@ -70,8 +70,13 @@ public final class Directory {
     private static final class Block {
         final long pblk;
         final TreeMap<Integer, Rec> recs = new TreeMap<>();
-        /** Largest slack of any record, as of the last {@link #refresh()}. */
-        private int maxSlack;
+        /**
+         * How many records have each slack (slack to count): the largest is known in O(log n)
+         * after each change, where a scan of the block's records (up to a few hundred) was
+         * most of a create's directory work in a large directory. Kept by {@link #put},
+         * {@link #drop} and {@link #changed}, the only ways {@link #recs} and its records change.
+         */
+        private final TreeMap<Integer, Integer> slacks = new TreeMap<>();
         /** The slack this block is filed under in {@link #bySlack}; 0 = not filed. */
         int indexedSlack;
 
@@ -79,17 +84,30 @@ public final class Directory {
             this.pblk = pblk;
         }
 
-        /** Recomputes {@link #maxSlack()}; call after every change to {@link #recs}. */
-        void refresh() {
-            int max = 0;
-            for (Rec r : recs.values()) {
-                max = Math.max(max, r.slack());
+        void put(int offset, Rec r) {
+            Rec old = recs.put(offset, r);
+            if (old != null) {
+                uncount(old.slack());
             }
-            maxSlack = max;
+            slacks.merge(r.slack(), 1, Integer::sum);
+        }
+
+        void drop(int offset) {
+            uncount(recs.remove(offset).slack());
+        }
+
+        /** Record {@code r} changed; its slack was {@code before}. */
+        void changed(int before, Rec r) {
+            uncount(before);
+            slacks.merge(r.slack(), 1, Integer::sum);
+        }
+
+        private void uncount(int slack) {
+            slacks.compute(slack, (k, n) -> n == 1 ? null : n - 1);
         }
 
         int maxSlack() {
-            return maxSlack;
+            return slacks.isEmpty() ? 0 : slacks.lastKey();
         }
     }
 
@@ -153,7 +171,7 @@ public final class Directory {
                         pblk);
             }
             if (r.ino() == 0) {
-                b.recs.put(r.offset(), new Rec(r.recLen(), 0));
+                b.put(r.offset(), new Rec(r.recLen(), 0));
                 continue;
             }
             String problem = verify == null ? null : entryProblem(media, r, verify);
@@ -168,7 +186,7 @@ public final class Directory {
             if (r.type() == DirentLayout.DT_DIR) {
                 subdirectories++;
             }
-            b.recs.put(r.offset(), new Rec(r.recLen(), DirentLayout.needed(r.nameLength())));
+            b.put(r.offset(), new Rec(r.recLen(), DirentLayout.needed(r.nameLength())));
         }
         blocks.put(pblk, b);
         index(b);
@@ -210,9 +228,8 @@ public final class Directory {
         return null;
     }
 
-    /** Recomputes {@code b}'s largest slack and re-files it in {@link #bySlack}. */
+    /** Re-files {@code b} in {@link #bySlack} under its largest slack now. */
     private void index(Block b) {
-        b.refresh();
         if (b.indexedSlack > 0) {
             LinkedHashSet<Long> set = bySlack.get(b.indexedSlack);
             set.remove(b.pblk);
@@ -273,7 +290,7 @@ public final class Directory {
         }
         long pblk = grower.newBlock(tx);
         Block b = new Block(pblk);
-        b.recs.put(DirentLayout.BLOCK_HEADER, new Rec(Geometry.BLOCK_SIZE - DirentLayout.BLOCK_HEADER, 0));
+        b.put(DirentLayout.BLOCK_HEADER, new Rec(Geometry.BLOCK_SIZE - DirentLayout.BLOCK_HEADER, 0));
         blocks.put(pblk, b);
         // The grower formatted the block as one free record after the header (formatBlock).
         if (!place(tx, b, name, nameBytes, need, ino, type)) {
@@ -283,7 +300,8 @@ public final class Directory {
     }
 
     private boolean place(Transaction tx, Block b, String name, byte[] nameBytes, int need, long ino, int type) {
-        for (var e : b.recs.entrySet()) {
+        // From the end: a block fills from its front, so the free tail is found first.
+        for (var e : b.recs.descendingMap().entrySet()) {
             Rec r = e.getValue();
             if (r.slack() < need) {
                 continue;
@@ -292,16 +310,19 @@ public final class Directory {
             long base = b.pblk << 12;
             int at;
             int recLen;
+            int before = r.slack();
             if (r.used == 0) {
                 at = off;
                 recLen = r.recLen;
                 r.used = need;
+                b.changed(before, r);
             } else {
                 at = off + r.used;
                 recLen = r.recLen - r.used;
                 r.recLen = r.used;
+                b.changed(before, r);
                 tx.putShort(base + off + DirentLayout.REC_LEN, (short) r.recLen);
-                b.recs.put(at, new Rec(recLen, need));
+                b.put(at, new Rec(recLen, need));
             }
             tx.write(base + at, encode(ino, recLen, nameBytes, type));
             tx.seal(Checksums.Kind.DIRECTORY, base);
@@ -337,11 +358,16 @@ public final class Directory {
         Rec r = b.recs.get(off);
         Map.Entry<Integer, Rec> prev = b.recs.lowerEntry(off);
         if (prev != null) {
-            prev.getValue().recLen += r.recLen;
-            b.recs.remove(off);
-            tx.putShort((pblk << 12) + prev.getKey() + DirentLayout.REC_LEN, (short) prev.getValue().recLen);
+            Rec p = prev.getValue();
+            int before = p.slack();
+            p.recLen += r.recLen;
+            b.changed(before, p);
+            b.drop(off);
+            tx.putShort((pblk << 12) + prev.getKey() + DirentLayout.REC_LEN, (short) p.recLen);
         } else {
+            int before = r.slack();
             r.used = 0;
+            b.changed(before, r);
             tx.putLong(e.recordOffset() + DirentLayout.INO, 0);
         }
         tx.seal(Checksums.Kind.DIRECTORY, pblk << Geometry.BLOCK_SHIFT);

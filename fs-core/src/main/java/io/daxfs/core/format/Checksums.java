@@ -139,9 +139,35 @@ public final class Checksums {
         return (int) c.getValue();
     }
 
-    /** {@link #compute(Kind, long, ByteBuffer)} over {@code unit[from, from + size)}. */
+    /**
+     * {@link #compute(Kind, long, ByteBuffer)} over {@code unit[from, from + size)}: the same
+     * bytes in the same order, straight from the array (no buffer per call: the journal
+     * computes several per commit).
+     */
     public int compute(Kind kind, long unitStart, byte[] unit, int from) {
-        return compute(kind, unitStart, ByteBuffer.wrap(unit, from, kind.size()).slice());
+        CRC32C c = new CRC32C();
+        c.update(seed, 0, seed.length);
+        long n = unitNumber(kind, unitStart);
+        for (int i = 0; i < 8; i++) {
+            c.update((int) (n >>> (8 * i))); // little endian, as MediaOrder stores it
+        }
+        switch (kind) {
+            case INODE -> {
+                int at = 0;
+                for (int i = 0; i < INODE_UNCOVERED.length; i += 2) {
+                    c.update(unit, from + at, INODE_UNCOVERED[i] - at);
+                    at = INODE_UNCOVERED[i + 1];
+                }
+                c.update(unit, from + at, Geometry.INODE_SIZE - at);
+            }
+            case BITMAP -> c.update(unit, from, Geometry.BLOCK_SIZE);
+            case DIRECTORY, OVERFLOW -> {
+                int crc = kind == Kind.DIRECTORY ? DIRECTORY_CRC : OVERFLOW_CRC;
+                c.update(unit, from, crc);
+                c.update(unit, from + crc + 4, Geometry.BLOCK_SIZE - crc - 4);
+            }
+        }
+        return (int) c.getValue();
     }
 
     /** The CRC the unit at {@code unitStart} has on {@code media} now. */

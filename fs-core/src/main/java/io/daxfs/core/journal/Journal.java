@@ -12,11 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
@@ -86,6 +82,8 @@ public final class Journal {
     private final long slotOffset;
     private final int slotCapacity;
     private final ReentrantLock commitLock = new ReentrantLock();
+    /** Adds the checksum records of a commit; guarded by commitLock. */
+    private final Sealer sealer;
     /** See {@link #slotBuffer}; guarded by commitLock. */
     private byte[] slotBytes = new byte[4096];
     /** Tries for the commit lock before parking: about a commit's length (see lockCommit). */
@@ -113,6 +111,7 @@ public final class Journal {
         this.slotOffset = g.journalOffset() + Geometry.BLOCK_SIZE;
         this.slotCapacity = (int) Math.min(Integer.MAX_VALUE - 8, g.journalBytes() - Geometry.BLOCK_SIZE);
         this.nextSeq = nextSeq;
+        this.sealer = new Sealer(checksums, media);
     }
 
     /** Writes an empty journal (mkfs). */
@@ -304,7 +303,7 @@ public final class Journal {
             }
             resolveBits(tx);
             resolveDeferred(tx);
-            seal(tx);
+            sealer.seal(tx);
             ByteBuffer recs = tx.recordBuffer();
             int recordBytes = recs.position();
             int total = SLOT_HEADER + recordBytes + SLOT_TRAILER;
@@ -466,85 +465,6 @@ public final class Journal {
     public static long slotSequence(MemorySegment media, Geometry g) {
         long slot = g.journalOffset() + Geometry.BLOCK_SIZE;
         return media.get(INT, slot) == SLOT_MAGIC ? Math.max(0, Math.min(MAX_SEQ, media.get(LONG, slot + 8))) : 0;
-    }
-
-    /**
-     * Adds to {@code tx} one record per unit it changes, holding the unit's new checksum
-     * ({@link Checksums}): each unit is read as the media holds it now (every earlier
-     * transaction applied: we hold the commit lock), overlaid with this transaction's
-     * records in order - exactly what the unit holds once the transaction is applied. Inodes
-     * and bitmap blocks are found by the address of a record; directory and overflow blocks
-     * are marked by their writers ({@link Transaction#seal}).
-     */
-    private void seal(Transaction tx) {
-        Map<Long, Unit> units = new HashMap<>();
-        Map<Long, Unit> marked = new HashMap<>();
-        for (Transaction.Seal s : tx.seals()) {
-            Map<Long, Unit> into = s.kind() == Checksums.Kind.DIRECTORY || s.kind() == Checksums.Kind.OVERFLOW
-                    ? marked : units;
-            into.putIfAbsent(s.unitStart(), new Unit(s.kind(), s.unitStart()));
-        }
-        ByteBuffer recs = tx.recordBuffer();
-        int end = recs.position();
-        for (int p = 0; p < end; p += 16 + Transaction.pad8(recs.getInt(p + 8))) {
-            long from = recs.getLong(p);
-            long to = from + recs.getInt(p + 8);
-            for (long blk = from & ~(Geometry.BLOCK_SIZE - 1L); blk < to; blk += Geometry.BLOCK_SIZE) {
-                Unit m = marked.get(blk);
-                if (m != null) {
-                    m.records.add(p);
-                    continue;
-                }
-                Checksums.Kind k = checksums.kindAt(blk);
-                if (k == Checksums.Kind.BITMAP) {
-                    units.computeIfAbsent(blk, b -> new Unit(Checksums.Kind.BITMAP, b)).records.add(p);
-                } else if (k == Checksums.Kind.INODE) {
-                    long first = Math.max(from, blk);
-                    long last = Math.min(to, blk + Geometry.BLOCK_SIZE) - 1;
-                    for (long u = checksums.unitStart(k, first); u <= last; u += Geometry.INODE_SIZE) {
-                        units.computeIfAbsent(u, x -> new Unit(Checksums.Kind.INODE, x)).records.add(p);
-                    }
-                }
-            }
-        }
-        if (units.isEmpty() && marked.isEmpty()) {
-            return;
-        }
-        byte[] image = new byte[Geometry.BLOCK_SIZE];
-        byte[] recordBytes = recs.array();
-        List<long[]> crcs = new ArrayList<>(units.size() + marked.size());
-        for (Map<Long, Unit> map : List.of(units, marked)) {
-            for (Unit u : map.values()) {
-                int size = u.kind.size();
-                MemorySegment.copy(media, ValueLayout.JAVA_BYTE, u.start, image, 0, size);
-                for (int p : u.records) {
-                    long target = recs.getLong(p);
-                    int len = recs.getInt(p + 8);
-                    long s = Math.max(target, u.start);
-                    long e = Math.min(target + len, u.start + size);
-                    if (s < e) {
-                        System.arraycopy(recordBytes, p + 16 + (int) (s - target), image, (int) (s - u.start),
-                                (int) (e - s));
-                    }
-                }
-                crcs.add(new long[] {checksums.crcOffset(u.kind, u.start), checksums.compute(u.kind, u.start, image, 0)});
-            }
-        }
-        for (long[] c : crcs) {
-            tx.putInt(c[0], (int) c[1]);
-        }
-    }
-
-    /** A unit one commit reseals, and the records (positions in the record buffer) that touch it. */
-    private static final class Unit {
-        final Checksums.Kind kind;
-        final long start;
-        final List<Integer> records = new ArrayList<>(2);
-
-        Unit(Checksums.Kind kind, long start) {
-            this.kind = kind;
-            this.start = start;
-        }
     }
 
     /**

@@ -23,8 +23,10 @@ import java.util.List;
  * durable block bitmap and the busy-extent list: an allocation takes blocks from the allocator
  * at once and sets their bits when the transaction commits (abort gives them back). A free
  * clears the bits in the transaction and puts the extent on the busy list at once; the list
- * hands it back to the allocator - released, so it reads as zeros - only once the commit is
- * durable and no reader, copy, mapping or lease references it any more.
+ * hands it back to the allocator only once the commit is durable and no reader, copy, mapping
+ * or lease references it any more. Its memory is released (an image punched) then, or for a
+ * small extent in a later batch ({@link ReleaseBacklog}); a freed block is never read before
+ * an allocation overwrote it whole, so it need not read as zeros.
  *
  * <p><b>One freeing path.</b> Every block that leaves a file - truncate, hole punch, unlink,
  * a directory that empties, an extent-overflow block, an xattr block - goes through
@@ -53,6 +55,7 @@ public final class Space implements MetaBlocks {
     private final BlockAllocator allocator;
     private final BusyExtents busy;
     private final Journal journal;
+    private final ReleaseBacklog backlog;
 
     public Space(PmemRegion region, Geometry geometry, BlockAllocator allocator, Journal journal) {
         this.journal = journal;
@@ -60,6 +63,7 @@ public final class Space implements MetaBlocks {
         this.geometry = geometry;
         this.allocator = allocator;
         this.busy = new BusyExtents(this::reuse);
+        this.backlog = new ReleaseBacklog(geometry.dataBlocks());
     }
 
     public BusyExtents busy() {
@@ -248,8 +252,11 @@ public final class Space implements MetaBlocks {
     }
 
     /**
-     * Where the busy list hands a cleared extent: its backing memory is released (an image
-     * file is punched) and the allocator takes it back. The range is checked first: a punch
+     * Where the busy list hands a cleared extent: the allocator takes it back, and its backing
+     * memory is released (an image file punched) - at once for an extent of 1 MiB or more, in
+     * a later batch for a smaller one ({@link ReleaseBacklog}: no allocation needs a block to
+     * read as zeros, and a punch per small freed extent, with a page fault when the block is
+     * next used, was most of an unlink's own time). The range is checked first: a punch
      * outside the data area would wipe metadata, so a bad range is refused before it.
      */
     private void reuse(long start, long length) {
@@ -257,8 +264,45 @@ public final class Space implements MetaBlocks {
             throw new IllegalStateException("refusing to release blocks outside the data area: "
                     + start + "+" + length);
         }
-        region.release(Geometry.blockOffset(start), length << Geometry.BLOCK_SHIFT);
+        if (length >= ReleaseBacklog.AT_ONCE_BLOCKS) {
+            region.release(Geometry.blockOffset(start), length << Geometry.BLOCK_SHIFT);
+            allocator.free(start, length);
+            return;
+        }
         allocator.free(start, length);
+        if (backlog.add(start, length)) {
+            releaseBacklog(backlog.budget() / 2);
+        }
+    }
+
+    /**
+     * Releases the memory of the small freed extents noted in the backlog, oldest first, until
+     * at most {@code keep} blocks stay noted: one release per merged run, each only over the
+     * part of it that is still free (taken from the allocator meanwhile, so no allocation can
+     * get a block while it is released). {@code keep = 0} releases them all (unmount, tests).
+     */
+    public void releaseBacklog(long keep) {
+        long[] runs = backlog.takeOldest(keep);
+        for (int i = 0; i < runs.length; i += 2) {
+            for (Extent e : allocator.takeFree(runs[i], runs[i + 1])) {
+                try {
+                    region.release(Geometry.blockOffset(e.start()), e.length() << Geometry.BLOCK_SHIFT);
+                } finally {
+                    allocator.free(e.start(), e.length());
+                }
+            }
+        }
+    }
+
+    /** At unmount: releases the whole backlog, then orders the last stores. */
+    public void close() {
+        releaseBacklog(0);
+        region.fence();
+    }
+
+    /** Blocks that are free but keep their memory until a batch releases it ({@link ReleaseBacklog}). */
+    public long unreleasedBlocks() {
+        return backlog.blocks();
     }
 
     @Override
