@@ -186,12 +186,11 @@ class DroppedFlushTest {
 
     /**
      * Journal.applyRecords flushes the home locations before the applied mark (once per run of
-     * pages, through its PageRuns): without it the mark can outlive them.
+     * pages): without it the mark can outlive them.
      */
     @Test
     void theFlushOfTheJournalApply() {
-        caught("journal apply", DroppedFlushTest::oldFile, DroppedFlushTest::namespaceOps, JOURNAL + "$PageRuns",
-                "flushRuns");
+        caught("journal apply", DroppedFlushTest::oldFile, DroppedFlushTest::namespaceOps, JOURNAL, "applyRecords");
     }
 
     /** FileWriter.fillNewBlocks flushes newly allocated blocks before the transaction that maps them. */
