@@ -5,6 +5,7 @@ import io.daxfs.core.base.FsException;
 import io.daxfs.core.format.Checksums;
 import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
+import io.daxfs.core.stats.LatencyHistogram;
 import io.daxfs.devdax.MediaOrder;
 import io.daxfs.devdax.PmemRegion;
 
@@ -86,6 +87,7 @@ public final class Journal {
     private final long slotOffset;
     private final int slotCapacity;
     private final ReentrantLock commitLock = new ReentrantLock();
+    private final LatencyHistogram commitLatency = new LatencyHistogram();
     /** See {@link #slotBuffer}; guarded by commitLock. */
     private byte[] slotBytes = new byte[4096];
     /** Tries for the commit lock before parking: about a commit's length (see lockCommit). */
@@ -297,6 +299,7 @@ public final class Journal {
             runAll(tx.afterCommitActions());
             return;
         }
+        long start = System.nanoTime();
         lockCommit();
         try {
             for (var step : tx.atCommitSteps()) {
@@ -338,8 +341,14 @@ public final class Journal {
         } finally {
             commitLock.unlock();
         }
+        commitLatency.record(System.nanoTime() - start);
         tx.recycle();
         runAll(tx.afterCommitActions());
+    }
+
+    /** How long commits took, from asking for the commit lock to applied (daxfs stat). */
+    public LatencyHistogram commitLatency() {
+        return commitLatency;
     }
 
     /**
