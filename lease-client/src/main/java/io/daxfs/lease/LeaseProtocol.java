@@ -194,14 +194,15 @@ public final class LeaseProtocol {
     // LATENCY record (key: a FUSE opcode, or LATENCY_JOURNAL_COMMIT)
     public static final int LA_COUNT = 8;
     public static final int LA_ERRORS = 16;
-    public static final int LA_MAX = 24;
-    public static final int LA_MEAN = 32;
-    public static final int LA_P50 = 40;
-    public static final int LA_P90 = 48;
-    public static final int LA_P99 = 56;
-    public static final int LA_P999 = 64;
-    public static final int LA_HISTOGRAM_LENGTH = 72;
-    public static final int LA_HISTOGRAM = 80;
+    public static final int LA_SAMPLES = 24;
+    public static final int LA_MAX = 32;
+    public static final int LA_MEAN = 40;
+    public static final int LA_P50 = 48;
+    public static final int LA_P90 = 56;
+    public static final int LA_P99 = 64;
+    public static final int LA_P999 = 72;
+    public static final int LA_HISTOGRAM_LENGTH = 80;
+    public static final int LA_HISTOGRAM = 88;
     /** LATENCY key of the journal's commits (FUSE opcodes are below it). */
     public static final int LATENCY_JOURNAL_COMMIT = 0x10000;
 

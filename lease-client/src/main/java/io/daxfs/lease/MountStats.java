@@ -46,14 +46,16 @@ public final class MountStats {
     }
 
     /**
-     * Latencies of one FUSE opcode ({@code key}) or of the journal's commits
-     * ({@link LeaseProtocol#LATENCY_JOURNAL_COMMIT}), in nanoseconds, since the mount.
+     * One FUSE opcode ({@code key}) or the journal's commits
+     * ({@link LeaseProtocol#LATENCY_JOURNAL_COMMIT}) since the mount: how many (exact), how many
+     * were error replies, and the latency in nanoseconds of {@code samples} of them (the daemon
+     * times one request in 16, one commit in 8).
      *
      * @param histogram the HdrHistogram in its compressed encoding (decode with
      *                  {@code org.HdrHistogram.Histogram.decodeFromCompressedByteBuffer}); empty
      *                  if it did not fit a message
      */
-    public record Latency(int key, long count, long errors, long maxNanos, long meanNanos, long p50Nanos,
+    public record Latency(int key, long count, long errors, long samples, long maxNanos, long meanNanos, long p50Nanos,
                           long p90Nanos, long p99Nanos, long p999Nanos, byte[] histogram) {
     }
 
@@ -99,7 +101,7 @@ public final class MountStats {
                         case SR_BUSY -> busy.add(new Busy(new String(bytes(m, at + BU_NAME, key), StandardCharsets.UTF_8),
                                 m.get(U64, at + BU_EXTENTS), m.get(U64, at + BU_BYTES), m.get(U64, at + BU_REFERENCES)));
                         case SR_LATENCY -> latency.add(new Latency(key, m.get(U64, at + LA_COUNT),
-                                m.get(U64, at + LA_ERRORS), m.get(U64, at + LA_MAX), m.get(U64, at + LA_MEAN),
+                                m.get(U64, at + LA_ERRORS), m.get(U64, at + LA_SAMPLES), m.get(U64, at + LA_MAX), m.get(U64, at + LA_MEAN),
                                 m.get(U64, at + LA_P50), m.get(U64, at + LA_P90), m.get(U64, at + LA_P99),
                                 m.get(U64, at + LA_P999), bytes(m, at + LA_HISTOGRAM, m.get(U32, at + LA_HISTOGRAM_LENGTH))));
                         default -> {

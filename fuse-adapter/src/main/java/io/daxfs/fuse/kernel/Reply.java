@@ -24,6 +24,8 @@ final class Reply {
     private boolean sent;
     /** The reply sent was an error (daxfs stat counts them). */
     private boolean failed;
+    /** daxfs stat's counters of the worker answering through this reply ({@link RequestStats}); made at first use. */
+    RequestStats.Stripe stripe;
 
     /**
      * @param buffer the reply buffer: header plus the largest body (max_write)

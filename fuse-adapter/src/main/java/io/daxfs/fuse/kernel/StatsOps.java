@@ -68,13 +68,13 @@ final class StatsOps {
             if (key < cursor) {
                 continue;
             }
-            LatencyHistogram h = key == LATENCY_JOURNAL_COMMIT ? fs.internals().journal().commitLatency()
-                    : requests.latency(key);
-            if (h.count() == 0) {
+            boolean commits = key == LATENCY_JOURNAL_COMMIT;
+            long served = commits ? fs.internals().journal().commits() : requests.count(key);
+            if (served == 0) {
                 continue;
             }
-            long end = latency(m, at, key, h.snapshot(), key == LATENCY_JOURNAL_COMMIT ? 0 : requests.errors(key),
-                    count == 0);
+            LatencyHistogram h = commits ? fs.internals().journal().commitLatency() : requests.latency(key);
+            long end = latency(m, at, key, served, commits ? 0 : requests.errors(key), h.snapshot(), count == 0);
             if (end < 0) {
                 next = key;
                 break;
@@ -137,11 +137,13 @@ final class StatsOps {
     }
 
     /**
-     * A LATENCY record at {@code at}; the end of it, or -1 if it does not fit (then nothing is
-     * written). The histogram goes along when it fits; {@code alone} (the page holds nothing
+     * A LATENCY record at {@code at}: {@code served} requests (or commits), of which the
+     * histogram {@code h} holds the sampled ones; the end of it, or -1 if it does not fit (then
+     * nothing is written). The histogram goes along when it fits; {@code alone} (the page holds nothing
      * else) sends the record without it rather than not at all.
      */
-    private static long latency(MemorySegment m, long at, int key, Histogram h, long errors, boolean alone) {
+    private static long latency(MemorySegment m, long at, int key, long served, long errors, Histogram h,
+                                boolean alone) {
         ByteBuffer encoded = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
         int n = h.encodeIntoCompressedByteBuffer(encoded, Deflater.BEST_COMPRESSION);
         if (at + padded(LA_HISTOGRAM + n) > m.byteSize()) {
@@ -152,7 +154,8 @@ final class StatsOps {
         }
         int length = padded(LA_HISTOGRAM + n);
         header(m, at, SR_LATENCY, length, key);
-        m.set(U64, at + LA_COUNT, h.getTotalCount());
+        m.set(U64, at + LA_COUNT, served);
+        m.set(U64, at + LA_SAMPLES, h.getTotalCount());
         m.set(U64, at + LA_ERRORS, errors);
         m.set(U64, at + LA_MAX, h.getMaxValue());
         m.set(U64, at + LA_MEAN, Math.round(h.getMean()));

@@ -83,7 +83,7 @@ public final class StatReport {
 
     private MountStats.Latency commits() {
         return s.latency().stream().filter(l -> l.key() == LeaseProtocol.LATENCY_JOURNAL_COMMIT).findFirst()
-                .orElse(new MountStats.Latency(LeaseProtocol.LATENCY_JOURNAL_COMMIT, 0, 0, 0, 0, 0, 0, 0, 0, new byte[0]));
+                .orElse(new MountStats.Latency(LeaseProtocol.LATENCY_JOURNAL_COMMIT, 0, 0, 0, 0, 0, 0, 0, 0, 0, new byte[0]));
     }
 
     private double perSecond(long n) {
@@ -124,7 +124,7 @@ public final class StatReport {
                     Sizes.bytes(x.bytes()), Sizes.count(x.references())));
         }
         line(b, "");
-        line(b, "Requests by opcode since the mount (latency: the daemon's service time):");
+        line(b, "Requests by opcode since the mount (latency: the daemon's service time, sampled):");
         String f = "  %-16s %10s %7s %9s %9s %9s %9s %9s %9s %9s";
         line(b, String.format(Locale.ROOT, f, "OPCODE", "COUNT", "ERRORS", "PER SEC", "MEAN", "P50", "P90", "P99",
                 "P99.9", "MAX"));
@@ -249,6 +249,7 @@ public final class StatReport {
         e.put("count", l.count());
         e.put("errors", l.errors());
         e.put("per_second", perSecond(l.count()));
+        e.put("latency_samples", l.samples());
         e.put("mean_ns", l.meanNanos());
         e.put("p50_ns", l.p50Nanos());
         e.put("p90_ns", l.p90Nanos());

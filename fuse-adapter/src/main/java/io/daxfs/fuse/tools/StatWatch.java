@@ -15,7 +15,8 @@ import java.util.zip.DataFormatException;
  * {@code daxfs stat --watch N}: one line per interval, as vmstat prints them - the first since
  * the mount, then each the difference between two readings. Rates are per second of the
  * interval; the p99 latencies are of the interval's own requests and commits (the daemon sends
- * its cumulative HdrHistograms; the difference of two is the interval's).
+ * its cumulative HdrHistograms of the requests it sampled; the difference of two is the
+ * interval's). "-" when the interval has no sample.
  */
 public final class StatWatch {
     private static final String FORMAT = "%8s %8s %8s %9s %8s %9s %9s %9s %9s %10s %10s %6s %7s";
@@ -49,12 +50,13 @@ public final class StatWatch {
         MountStats.Summary p = previous == null ? null : previous.summary();
         MountStats.Space sp = now.space();
         String line = String.format(Locale.ROOT, FORMAT, CLOCK.format(clock),
-                rate(intervalRequests.getTotalCount(), seconds),
+                rate(requests(now, false) - (previous == null ? 0 : requests(previous, false)), seconds),
                 rate(count(now, 15) - (previous == null ? 0 : count(previous, 15)), seconds),
                 Sizes.bytes(Math.round((u.bytesRead() - (p == null ? 0 : p.bytesRead())) / seconds)),
                 rate(count(now, 16) - (previous == null ? 0 : count(previous, 16)), seconds),
                 Sizes.bytes(Math.round((u.bytesWritten() - (p == null ? 0 : p.bytesWritten())) / seconds)),
-                p99(intervalRequests), rate(intervalCommits.getTotalCount(), seconds), p99(intervalCommits),
+                p99(intervalRequests), rate(requests(now, true) - (previous == null ? 0 : requests(previous, true)), seconds),
+                p99(intervalCommits),
                 Sizes.bytes(sp.busyBlocks() * sp.blockSize()), Sizes.bytes(sp.freeBlocks() * sp.blockSize()),
                 Sizes.count(u.openFiles()),
                 rate(u.rangeLockWaits() - (p == null ? 0 : p.rangeLockWaits()), seconds)) + "\n";
@@ -62,6 +64,12 @@ public final class StatWatch {
         previousRequests = requests;
         previousCommits = commits;
         return line;
+    }
+
+    /** Requests of every opcode, or the journal's commits: exact counts. */
+    private static long requests(MountStats.Snapshot s, boolean commits) {
+        return s.latency().stream().filter(l -> (l.key() == LeaseProtocol.LATENCY_JOURNAL_COMMIT) == commits)
+                .mapToLong(MountStats.Latency::count).sum();
     }
 
     private static long count(MountStats.Snapshot s, int opcode) {
