@@ -105,7 +105,7 @@ public final class StatReport {
         line(b, "  data         read " + Sizes.bytes(u.bytesRead()) + ", written " + Sizes.bytes(u.bytesWritten()));
         line(b, "  open files   " + Sizes.count(u.openFiles()));
         line(b, "  journal      " + Sizes.counted(c.count(), "commit", "commits")
-                + (c.count() == 0 ? "" : ": p50 " + nanos(c.p50Nanos()) + ", p99 " + nanos(c.p99Nanos()) + ", max "
+                + (c.samples() == 0 ? "" : ": p50 " + nanos(c.p50Nanos()) + ", p99 " + nanos(c.p99Nanos()) + ", max "
                 + nanos(c.maxNanos())));
         line(b, "  contention   " + Sizes.counted(u.rangeLockWaits(), "range-lock wait", "range-lock waits") + " ("
                 + nanos(u.rangeLockWaitTime().toNanos()) + " in all), "
@@ -134,13 +134,19 @@ public final class StatReport {
             rows.add(c);
         }
         for (MountStats.Latency l : rows) {
+            boolean timed = l.samples() > 0; // "-": none of these requests was sampled yet
             line(b, String.format(Locale.ROOT, f, name(l.key()), Sizes.count(l.count()), Sizes.count(l.errors()),
-                    String.format(Locale.ROOT, "%.1f", perSecond(l.count())), nanos(l.meanNanos()), nanos(l.p50Nanos()),
-                    nanos(l.p90Nanos()), nanos(l.p99Nanos()), nanos(l.p999Nanos()), nanos(l.maxNanos())));
+                    String.format(Locale.ROOT, "%.1f", perSecond(l.count())), sampled(timed, l.meanNanos()),
+                    sampled(timed, l.p50Nanos()), sampled(timed, l.p90Nanos()), sampled(timed, l.p99Nanos()),
+                    sampled(timed, l.p999Nanos()), sampled(timed, l.maxNanos())));
         }
         line(b, "");
         leasesText(b);
         return b.toString();
+    }
+
+    private static String sampled(boolean timed, long ns) {
+        return timed ? nanos(ns) : "-";
     }
 
     private void leasesText(StringBuilder b) {
@@ -250,12 +256,13 @@ public final class StatReport {
         e.put("errors", l.errors());
         e.put("per_second", perSecond(l.count()));
         e.put("latency_samples", l.samples());
-        e.put("mean_ns", l.meanNanos());
-        e.put("p50_ns", l.p50Nanos());
-        e.put("p90_ns", l.p90Nanos());
-        e.put("p99_ns", l.p99Nanos());
-        e.put("p999_ns", l.p999Nanos());
-        e.put("max_ns", l.maxNanos());
+        boolean timed = l.samples() > 0; // null: none sampled yet
+        e.put("mean_ns", timed ? l.meanNanos() : null);
+        e.put("p50_ns", timed ? l.p50Nanos() : null);
+        e.put("p90_ns", timed ? l.p90Nanos() : null);
+        e.put("p99_ns", timed ? l.p99Nanos() : null);
+        e.put("p999_ns", timed ? l.p999Nanos() : null);
+        e.put("max_ns", timed ? l.maxNanos() : null);
         return e;
     }
 }
