@@ -56,8 +56,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
     "--sun-misc-unsafe-memory-access=allow", "-XX:TieredStopAtLevel=1"})
 @State(Scope.Benchmark)
