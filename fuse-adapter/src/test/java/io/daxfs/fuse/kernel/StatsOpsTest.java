@@ -58,6 +58,7 @@ class StatsOpsTest {
     private Reply reply;
     private MemorySegment in;
     private long unique = 1;
+    private int uid;
 
     @BeforeEach
     void setUp() throws Throwable {
@@ -95,6 +96,8 @@ class StatsOpsTest {
         in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
         in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
         in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
+        in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
+        in.set(JAVA_INT_UNALIGNED, IN_GID, uid);
         in.set(JAVA_INT_UNALIGNED, IN_PID, (int) ProcessHandle.current().pid());
         MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
         request.reset(len);
@@ -289,6 +292,26 @@ class StatsOpsTest {
             if (s.latency.containsKey(op)) {
                 assertTrue(s.latency.get(op).getLong(LA_COUNT) >= 1);
             }
+        }
+    }
+
+    @Test
+    void anyoneMayAskForStatisticsButNotForTheLeaseList() throws Exception {
+        Files.setPosixFilePermissions(dir.resolve("img"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        KernelFileSystem keep = kfs;
+        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL), LeaseDevice.of(device));
+        uid = 12345; // may not open the image
+        try {
+            assertEquals(0, statsPage(0).getInt(4), "STATS: counts and sizes, for anyone who can open the mount");
+            ByteBuffer a = le(IOCTL_IN_SIZE + MESSAGE_SIZE);
+            a.putInt(IOCTL_IN_FLAGS, IOCTL_DIR).putInt(IOCTL_IN_CMD, ioctlNumber(LIST)).putInt(IOCTL_IN_IN_SIZE, MESSAGE_SIZE)
+                    .putInt(IOCTL_IN_OUT_SIZE, MESSAGE_SIZE);
+            a.putInt(IOCTL_IN_SIZE + H_MAGIC, MAGIC).putShort(IOCTL_IN_SIZE + H_VERSION, (short) VERSION)
+                    .putShort(IOCTL_IN_SIZE + H_COMMAND, (short) LIST).putInt(IOCTL_IN_SIZE + H_LENGTH, Q_SIZE);
+            assertEquals(-13, send(IOCTL, ROOT_ID, a.array()).getInt(4), "LIST names holders and files: EACCES");
+        } finally {
+            uid = 0;
+            kfs = keep;
         }
     }
 
