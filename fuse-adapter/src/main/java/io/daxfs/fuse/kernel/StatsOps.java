@@ -33,7 +33,7 @@ import static io.daxfs.lease.LeaseProtocol.*;
  *
  * <p>Paging: the first page (cursor 0) carries the SUMMARY, SPACE and BUSY records and then
  * LATENCY records by key; a LATENCY record is never split: when the next one does not fit, the
- * reply says MORE and the key to ask from. Each page is taken when it is asked for.
+ * reply says MORE and the cursor to ask with (its key plus one). Each page is taken when it is asked for.
  */
 final class StatsOps {
     private final DaxFileSystem fs;
@@ -48,8 +48,8 @@ final class StatsOps {
 
     /** Fills the reply message {@code m} (zeroed) for the request {@code in}; returns its length. */
     int stats(MemorySegment in, MemorySegment m) {
-        long cursor = in.get(U64, Q_AFTER);
-        if (cursor < 0 || cursor > LATENCY_JOURNAL_COMMIT) {
+        long cursor = in.get(U64, Q_AFTER); // 0: the first page; else one more than the key to go on from
+        if (cursor < 0 || cursor > LATENCY_JOURNAL_COMMIT + 1L) {
             throw new FsException(Errno.EINVAL, "STATS cursor " + cursor);
         }
         long at = SS_RECORDS;
@@ -65,7 +65,7 @@ final class StatsOps {
         }
         long next = 0;
         for (int key : KEYS) {
-            if (key < cursor) {
+            if (key + 1L < cursor) {
                 continue;
             }
             boolean commits = key == LATENCY_JOURNAL_COMMIT;
@@ -76,7 +76,7 @@ final class StatsOps {
             LatencyHistogram h = commits ? fs.internals().journal().commitLatency() : requests.latency(key);
             long end = latency(m, at, key, served, commits ? 0 : requests.errors(key), h.snapshot(), count == 0);
             if (end < 0) {
-                next = key;
+                next = key + 1L; // never 0, which would mean the first page again
                 break;
             }
             at = end;
