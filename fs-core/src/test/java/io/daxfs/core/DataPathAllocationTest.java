@@ -4,6 +4,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.daxfs.core.stats.Contention;
+import io.daxfs.core.stats.LatencyHistogram;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
@@ -20,6 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * real allocation there; this test counts the bytes the calling thread allocates
  * (com.sun.management.ThreadMXBean) while the code runs in the interpreter and C1, where
  * nothing is optimized away either.
+ *
+ * <p>What {@code daxfs stat} records on these paths (latency histograms, contention counters)
+ * allocates nothing either.
  *
  * <p>The file is larger than the mapping cache covers, and fragmented, so the reads take both
  * the cached and the locked path; holes are read too.
@@ -101,6 +107,22 @@ class DataPathAllocationTest {
             }
         });
         assertEquals(0, n - randomBytes(), "bytes allocated by 2,000 random 4 KiB and 3 sequential 1 MiB overwrites");
+    }
+
+    @Test
+    void recordingStatisticsAllocatesNothing() {
+        LatencyHistogram h = new LatencyHistogram();
+        long n = Allocations.leastAllocatedBy(() -> {
+            for (long v = 0; v < 100_000; v += 7) {
+                h.record(v * 1013);
+            }
+            h.record(-1);
+            h.record(Long.MAX_VALUE); // above the range: counted as the highest, no resize
+            Contention.invalidationRetried();
+            Contention.rangeLockWaited(12);
+        });
+        assertEquals(0, n, "bytes allocated by recording latencies and contention (daxfs stat)");
+        assertEquals(LatencyHistogram.HIGHEST, h.snapshot().getMaxValue(), 0.01 * LatencyHistogram.HIGHEST);
     }
 
     /** What the measured lambdas allocate themselves (one SplittableRandom). */

@@ -144,7 +144,7 @@ class LeaseTest {
             assertTrue(held < before + MIB, "statfs does not count the 16 MiB the lease holds free: " + before + " -> " + held);
             String stat = Daxfs.daxfs("stat", m.mnt.toString()).expectSuccess().out();
             assertTrue(stat.contains("leases: 2"), stat);
-            assertTrue(stat.contains("broken") && stat.contains("16.0 MiB") && stat.contains(f.toString()), stat);
+            assertTrue(stat.contains("broken") && stat.contains("16 MiB") && stat.contains(f.toString()), stat);
             System.out.println("daxfs stat while two leases are held:\n" + stat);
 
             holder.kill9();
@@ -155,7 +155,7 @@ class LeaseTest {
             }
             assertTrue(available() >= before + 23L * MIB, "f's 16 and g's 8 MiB came back: " + before + " -> " + available());
             String after = Daxfs.daxfs("stat", m.mnt.toString()).expectSuccess().out();
-            assertTrue(after.startsWith("leases: 0"), after);
+            assertTrue(after.contains("\nleases: 0"), after);
         }
         assertFalse(Files.exists(g));
         m.umount();
@@ -243,7 +243,7 @@ class LeaseTest {
         assertTrue(lines.get(1).matches("lease \\d+ read \\[0, 8388608\\) of .*, \\d+ extents, 2 MiB-congruent"), out);
         long covered = lines.stream().skip(2).mapToLong(l -> Long.parseLong(l.replaceAll(".* length ", ""))).sum();
         assertEquals(8L * MIB, covered, out);
-        assertTrue(Daxfs.daxfs("stat", m.mnt.toString()).expectSuccess().out().startsWith("leases: 0"),
+        assertTrue(Daxfs.daxfs("stat", m.mnt.toString()).expectSuccess().out().contains("\nleases: 0"),
                 "showing took a lease and gave it back");
     }
 

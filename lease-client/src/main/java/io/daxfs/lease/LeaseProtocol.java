@@ -33,7 +33,9 @@ import java.nio.ByteOrder;
  *     0); make a write-lease holder's stores durable and visible through the mount.</li>
  * <li>{@link #STATUS}: the leases of this open file and which are broken.</li>
  * <li>{@link #LIST}: every lease of the mount (on the mount's root directory): {@code daxfs stat}.</li>
- * <li>7 and up: reserved (live statistics are planned as 7).</li>
+ * <li>{@link #STATS}: live statistics of the mount (any file or directory; docs/stats.md):
+ *     requests and latency by opcode, journal commits, busy space by reason, free space.</li>
+ * <li>8 and up: reserved.</li>
  * </ul>
  */
 public final class LeaseProtocol {
@@ -54,8 +56,9 @@ public final class LeaseProtocol {
     public static final int FLUSH = 4;
     public static final int STATUS = 5;
     public static final int LIST = 6;
+    public static final int STATS = 7;
     /** Highest command number this version defines. */
-    public static final int LAST_COMMAND = LIST;
+    public static final int LAST_COMMAND = STATS;
 
     // header
     public static final int H_MAGIC = 0;
@@ -148,6 +151,61 @@ public final class LeaseProtocol {
     public static final int LSR_PATH_LENGTH = 58;
     public static final int LSR_PATH = 64;
 
+    // STATS request: the cursor at Q_AFTER (0 first; then the reply's SS_NEXT while MORE)
+    // STATS reply
+    public static final int SS_COUNT = 16;
+    public static final int SS_RESERVED = 20;
+    public static final int SS_NEXT = 24;
+    public static final int SS_RECORDS = 32;
+    // every STATS record: type, length (a multiple of 8, header included), key
+    public static final int SR_TYPE = 0;
+    public static final int SR_LENGTH = 2;
+    public static final int SR_KEY = 4;
+    /** Record types. */
+    public static final int SR_SUMMARY = 1;
+    public static final int SR_SPACE = 2;
+    public static final int SR_BUSY = 3;
+    public static final int SR_LATENCY = 4;
+    // SUMMARY record (key 0)
+    public static final int SU_UPTIME_NANOS = 8;
+    public static final int SU_BYTES_READ = 16;
+    public static final int SU_BYTES_WRITTEN = 24;
+    public static final int SU_OPEN_FILES = 32;
+    public static final int SU_RANGE_WAITS = 40;
+    public static final int SU_RANGE_WAIT_NANOS = 48;
+    public static final int SU_INVALIDATION_RETRIES = 56;
+    public static final int SU_SIZE = 64;
+    // SPACE record (key 0)
+    public static final int SP_BLOCK_SIZE = 8;
+    public static final int SP_TOTAL_BLOCKS = 16;
+    public static final int SP_FREE_BLOCKS = 24;
+    public static final int SP_FREE_EXTENTS = 32;
+    public static final int SP_LARGEST_FREE = 40;
+    public static final int SP_BUSY_BLOCKS = 48;
+    public static final int SP_LEASE_HELD_BLOCKS = 56;
+    public static final int SP_TOTAL_INODES = 64;
+    public static final int SP_FREE_INODES = 72;
+    public static final int SP_SIZE = 80;
+    // BUSY record (key: the name's length in bytes)
+    public static final int BU_EXTENTS = 8;
+    public static final int BU_BYTES = 16;
+    public static final int BU_REFERENCES = 24;
+    public static final int BU_NAME = 32;
+    // LATENCY record (key: a FUSE opcode, or LATENCY_JOURNAL_COMMIT)
+    public static final int LA_COUNT = 8;
+    public static final int LA_ERRORS = 16;
+    public static final int LA_SAMPLES = 24;
+    public static final int LA_MAX = 32;
+    public static final int LA_MEAN = 40;
+    public static final int LA_P50 = 48;
+    public static final int LA_P90 = 56;
+    public static final int LA_P99 = 64;
+    public static final int LA_P999 = 72;
+    public static final int LA_HISTOGRAM_LENGTH = 80;
+    public static final int LA_HISTOGRAM = 88;
+    /** LATENCY key of the journal's commits (FUSE opcodes are below it). */
+    public static final int LATENCY_JOURNAL_COMMIT = 0x10000;
+
     /** Little-endian layouts of the message fields (byte-aligned access). */
     public static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     public static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -170,6 +228,11 @@ public final class LeaseProtocol {
         m.set(U16, H_COMMAND, (short) command);
         m.set(U32, H_LENGTH, length);
         m.set(U32, H_FLAGS, 0);
+    }
+
+    /** Length of a record of {@code bodyEnd} bytes, padded to 8. */
+    public static int padded(int bodyEnd) {
+        return (bodyEnd + 7) & ~7;
     }
 
     /** Record length of a LIST record with a path of {@code pathLength} bytes (padded to 8). */

@@ -177,6 +177,16 @@ public final class BlockAllocator {
         return freeBlocks;
     }
 
+    /** How many free extents there are: the fragmentation of free space (daxfs stat). */
+    public synchronized long freeExtentCount() {
+        return byStart.size();
+    }
+
+    /** The length in blocks of the largest free extent, 0 when nothing is free (daxfs stat). */
+    public synchronized long largestFreeExtent() {
+        return byLength.isEmpty() ? 0 : byLength.last()[1];
+    }
+
     /** True if every block of the range is free (fsck and tests). */
     public synchronized boolean isFree(long start, long length) {
         Map.Entry<Long, Long> e = byStart.floorEntry(start);

@@ -385,6 +385,60 @@ public final class BusyExtents {
         return false;
     }
 
+    /** Why busy space is busy: {@link #byReason}. */
+    public static final String DURABILITY = "durability";
+
+    /**
+     * Busy space of one reason ({@link #byReason}).
+     *
+     * @param reason     {@link #DURABILITY} (the freeing transaction is not durable yet), or the
+     *                   kind of the reference holding it: "read" (a read or copy in flight),
+     *                   "lease", or what {@link #reference} was given ("mapping", "copy")
+     * @param extents    busy extents held for this reason
+     * @param blocks     blocks they cover
+     * @param references references of this kind held now, over busy blocks or not (reads in
+     *                   flight, leases); 0 for {@link #DURABILITY}
+     */
+    public record Reason(String reason, long extents, long blocks, long references) {
+    }
+
+    /**
+     * The busy list by reason, for {@code daxfs stat}. Each busy extent counts once: pending
+     * ones as {@link #DURABILITY}; a durable one stays busy only because references overlap it,
+     * and counts under a lease if one does (it will not clear by waiting), else under the first
+     * overlapping reference's kind. Reasons with references but nothing busy are listed too.
+     * Allocates: for readers, not for the request path.
+     */
+    public synchronized List<Reason> byReason() {
+        Map<String, long[]> by = new TreeMap<>();
+        for (Busy b : busy.values()) {
+            String why = b.pending ? DURABILITY : holder(b.start, b.end);
+            long[] v = by.computeIfAbsent(why, k -> new long[3]);
+            v[0]++;
+            v[1] += b.end - b.start;
+        }
+        for (Reference r : references) {
+            by.computeIfAbsent(r.why, k -> new long[3])[2]++;
+        }
+        List<Reason> out = new ArrayList<>(by.size());
+        by.forEach((k, v) -> out.add(new Reason(k, v[0], v[1], v[2])));
+        return out;
+    }
+
+    /** Why durable busy [start, end) is held: a lease if any overlaps, else the first reference's kind. */
+    private String holder(long start, long end) {
+        if (leaseOverlaps(start, end)) {
+            return "lease";
+        }
+        for (int i = 0, n = references.size(); i < n; i++) {
+            Reference r = references.get(i);
+            if (r.start < end && start < r.end) {
+                return r.why;
+            }
+        }
+        return "unreferenced"; // cannot last: settle clears what nothing references
+    }
+
     public synchronized int referenceCount() {
         return references.size();
     }

@@ -1,5 +1,7 @@
 package io.daxfs.core.concurrent;
 
+import io.daxfs.core.stats.Contention;
+
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -130,12 +132,14 @@ public final class RangeLock {
             mutex.unlock();
         }
         boolean interrupted = false;
+        long waitStart = System.nanoTime();
         while (!r.granted) {
             LockSupport.park(this);
             if (Thread.interrupted()) {
                 interrupted = true; // uninterruptible, like a file-system lock; restore below
             }
         }
+        Contention.rangeLockWaited(System.nanoTime() - waitStart);
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

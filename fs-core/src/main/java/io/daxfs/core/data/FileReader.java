@@ -14,6 +14,7 @@ import io.daxfs.core.inode.ExtentMap;
 import io.daxfs.core.inode.FileExtent;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeTable;
+import io.daxfs.core.stats.Contention;
 import io.daxfs.devdax.PmemRegion;
 
 import java.lang.foreign.MemorySegment;
@@ -117,18 +118,24 @@ final class FileReader {
         pauses.reach("read.cached", in.ino());
         if (MappingCache.isHole(hit)) {
             Zeros.fill(dst, dstOff, k);
-            return !checkSeq || seq.validate(sample) ? k : 0;
+            return !checkSeq || seq.validate(sample) ? k : retried();
         }
         long dev = (MappingCache.physical(hit) << SHIFT) + (pos & (BS - 1));
         try (BusyExtents.Reference ref = busy.readReference(dev >>> SHIFT, blocksSpanned(dev, k))) {
             // Validated after the reference is taken: if no invalidation ran until now, the
             // blocks were not freed before the reference, so they cannot be reused during the copy.
             if (checkSeq && !seq.validate(sample)) {
-                return 0;
+                return retried();
             }
             region.read(dev, dst, dstOff, k);
         }
         return k;
+    }
+
+    /** The sequence moved under a cached read: counted, and 0 sends the read the locked way. */
+    private static long retried() {
+        Contention.invalidationRetried();
+        return 0;
     }
 
     /** Locked path: look up under the shared range, reference, unlock, copy. */

@@ -20,12 +20,14 @@ final class DataOps {
     private final KernelOptions options;
     private final FileHandles handles;
     private final LeaseOps leases;
+    private final RequestStats stats;
 
-    DataOps(DaxFileSystem fs, KernelOptions options, FileHandles handles, LeaseOps leases) {
+    DataOps(DaxFileSystem fs, KernelOptions options, FileHandles handles, LeaseOps leases, RequestStats stats) {
         this.fs = fs;
         this.options = options;
         this.handles = handles;
         this.leases = leases;
+        this.stats = stats;
     }
 
     void open(Request r, Reply out) {
@@ -86,6 +88,7 @@ final class DataOps {
         long size = Integer.toUnsignedLong(r.argInt(IO_IN_SIZE));
         int n = fs.read(r.nodeid(), offset, out.body(), Reply.bodyOffset(), (int) Math.min(size, out.capacity()));
         out.send(n);
+        stats.read(out, n);
     }
 
     void write(Request r, Reply out) {
@@ -99,6 +102,7 @@ final class DataOps {
             out.invalidateAttributes(ino); // the kernel expects size and times to change, not the mode
         }
         int n = fs.write(ino, offset, r.buffer(), Request.absolute(WRITE_IN_SIZE), size);
+        stats.written(out, n);
         out.putInt(0, n);
         out.putInt(4, 0);
         out.send(WRITE_OUT_SIZE);

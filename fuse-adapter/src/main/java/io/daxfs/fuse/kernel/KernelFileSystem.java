@@ -4,6 +4,7 @@ import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
 import io.daxfs.fuse.options.PermissionPolicy;
+import io.daxfs.fuse.vfs.OpcodeNames;
 import io.daxfs.fuse.vfs.PosixAcls;
 
 import org.slf4j.Logger;
@@ -20,7 +21,9 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
 /**
  * Serves FUSE kernel requests from a {@link DaxFileSystem}: the INIT handshake, then one method
  * per opcode (grouped in {@link NamespaceOps}, {@link AttributeOps}, {@link DataOps},
- * {@link DirectoryOps}, {@link XattrOps}, and {@link LeaseOps} for IOCTL and POLL). Thread-safe: every worker calls {@link #handle}
+ * {@link DirectoryOps}, {@link XattrOps}, and {@link LeaseOps} for IOCTL and POLL). Every
+ * request is timed and counted in {@link RequestStats} ({@code daxfs stat}; {@link StatsOps}
+ * answers it over the IOCTL channel). Thread-safe: every worker calls {@link #handle}
  * concurrently; fs-core does the locking.
  *
  * <p>Every request that expects a reply gets exactly one: its result, the errno of an
@@ -56,6 +59,7 @@ final class KernelFileSystem {
     private final DirectoryOps directories;
     private final XattrOps xattrs;
     private final LeaseOps leases;
+    private final RequestStats stats;
     private final KernelLookups lookups;
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
@@ -71,13 +75,19 @@ final class KernelFileSystem {
 
     /** {@code device}: what lease clients map (docs/leases.md); null serves no leases (ENOTTY). */
     KernelFileSystem(DaxFileSystem fs, KernelOptions options, LeaseDevice device) {
+        this(fs, options, device, new RequestStats());
+    }
+
+    /** As above, recording into {@code stats} (the overhead benchmark compares an instance that does not). */
+    KernelFileSystem(DaxFileSystem fs, KernelOptions options, LeaseDevice device, RequestStats stats) {
         this.fs = fs;
+        this.stats = stats;
         this.options = options;
         PosixAcls acls = new PosixAcls(fs, options.permissions().aclSemantics());
         this.lookups = new KernelLookups(fs);
         FileHandles handles = new FileHandles();
-        this.leases = new LeaseOps(fs, handles, device);
-        this.data = new DataOps(fs, options, handles, leases);
+        this.leases = new LeaseOps(fs, handles, device, new StatsOps(fs, stats, handles));
+        this.data = new DataOps(fs, options, handles, leases, stats);
         this.names = new NamespaceOps(fs, options, acls, data, lookups);
         this.attributes = new AttributeOps(fs, options, acls);
         this.directories = new DirectoryOps(fs, options, lookups);
@@ -119,11 +129,20 @@ final class KernelFileSystem {
     /** Serves one request; called by the session's workers. */
     void handle(Request r, Reply out) {
         int opcode = r.opcode();
+        // Latency, from here to the reply written, of the requests daxfs stat samples (and of all with -o debug).
+        boolean sampled = stats.sampled(r.unique());
+        long t0 = sampled || LOG.isDebugEnabled() ? System.nanoTime() : 0;
         if (opcode == FORGET || opcode == BATCH_FORGET) {
-            long f0 = LOG.isDebugEnabled() ? System.nanoTime() : 0;
             forget(opcode, r); // no reply
-            if (f0 != 0) {
-                LOG.debug("{} node {}: {} us", OpcodeNames.of(opcode), r.nodeid(), (System.nanoTime() - f0) / 1000);
+            stats.served(out, opcode, false);
+            if (t0 != 0) {
+                long nanos = System.nanoTime() - t0;
+                if (sampled) {
+                    stats.timed(opcode, nanos);
+                }
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug("{} node {}: {} us", OpcodeNames.of(opcode), r.nodeid(), nanos / 1000);
+                }
             }
             return;
         }
@@ -131,7 +150,6 @@ final class KernelFileSystem {
             return; // no reply: every request runs to completion, and daxfs asks nothing of the kernel
         }
         out.start(r.unique());
-        long t0 = LOG.isDebugEnabled() ? System.nanoTime() : 0;
         long forgetsBefore = forgetsServed.get();
         try {
             try {
@@ -158,9 +176,16 @@ final class KernelFileSystem {
             LOG.error("opcode {} on node {} produced no reply", opcode, r.nodeid());
             out.error(Errno.EIO.code());
         }
+        stats.served(out, opcode, out.failed());
         if (t0 != 0) {
-            LOG.debug("{} unique {} node {} length {}: {} us", OpcodeNames.of(opcode), r.unique(), r.nodeid(), r.length(),
-                    (System.nanoTime() - t0) / 1000);
+            long nanos = System.nanoTime() - t0;
+            if (sampled) {
+                stats.timed(opcode, nanos);
+            }
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("{} unique {} node {} length {}: {} us", OpcodeNames.of(opcode), r.unique(), r.nodeid(),
+                        r.length(), nanos / 1000);
+            }
         }
     }
 
@@ -274,6 +299,11 @@ final class KernelFileSystem {
 
     /** How long an ENOSPC waits for a FORGET that may free a held inode number. */
     static final long FORGET_WAIT_MILLIS = 200;
+
+    /** What was served since the mount (daxfs stat; tests). */
+    RequestStats stats() {
+        return stats;
+    }
 
     /** Inodes the kernel holds lookups of (tests, diagnostics). */
     int referencedInodes() {

@@ -24,7 +24,7 @@ import static io.daxfs.lease.LeaseProtocol.*;
 
 /**
  * Leases over the FUSE protocol (docs/leases.md): IOCTL carries the lease commands of
- * {@link LeaseProtocol} (restricted ioctls: the kernel copies the caller's 4096-byte message in
+ * {@link LeaseProtocol}, and its STATS command for {@link StatsOps} (docs/stats.md) (restricted ioctls: the kernel copies the caller's 4096-byte message in
  * and the reply out), POLL tells a holder that a lease of its open file broke (POLLPRI), and
  * RELEASE of an open file drops its leases.
  *
@@ -55,14 +55,19 @@ final class LeaseOps {
     private final DaxFileSystem fs;
     private final FileHandles handles;
     private final LeaseDevice device;
+    private final StatsOps stats;
     private final LeaseNotifier notifier = new LeaseNotifier();
     private volatile String mountPoint = "";
 
-    /** {@code device} null: this daemon serves no leases (every lease command is ENOTTY). */
-    LeaseOps(DaxFileSystem fs, FileHandles handles, LeaseDevice device) {
+    /**
+     * {@code device} null: this daemon serves no leases (every lease command is ENOTTY);
+     * {@code stats} answers the STATS command either way.
+     */
+    LeaseOps(DaxFileSystem fs, FileHandles handles, LeaseDevice device, StatsOps stats) {
         this.fs = fs;
         this.handles = handles;
         this.device = device;
+        this.stats = stats;
     }
 
     /** From now on notifications go to {@code channel}; {@code mountPoint} names holders' files in listings. */
@@ -129,7 +134,8 @@ final class LeaseOps {
     void ioctl(Request r, Reply out) {
         int flags = r.argInt(IOCTL_IN_FLAGS);
         int command = LeaseProtocol.commandOf(r.argInt(IOCTL_IN_CMD));
-        if (device == null || command < 1 || command > LAST_COMMAND || (flags & IOCTL_UNRESTRICTED) != 0) {
+        if (device == null && command != STATS || command < 1 || command > LAST_COMMAND
+                || (flags & IOCTL_UNRESTRICTED) != 0) {
             throw new FsException(Errno.ENOTTY, "ioctl " + Integer.toHexString(r.argInt(IOCTL_IN_CMD)));
         }
         if (r.argInt(IOCTL_IN_IN_SIZE) != MESSAGE_SIZE || r.argInt(IOCTL_IN_OUT_SIZE) != MESSAGE_SIZE
@@ -138,7 +144,7 @@ final class LeaseOps {
         }
         MemorySegment in = r.buffer().asSlice(Request.absolute(IOCTL_IN_SIZE), MESSAGE_SIZE);
         if (in.get(U32, H_MAGIC) != MAGIC || in.get(U16, H_VERSION) != VERSION || in.get(U16, H_COMMAND) != command) {
-            throw new FsException(Errno.EINVAL, "not a daxfs lease message of version " + VERSION);
+            throw new FsException(Errno.EINVAL, "not a daxfs message of version " + VERSION);
         }
         // The reply is fuse_ioctl_out, then the message; a 4 KiB max_write leaves room for less.
         int limit = (int) Math.min(MESSAGE_SIZE, out.capacity() - IOCTL_OUT_SIZE);
@@ -151,6 +157,7 @@ final class LeaseOps {
             case LEASE -> lease(r, in, m, dir, fh);
             case UNLEASE, LeaseProtocol.FLUSH -> release(in, m, open(dir, fh), command == UNLEASE);
             case STATUS -> status(in, m, open(dir, fh));
+            case STATS -> stats.stats(in, m);
             default -> list(r, in, m, dir);
         };
         m.set(U32, H_MAGIC, MAGIC);

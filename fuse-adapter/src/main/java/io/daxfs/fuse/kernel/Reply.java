@@ -22,6 +22,10 @@ final class Reply {
     private final Destination destination;
     private long unique;
     private boolean sent;
+    /** The reply sent was an error (daxfs stat counts them). */
+    private boolean failed;
+    /** daxfs stat's counters of the worker answering through this reply ({@link RequestStats}); made at first use. */
+    RequestStats.Stripe stripe;
 
     /**
      * @param buffer the reply buffer: header plus the largest body (max_write)
@@ -75,10 +79,16 @@ final class Reply {
     void start(long unique) {
         this.unique = unique;
         this.sent = false;
+        this.failed = false;
     }
 
     boolean sent() {
         return sent;
+    }
+
+    /** True if the reply sent was an error. */
+    boolean failed() {
+        return failed;
     }
 
     /** Room for the body: the buffer's size minus the header. */
@@ -140,6 +150,7 @@ final class Reply {
             throw new IllegalStateException("request " + unique + " answered twice");
         }
         sent = true;
+        failed = error != 0;
         int total = FuseAbi.OUT_HEADER_SIZE + bodyLength;
         buffer.set(JAVA_INT_UNALIGNED, FuseAbi.OUT_LEN, total);
         buffer.set(JAVA_INT_UNALIGNED, FuseAbi.OUT_ERROR, error);

@@ -18,6 +18,15 @@ public final class Json {
         return b.append('\n').toString();
     }
 
+    /**
+     * The same document on one line (JSON Lines: {@code daxfs stat --watch --json}). Strings
+     * never hold a raw line break (they are escaped), so every one in {@link #write}'s output is
+     * layout.
+     */
+    public static String line(Object value) {
+        return write(value).strip().replaceAll("\n *", "") + "\n";
+    }
+
     private static void write(StringBuilder b, Object v, int depth) {
         switch (v) {
             case null -> b.append("null");

@@ -41,7 +41,9 @@ class CommandLineTest {
     @Test
     void usageErrorsAreOneLineWithTheHint() {
         for (List<String> args : List.<List<String>>of(List.of(), List.of("nosuch"), List.of("info"), List.of("info", "--nope", "x"),
-                List.of("map", "x"), List.of("mkfs", "--size"), List.of("freesp", "a", "b"))) {
+                List.of("map", "x"), List.of("mkfs", "--size"), List.of("freesp", "a", "b"), List.of("stat"),
+                List.of("stat", "--watch", "0", "/"), List.of("stat", "--watch", "x", "/"), List.of("stat", "--count", "2", "/"),
+                List.of("stat", "--watch", "1", "--count", "0", "/"), List.of("stat", "--bogus", "/"), List.of("stat", "/", "extra"))) {
             Run r = run(args.toArray(String[]::new));
             assertEquals(DaxfsCommand.USAGE, r.exit(), args + ": " + r);
             assertEquals("", r.out(), args + ": " + r);

@@ -198,6 +198,8 @@ class KernelFileSystemTest {
             in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
             in.set(JAVA_LONG_UNALIGNED, IN_NODEID, ino);
             in.set(JAVA_INT_UNALIGNED, IN_HEADER_SIZE + IO_IN_SIZE, size);
+            long served = kfs.stats().count(opcode);
+            long bytes = opcode == READ ? kfs.stats().bytesRead() : kfs.stats().bytesWritten();
             long least = Allocations.leastAllocatedBy(() -> {
                 for (int i = 0; i < 256; i++) {
                     in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
@@ -207,6 +209,11 @@ class KernelFileSystemTest {
                 }
             });
             assertEquals(0, least, "bytes allocated by 256 " + (opcode == READ ? "READ" : "WRITE") + " requests of 4 KiB");
+            // ... with daxfs stat's recording on the path: every request counted, one in 16 timed.
+            long counted = kfs.stats().count(opcode) - served;
+            assertTrue(counted >= 256 && counted % 256 == 0, counted + " requests recorded");
+            assertEquals(counted * size, (opcode == READ ? kfs.stats().bytesRead() : kfs.stats().bytesWritten()) - bytes);
+            assertTrue(kfs.stats().latency(opcode).count() >= counted / 32, "about one in 16 timed");
         }
         ByteBuffer first = ByteBuffer.wrap(Files.readAllBytes(replies), 0, 16).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(OUT_HEADER_SIZE + 4096, first.getInt(0), "the requests were served: a 4 KiB READ reply");

@@ -1,7 +1,7 @@
-package io.daxfs.fuse.kernel;
+package io.daxfs.fuse.vfs;
 
-/** FUSE opcode names for the daemon's log ({@code -o debug}: one line per request). */
-final class OpcodeNames {
+/** FUSE opcode names: the daemon's log ({@code -o debug}: one line per request) and daxfs stat. */
+public final class OpcodeNames {
     private static final String[] NAMES = new String[64];
 
     static {
@@ -24,7 +24,7 @@ final class OpcodeNames {
     }
 
     /** "WRITE", or "opcode 99" for one this table does not know. */
-    static String of(int opcode) {
+    public static String of(int opcode) {
         String n = opcode >= 0 && opcode < NAMES.length ? NAMES[opcode] : null;
         return n != null ? n : "opcode " + opcode;
     }

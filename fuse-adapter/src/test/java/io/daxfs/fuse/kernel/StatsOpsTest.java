@@ -1,0 +1,324 @@
+package io.daxfs.fuse.kernel;
+
+import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.base.FormatOptions;
+import io.daxfs.devdax.DeviceOpener;
+import io.daxfs.devdax.DeviceOptions;
+import io.daxfs.devdax.OpenedDevice;
+import io.daxfs.fuse.options.PermissionPolicy;
+
+import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static io.daxfs.lease.LeaseProtocol.*;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The STATS command (docs/stats.md) at the FUSE level, without a mount: requests built as the
+ * kernel writes them, replies through the real {@link FuseChannel} into a plain file. Checks
+ * that the figures move as the requests say, the record bytes, paging, and busy space by
+ * reason. integration-tests StatTest does the same through a real mount and the CLI.
+ */
+class StatsOpsTest {
+    private static final int EINVAL = 22;
+
+    @TempDir
+    Path dir;
+
+    private OpenedDevice device;
+    private DaxFileSystem fs;
+    private KernelFileSystem kfs;
+    private Arena arena;
+    private Path replies;
+    private Request request;
+    private Reply reply;
+    private MemorySegment in;
+    private long unique = 1;
+    private int uid;
+
+    @BeforeEach
+    void setUp() throws Throwable {
+        device = DeviceOpener.open(dir.resolve("img"), DeviceOptions.builder().createSize(32 << 20).build());
+        DaxFileSystem.format(device.region(), FormatOptions.defaults());
+        fs = DaxFileSystem.mount(device.region());
+        // No lease device: the io_uring front end's case. STATS is served all the same.
+        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
+        arena = Arena.ofShared();
+        replies = dir.resolve("replies");
+        Files.createFile(replies);
+        MethodHandle open = Linker.nativeLinker().downcallHandle(Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
+        int fd = (int) open.invokeExact(arena.allocateFrom(replies.toString()), 02 | 02000); // O_RDWR | O_APPEND
+        assertTrue(fd >= 0);
+        FuseChannel channel = new FuseChannel(fd);
+        kfs.connect(channel, "");
+        in = arena.allocate(1 << 16);
+        request = new Request(in);
+        reply = new Reply(channel, arena.allocate(1 << 16), FuseChannel.newCallState(arena), arena.allocate(Reply.NOTICE_SIZE));
+    }
+
+    @AfterEach
+    void tearDown() {
+        kfs.disconnect();
+        arena.close();
+        fs.close();
+        device.close();
+    }
+
+    private ByteBuffer send(int opcode, long nodeid, byte[] args) throws Exception {
+        long before = Files.size(replies);
+        int len = IN_HEADER_SIZE + args.length;
+        in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
+        in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
+        in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
+        in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
+        in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
+        in.set(JAVA_INT_UNALIGNED, IN_GID, uid);
+        in.set(JAVA_INT_UNALIGNED, IN_PID, (int) ProcessHandle.current().pid());
+        MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
+        request.reset(len);
+        kfs.handle(request, reply);
+        byte[] all = Files.readAllBytes(replies);
+        return ByteBuffer.wrap(all, (int) before, (int) (all.length - before)).slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static ByteBuffer le(int size) {
+        return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** One STATS page from {@code cursor}: the reply (check its errno) as the kernel returns it. */
+    private ByteBuffer statsPage(long cursor) throws Exception {
+        ByteBuffer a = le(IOCTL_IN_SIZE + MESSAGE_SIZE);
+        a.putInt(IOCTL_IN_FLAGS, IOCTL_DIR).putInt(IOCTL_IN_CMD, ioctlNumber(STATS)).putInt(IOCTL_IN_IN_SIZE, MESSAGE_SIZE)
+                .putInt(IOCTL_IN_OUT_SIZE, MESSAGE_SIZE);
+        a.putInt(IOCTL_IN_SIZE + H_MAGIC, MAGIC).putShort(IOCTL_IN_SIZE + H_VERSION, (short) VERSION)
+                .putShort(IOCTL_IN_SIZE + H_COMMAND, (short) STATS).putInt(IOCTL_IN_SIZE + H_LENGTH, Q_SIZE)
+                .putLong(IOCTL_IN_SIZE + Q_AFTER, cursor);
+        return send(IOCTL, ROOT_ID, a.array());
+    }
+
+    private static ByteBuffer message(ByteBuffer reply) {
+        assertEquals(0, reply.getInt(4), "errno " + -reply.getInt(4));
+        return reply.slice(OUT_HEADER_SIZE + IOCTL_OUT_SIZE, reply.getInt(0) - OUT_HEADER_SIZE - IOCTL_OUT_SIZE)
+                .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Every record of a whole STATS answer, by (type, key or busy reason), each a slice of its page. */
+    private record Stats(ByteBuffer summary, ByteBuffer space, Map<String, ByteBuffer> busy, Map<Integer, ByteBuffer> latency,
+                         int pages) {
+        long count(int opcode) {
+            ByteBuffer l = latency.get(opcode);
+            return l == null ? 0 : l.getLong(LA_COUNT);
+        }
+
+        long busyBytes(String reason) {
+            ByteBuffer b = busy.get(reason);
+            return b == null ? 0 : b.getLong(BU_BYTES);
+        }
+    }
+
+    private Stats stats() throws Exception {
+        ByteBuffer summary = null;
+        ByteBuffer space = null;
+        Map<String, ByteBuffer> busy = new HashMap<>();
+        Map<Integer, ByteBuffer> latency = new HashMap<>();
+        long cursor = 0;
+        for (int pages = 1; ; pages++) {
+            ByteBuffer m = message(statsPage(cursor));
+            assertEquals(MAGIC, m.getInt(H_MAGIC));
+            assertEquals(STATS, m.getShort(H_COMMAND));
+            assertEquals(m.limit(), m.getInt(H_LENGTH), "the header's length is the reply's");
+            int at = SS_RECORDS;
+            for (int i = 0; i < m.getInt(SS_COUNT); i++) {
+                int type = m.getShort(at + SR_TYPE);
+                int length = m.getShort(at + SR_LENGTH) & 0xFFFF;
+                assertEquals(0, length % 8, "records are padded to 8");
+                ByteBuffer r = m.slice(at, length).order(ByteOrder.LITTLE_ENDIAN);
+                int key = r.getInt(SR_KEY);
+                switch (type) {
+                    case SR_SUMMARY -> summary = r;
+                    case SR_SPACE -> space = r;
+                    case SR_BUSY -> {
+                        byte[] name = new byte[key];
+                        r.get(BU_NAME, name);
+                        busy.put(new String(name, StandardCharsets.UTF_8), r);
+                    }
+                    case SR_LATENCY -> assertEquals(null, latency.put(key, r), "opcode " + key + " sent once");
+                    default -> throw new AssertionError("record type " + type);
+                }
+                at += length;
+            }
+            assertEquals(m.limit(), at, "the records fill the message");
+            if ((m.getInt(H_FLAGS) & MORE) == 0) {
+                assertEquals(0, m.getLong(SS_NEXT));
+                return new Stats(summary, space, busy, latency, pages);
+            }
+            assertTrue(m.getLong(SS_NEXT) > cursor, "the cursor moves on");
+            cursor = m.getLong(SS_NEXT);
+        }
+    }
+
+    private long file(String name, int bytes) {
+        long ino = fs.create(DaxFileSystem.ROOT, name, 0644, 0, 0);
+        byte[] data = new byte[bytes];
+        java.util.Arrays.fill(data, (byte) 7);
+        fs.write(ino, 0, MemorySegment.ofArray(data), 0, bytes);
+        return ino;
+    }
+
+    private ByteBuffer write(long ino, long offset, int size) throws Exception {
+        ByteBuffer a = le(WRITE_IN_SIZE + size).putLong(IO_IN_OFFSET, offset).putInt(IO_IN_SIZE, size);
+        return send(WRITE, ino, a.array());
+    }
+
+    private ByteBuffer read(long ino, long offset, int size) throws Exception {
+        ByteBuffer a = le(WRITE_IN_SIZE).putLong(IO_IN_OFFSET, offset).putInt(IO_IN_SIZE, size);
+        return send(READ, ino, a.array());
+    }
+
+    @Test
+    void nWritesGiveNWriteRequestsAndTheirBytes() throws Exception {
+        long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
+        Stats before = stats();
+        for (int i = 0; i < 370; i++) {
+            assertEquals(0, write(ino, i % 100 * 4096L, 4096).getInt(4));
+        }
+        for (int i = 0; i < 5; i++) {
+            read(ino, i * 8192L, 8192);
+        }
+        assertEquals(-2, send(GETATTR, 999, le(16).array()).getInt(4), "an inode that does not exist: ENOENT");
+        Stats after = stats();
+        assertEquals(370, after.count(WRITE) - before.count(WRITE));
+        assertEquals(5, after.count(READ) - before.count(READ));
+        assertEquals(1, after.latency.get(GETATTR).getLong(LA_ERRORS), "the ENOENT counted as an error reply");
+        assertEquals(0, after.latency.get(WRITE).getLong(LA_ERRORS));
+        assertEquals(370 * 4096L, after.summary.getLong(SU_BYTES_WRITTEN) - before.summary.getLong(SU_BYTES_WRITTEN));
+        assertEquals(5 * 8192L, after.summary.getLong(SU_BYTES_READ) - before.summary.getLong(SU_BYTES_READ));
+        assertEquals(before.count(IOCTL) + before.pages, after.count(IOCTL), "the STATS requests themselves are counted");
+        ByteBuffer w = after.latency.get(WRITE);
+        long p50 = w.getLong(LA_P50);
+        assertTrue(p50 > 0 && p50 <= w.getLong(LA_P99) && w.getLong(LA_P99) <= w.getLong(LA_MAX), "percentiles in order");
+        byte[] encoded = new byte[w.getInt(LA_HISTOGRAM_LENGTH)];
+        w.get(LA_HISTOGRAM, encoded);
+        Histogram h = Histogram.decodeFromCompressedByteBuffer(ByteBuffer.wrap(encoded), 0);
+        assertEquals(w.getLong(LA_SAMPLES), h.getTotalCount(), "the histogram the client decodes holds the samples");
+        assertTrue(h.getTotalCount() >= 370 / 32 && h.getTotalCount() <= 370 / 8, "about one WRITE in 16 timed: "
+                + h.getTotalCount());
+        assertEquals(h.getValueAtPercentile(50), p50);
+        assertEquals(100, after.latency.get(LATENCY_JOURNAL_COMMIT).getLong(LA_COUNT)
+                - (before.latency.containsKey(LATENCY_JOURNAL_COMMIT) ? before.latency.get(LATENCY_JOURNAL_COMMIT).getLong(LA_COUNT) : 0),
+                "the first write of each of the 100 blocks allocated it: one commit each");
+        assertEquals(0, after.summary.getLong(SU_OPEN_FILES));
+        assertEquals(4096, after.space.getLong(SP_BLOCK_SIZE));
+        assertEquals(fs.statfs().totalInodes() - fs.statfs().freeInodes(),
+                after.space.getLong(SP_TOTAL_INODES) - after.space.getLong(SP_FREE_INODES));
+        assertEquals(fs.internals().blockAllocator().freeBlocks(), after.space.getLong(SP_FREE_BLOCKS));
+        assertTrue(after.space.getLong(SP_LARGEST_FREE) > 0 && after.space.getLong(SP_FREE_EXTENTS) >= 1);
+    }
+
+    @Test
+    void aTruncateUnderAReadInFlightShowsBusyBytesWithTheReasonRead() throws Exception {
+        long ino = file("f", 64 << 10);
+        CountDownLatch atCopy = new CountDownLatch(1);
+        CountDownLatch go = new CountDownLatch(1);
+        fs.internals().pausePoints().install("read.mapped", i -> {
+            atCopy.countDown();
+            try {
+                go.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Thread reader = Thread.ofPlatform().start(() -> fs.read(ino, 0, MemorySegment.ofArray(new byte[64 << 10]), 0, 64 << 10));
+        try {
+            assertTrue(atCopy.await(30, TimeUnit.SECONDS), "the read holds its reference");
+            assertEquals(1, stats().busy.get("read").getLong(BU_REFERENCES), "one read in flight");
+            fs.truncate(ino, 0); // frees the 64 KiB under the read: busy until it is done
+            Stats s = stats();
+            assertEquals(64 << 10, s.busyBytes("read"), "the truncated blocks are busy: a read copies from them");
+            assertEquals(1, s.busy.get("read").getLong(BU_EXTENTS));
+            assertEquals(0, s.busyBytes("durability"), "the free is durable already");
+            assertEquals(16, s.space.getLong(SP_BUSY_BLOCKS));
+        } finally {
+            go.countDown();
+            reader.join();
+            fs.internals().pausePoints().clear();
+        }
+        Stats s = stats();
+        assertEquals(0, s.busyBytes("read"), "the read is done: the blocks are free again");
+        assertEquals(0, s.space.getLong(SP_BUSY_BLOCKS));
+    }
+
+    @Test
+    void manyOpcodesArePagedWithoutLosingOrRepeatingOne() throws Exception {
+        long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
+        int sent = 0;
+        for (int op = 1; op < RequestStats.OPCODES; op++) {
+            if (op == FORGET || op == BATCH_FORGET || op == INTERRUPT || op == NOTIFY_REPLY || op == INIT
+                    || op == DESTROY || op == IOCTL || op == RELEASE || op == RELEASEDIR) {
+                continue;
+            }
+            send(op, ino, le(64).array()); // mostly nonsense arguments: an error reply still counts
+            sent++;
+        }
+        Stats s = stats();
+        assertTrue(s.pages > 1, "more records than one message holds: " + s.pages + " page(s)");
+        assertTrue(s.latency.size() >= sent, s.latency.keySet().toString());
+        for (int op = 1; op < RequestStats.OPCODES; op++) {
+            if (s.latency.containsKey(op)) {
+                assertTrue(s.latency.get(op).getLong(LA_COUNT) >= 1);
+            }
+        }
+    }
+
+    @Test
+    void anyoneMayAskForStatisticsButNotForTheLeaseList() throws Exception {
+        Files.setPosixFilePermissions(dir.resolve("img"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        KernelFileSystem keep = kfs;
+        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL), LeaseDevice.of(device));
+        uid = 12345; // may not open the image
+        try {
+            assertEquals(0, statsPage(0).getInt(4), "STATS: counts and sizes, for anyone who can open the mount");
+            ByteBuffer a = le(IOCTL_IN_SIZE + MESSAGE_SIZE);
+            a.putInt(IOCTL_IN_FLAGS, IOCTL_DIR).putInt(IOCTL_IN_CMD, ioctlNumber(LIST)).putInt(IOCTL_IN_IN_SIZE, MESSAGE_SIZE)
+                    .putInt(IOCTL_IN_OUT_SIZE, MESSAGE_SIZE);
+            a.putInt(IOCTL_IN_SIZE + H_MAGIC, MAGIC).putShort(IOCTL_IN_SIZE + H_VERSION, (short) VERSION)
+                    .putShort(IOCTL_IN_SIZE + H_COMMAND, (short) LIST).putInt(IOCTL_IN_SIZE + H_LENGTH, Q_SIZE);
+            assertEquals(-13, send(IOCTL, ROOT_ID, a.array()).getInt(4), "LIST names holders and files: EACCES");
+        } finally {
+            uid = 0;
+            kfs = keep;
+        }
+    }
+
+    @Test
+    void aCursorOutOfRangeIsEinval() throws Exception {
+        assertEquals(-EINVAL, statsPage(-1).getInt(4));
+        assertEquals(-EINVAL, statsPage(LATENCY_JOURNAL_COMMIT + 2L).getInt(4));
+        assertEquals(0, statsPage(LATENCY_JOURNAL_COMMIT + 1L).getInt(4), "the last page there can be");
+    }
+}
