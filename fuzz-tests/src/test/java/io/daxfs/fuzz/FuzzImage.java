@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 import static io.daxfs.core.DaxFileSystem.ROOT;
 
@@ -59,10 +60,32 @@ final class FuzzImage {
         DaxFileSystem fs = DaxFileSystem.mount(region);
         build(fs);
         fs.close();
-        Superblock sb = Superblock.read(memory);
-        g = sb.geometry();
-        checksums = new Checksums(sb);
+        g = Superblock.read(memory).geometry();
+        checksums = fixUuid(region);
         survey();
+        for (long b : metadataBlocks) {
+            new Reseal(region, checksums).dataBlock(b);
+        }
+    }
+
+    /**
+     * Gives the image a fixed UUID, and so the same checksums in every run (mkfs draws a
+     * random one; and a fixed creation time): both superblock copies, every inode, every bitmap
+     * block's entry; the
+     * constructor reseals the metadata blocks once {@link #survey} has found them.
+     */
+    private Checksums fixUuid(ScratchRegion region) {
+        UUID uuid = new UUID(0x6461786673667a7aL, 0x2d66757a7a2d3031L);
+        for (long base : new long[] {0, B}) {
+            region.putLong(base + 16, uuid.getMostSignificantBits());
+            region.putLong(base + 24, uuid.getLeastSignificantBits());
+            region.putLong(base + 112, 1_767_225_600L); // created: 2026-01-01
+        }
+        Checksums c = new Checksums(uuid, g);
+        Reseal reseal = new Reseal(region, c);
+        reseal.superblocks();
+        reseal.unitsIn(g.inodeBitmapOffset(), Geometry.blockOffset(g.dataStart()));
+        return c;
     }
 
     /** The image (built on first use). */
@@ -130,7 +153,7 @@ final class FuzzImage {
         for (long ino : inUse) {
             long o = g.inodeOffset(ino);
             int mode = memory.get(MediaOrder.INT, o + InodeLayout.MODE);
-            ExtentMap map = ExtentMap.load(memory, checksums, ino);
+            ExtentMap map = ExtentMap.load(memory, o); // overflow blocks are resealed after this
             metadataBlocks.addAll(map.overflowBlocks());
             if ((mode & 0170000) == 0040000) {
                 for (FileExtent e : map.extents()) {

@@ -83,6 +83,18 @@ class SeedCorpus {
             put(f, "seed-where-" + where, new byte[] {0, (byte) where, 17, 1, 2, (byte) 0xff, 0x7f});
         }
         put(f, "seed-no-reseal", new byte[] {1, 7, 0, 0, 1, 0x55});
+        ByteArrayOutputStream many = new ByteArrayOutputStream();
+        many.write(0);
+        java.util.Random r = new java.util.Random(13);
+        for (int i = 0; i < 24; i++) { // a change in each structure, and more in inodes and metadata blocks
+            int where = i < 10 ? i : (i % 2 == 0 ? 7 : 8);
+            byte[] change = new byte[1 + r.nextInt(4)];
+            r.nextBytes(change);
+            many.writeBytes(new byte[] {(byte) where, (byte) r.nextInt(256), (byte) r.nextInt(256),
+                    (byte) change.length});
+            many.writeBytes(change);
+        }
+        put(f, "seed-many-changes", many.toByteArray());
     }
 
     private byte[] bytes(long at, int n) {
