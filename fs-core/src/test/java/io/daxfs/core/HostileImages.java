@@ -31,7 +31,9 @@ import static io.daxfs.core.TestDevice.write;
  * files of known contents - directories, small and large files, a fragmented file with an
  * extent-overflow chain, a directory of 300 entries over several blocks, a symbolic link, a
  * file with extended attributes inline and out of line, an orphan (unlinked while open) - and
- * each kind of damage, done to the unmounted image file, with the files it touches.
+ * each kind of damage, done to the unmounted image file, with the files it touches. The
+ * "fuzzer:" kinds are the images the fuzz targets found (module fuzz-tests), made again on this
+ * tree.
  */
 public final class HostileImages {
     public static final long SIZE = 64L << 20;
