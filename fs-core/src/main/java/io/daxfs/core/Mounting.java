@@ -49,7 +49,7 @@ final class Mounting {
 
     static DaxFileSystem mount(PmemRegion region, MountSettings s) {
         MemorySegment media = region.readView();
-        Superblock sb = Superblock.read(media);
+        Superblock sb = Superblock.readVerified(media);
         Geometry g = sb.geometry();
         Checksums checksums = new Checksums(sb);
         List<String> notes = new ArrayList<>();

@@ -31,7 +31,9 @@ import static io.daxfs.core.TestDevice.write;
  * files of known contents - directories, small and large files, a fragmented file with an
  * extent-overflow chain, a directory of 300 entries over several blocks, a symbolic link, a
  * file with extended attributes inline and out of line, an orphan (unlinked while open) - and
- * each kind of damage, done to the unmounted image file, with the files it touches.
+ * each kind of damage, done to the unmounted image file, with the files it touches. The
+ * "fuzzer:" kinds are the images the fuzz targets found (module fuzz-tests), made again on this
+ * tree.
  */
 public final class HostileImages {
     public static final long SIZE = 64L << 20;
@@ -238,6 +240,22 @@ public final class HostileImages {
             // The orphan list's head names a file that has a name (and links).
             new Damage("the orphan list", t -> t.putLong(t.g.journalOffset() + 16, t.inodes.get("/c/f3")),
                     Set.of(), true),
+            // The images the fuzzer found (docs/reliability.md, "Fuzzing"), made again on this tree.
+            new Damage("fuzzer: primary superblock of another UUID, its CRC valid",
+                    HostileImages::otherUuid, Set.of(), true),
+            new Damage("fuzzer: xattr name with a newline, its value outside the device",
+                    HostileImages::newlineXattrName, Set.of("/x"), true),
+            // A recorded error state whose time is past what java.time can hold: printing it
+            // threw DateTimeException out of mount and fsck.
+            new Damage("fuzzer: journal error record from the year 292 billion", t -> {
+                long h = t.g.journalOffset();
+                t.putInt(h + 24, 0x52455844); // "DXER"
+                t.putInt(h + 28, 5);
+                t.putLong(h + 32, -1);
+                t.putLong(h + 40, -1);
+                t.putLong(h + 48, Long.MAX_VALUE);
+                t.put(h + 64, "fuzz\n".getBytes(StandardCharsets.UTF_8));
+            }, Set.of(), true),
         };
     }
 
@@ -253,6 +271,44 @@ public final class HostileImages {
         int crc = crc32c(java.util.Arrays.copyOf(body, 48));
         MediaOrder.wrap(body).putInt(48, crc).putInt(52, 0x444e4554);
         t.put(slot, body);
+    }
+
+    /**
+     * The primary superblock's UUID changed and its CRC made right: both copies pass their own
+     * check, but every other checksum is seeded with the backup's UUID. fsck used to trust the
+     * primary, find every inode and bitmap damaged and lose the tree.
+     */
+    private static void otherUuid(Target t) {
+        t.xor(17, 0x5a);
+        t.putInt(252, crc32c(t.bytes(0, 252)));
+    }
+
+    /**
+     * /x's out-of-line attribute renamed "user.l\nrge" and its value's extent moved past the end
+     * of the device, every CRC made right: the decoder's message quoted the name, newline and
+     * all, so the one-line reason of a refused mount was two lines.
+     */
+    private static void newlineXattrName(Target t) {
+        long area = Geometry.blockOffset(t.getLong(t.inodeOffset("/x") + InodeLayout.XATTR));
+        int end = t.getInt(area + 16);
+        byte[] log = t.bytes(area, end);
+        ByteBuffer b = MediaOrder.wrap(log);
+        for (int pos = 552; pos < end; pos += b.getInt(pos)) {
+            int nameLength = b.get(pos + 9) & 0xff;
+            String name = new String(log, pos + 20, nameLength, StandardCharsets.UTF_8);
+            if (!name.equals("user.large")) {
+                continue;
+            }
+            log[pos + 20 + 6] = '\n';
+            int extent = pos + 20 + nameLength + 4; // after the value's CRC: its first extent word
+            long word = b.getLong(extent);
+            b.putLong(extent, (word & ~((1L << 40) - 1)) | (t.g.totalBlocks() + 5));
+            b.putInt(pos + 4, 0);
+            b.putInt(pos + 4, crc32c(java.util.Arrays.copyOfRange(log, pos, pos + b.getInt(pos))));
+        }
+        b.putInt(28, 0);
+        b.putInt(28, crc32c(java.util.Arrays.copyOf(log, 552)));
+        t.put(area, log);
     }
 
     static int crc32c(byte[] b) {

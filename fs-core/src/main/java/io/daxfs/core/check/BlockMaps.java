@@ -62,6 +62,9 @@ final class BlockMaps {
     // ------------------------------------------------------------------ reading
 
     private void read(Node n) {
+        if (n.fresh) {
+            return; // nothing of it is on the media yet (Node#fresh)
+        }
         long o = g.inodeOffset(n.ino);
         for (int i = 0; i < InodeLayout.INLINE_SLOT_COUNT; i++) {
             slot(n, o + InodeLayout.INLINE_SLOTS + (long) i * ExtentSlots.SLOT_SIZE);

@@ -159,12 +159,17 @@ public final class FsChecker {
             throw new CorruptFileSystemException(primary);
         }
         int good = primary == null ? 0 : 1;
+        if (primary == null && backup == null && !Superblock.rootVerifies(device, 0)
+                && Superblock.rootVerifies(device, 1)) {
+            good = 1; // both pass their CRC but differ: the copy whose UUID the metadata's checksums use
+        }
         int other = 1 - good;
         String problem = good == 0 ? backup : primary;
         byte[] bytes = device.asSlice((long) good * Geometry.BLOCK_SIZE, 256).toArray(ValueLayout.JAVA_BYTE);
         if (problem == null && !Arrays.equals(bytes,
                 device.asSlice((long) other * Geometry.BLOCK_SIZE, 256).toArray(ValueLayout.JAVA_BYTE))) {
-            problem = "it differs from the primary";
+            problem = good == 0 ? "it differs from the primary"
+                    : "it differs from the backup, whose UUID the metadata's checksums are seeded with";
         }
         if (problem != null) {
             String which = other == 0 ? "primary superblock" : "backup superblock";

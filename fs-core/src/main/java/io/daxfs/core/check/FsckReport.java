@@ -1,5 +1,7 @@
 package io.daxfs.core.check;
 
+import io.daxfs.core.format.CorruptFileSystemException;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -7,6 +9,9 @@ import java.util.List;
  * What a check found, and with {@code fsck -y} what was repaired. Exit codes follow e2fsck:
  * 0 clean, 1 errors found and all repaired, 4 errors left uncorrected, 8 operational error
  * (the device could not be checked, or a repair could not be written).
+ *
+ * <p>Every line it holds is one printable line ({@link CorruptFileSystemException#oneLine}):
+ * names read from damaged metadata may hold control characters.
  */
 public final class FsckReport {
     public static final int CLEAN = 0;
@@ -26,26 +31,30 @@ public final class FsckReport {
     private long usedBlocks;
     private long freeBlocks;
 
+    private static String oneLine(String s) {
+        return CorruptFileSystemException.oneLine(s);
+    }
+
     void error(String message) {
-        errors.add(message);
+        errors.add(oneLine(message));
     }
 
     void note(String message) {
-        notes.add(message);
+        notes.add(oneLine(message));
     }
 
     void fatal(String message) {
-        fatal = message;
+        fatal = oneLine(message);
     }
 
     /** A finding and what {@code fsck -y} did about it. */
     void repaired(String finding, String action) {
-        repairs.add(finding + ": " + action);
+        repairs.add(oneLine(finding + ": " + action));
     }
 
     /** After a repair: what the check that follows it still finds. */
     void leftDamaged(List<String> findings) {
-        left.addAll(findings);
+        findings.forEach(f -> left.add(oneLine(f)));
     }
 
     void repairMode() {

@@ -61,6 +61,12 @@ final class Node {
     boolean lost;
     /** On the orphan list. */
     boolean orphan;
+    /**
+     * Made by fsck (a new root directory): what the media holds at its number is not this
+     * inode, so its slots are never read - blocks the old inode mapped are owned by nothing
+     * and freed, rather than kept in use by an inode the repair then overwrites.
+     */
+    boolean fresh;
 
     Node(long ino, int mode, boolean dir) {
         this.ino = ino;

@@ -230,6 +230,7 @@ final class Scan {
     private void newRoot() {
         Node root = new Node(InodeLayout.ROOT, FileMode.S_IFDIR | 0755, true);
         root.nlink = 2;
+        root.fresh = true;
         nodes.put(InodeLayout.ROOT, root);
         if (fixes == null) {
             return;

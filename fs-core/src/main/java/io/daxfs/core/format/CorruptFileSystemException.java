@@ -29,9 +29,33 @@ public final class CorruptFileSystemException extends FsException {
      * @param block the device block where the damage was found, or {@link #NONE}
      */
     public CorruptFileSystemException(String message, long inode, long block) {
-        super(Errno.EUCLEAN, message, false);
+        super(Errno.EUCLEAN, oneLine(message), false);
         this.inode = inode;
         this.block = block;
+    }
+
+    /**
+     * {@code text} as one printable line: control characters (a name read from a damaged
+     * directory or attribute index may hold a newline) become {@code \xNN}, so a finding is
+     * always the one line mount and fsck print.
+     */
+    public static String oneLine(String text) {
+        if (text == null) {
+            return null;
+        }
+        StringBuilder b = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029 || c == 0x85) {
+                if (b == null) {
+                    b = new StringBuilder(text.length() + 8).append(text, 0, i);
+                }
+                b.append(String.format(c <= 0xff ? "\\x%02x" : "\\u%04x", (int) c));
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? text : b.toString();
     }
 
     public long inode() {

@@ -71,6 +71,11 @@ public final class Journal {
     static final int ERROR_MAGIC = 0x52455844; // "DXER"
     /** Longest message of the recorded error state, in bytes. */
     public static final int MAX_ERROR_TEXT = 1024;
+    /**
+     * Latest time an error record may carry, in epoch seconds (9999-12-31): a later one is a
+     * damaged header (and past what {@link java.time.Instant} can print, found by fuzzing).
+     */
+    static final long MAX_ERROR_TIME = 253_402_300_799L;
     /** Sequence numbers beyond this are implausible (a damaged header). */
     private static final long MAX_SEQ = 1L << 62;
 
@@ -223,9 +228,14 @@ public final class Journal {
                 throw new CorruptFileSystemException("journal header is damaged (error message of " + len + " bytes)",
                         CorruptFileSystemException.NONE, block);
             }
+            long time = media.get(LONG, h + ERROR_TIME);
+            if (time < 0 || time > MAX_ERROR_TIME) {
+                throw new CorruptFileSystemException("journal header is damaged (error recorded at time " + time + ")",
+                        CorruptFileSystemException.NONE, block);
+            }
             byte[] text = media.asSlice(h + ERROR_TEXT, len).toArray(ValueLayout.JAVA_BYTE);
             error = new ErrorRecord(new String(text, StandardCharsets.UTF_8), media.get(LONG, h + ERROR_INODE),
-                    media.get(LONG, h + ERROR_BLOCK), media.get(LONG, h + ERROR_TIME));
+                    media.get(LONG, h + ERROR_BLOCK), time);
         } else if (flag != 0) {
             throw new CorruptFileSystemException("journal header is damaged (error flag " + Integer.toHexString(flag)
                     + ")", CorruptFileSystemException.NONE, block);
