@@ -184,10 +184,14 @@ class DroppedFlushTest {
         caught("journal slot", DroppedFlushTest::oldFile, DroppedFlushTest::namespaceOps, JOURNAL, "commit");
     }
 
-    /** Journal.applyRecords flushes the home locations before the applied mark: without it the mark can outlive them. */
+    /**
+     * Journal.applyRecords flushes the home locations (through PageRuns.flushRuns, once per run
+     * of adjacent pages) before the applied mark: without it the mark can outlive them.
+     */
     @Test
     void theFlushOfTheJournalApply() {
-        caught("journal apply", DroppedFlushTest::oldFile, DroppedFlushTest::namespaceOps, JOURNAL, "applyRecords");
+        caught("journal apply", DroppedFlushTest::oldFile, DroppedFlushTest::namespaceOps, JOURNAL + "$PageRuns",
+                "flushRuns");
     }
 
     /** FileWriter.fillNewBlocks flushes newly allocated blocks before the transaction that maps them. */
