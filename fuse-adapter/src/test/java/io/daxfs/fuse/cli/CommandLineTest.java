@@ -34,7 +34,7 @@ class CommandLineTest {
             }
             Run r = run(sub, "--version");
             assertEquals(0, r.exit(), sub);
-            assertTrue(r.out().startsWith("daxfs " + DaxfsVersion.version() + "\non-media format version 1\n"), sub + ": " + r);
+            assertTrue(r.out().startsWith("daxfs " + DaxfsVersion.version() + "\non-media format version 2\n"), sub + ": " + r);
         }
     }
 
