@@ -148,6 +148,28 @@ class OperatorToolsTest {
         m.fsckClean();
     }
 
+    /**
+     * fsck's progress bar (DAXFS_PROGRESS_AFTER_MS=0: at once, not after a second): drawn on
+     * standard error when it is a terminal (a pseudo-terminal from script(1)), and nothing of
+     * it when standard error is a pipe, as in scripts, logs and this test.
+     */
+    @Test
+    void fsckDrawsAProgressBarOnATerminalOnly() throws IOException {
+        DaxfsMount m = filled();
+        List<String> fsck = new ArrayList<>(List.of("/usr/bin/env", "DAXFS_PROGRESS_AFTER_MS=0", "TERM=xterm"));
+        fsck.addAll(Daxfs.daxfsCommand(Daxfs.jar(), "fsck", m.image.toString()));
+        Daxfs.Result piped = Daxfs.exec(fsck);
+        assertEquals(0, piped.exit(), piped.toString());
+        assertEquals("", piped.err(), "no bar on a pipe: " + piped);
+        assertTrue(piped.out().strip().endsWith(": clean") && !piped.out().contains("%"), piped.toString());
+
+        String command = String.join(" ", fsck.stream().map(Daxfs::q).toList());
+        Daxfs.Result tty = Daxfs.exec(List.of("script", "-qefc", command, "/dev/null"));
+        assertEquals(0, tty.exit(), tty.toString());
+        assertTrue(Pattern.compile("fsck +100%").matcher(tty.out()).find(), "a bar on a terminal: " + tty);
+        assertTrue(tty.out().contains(": clean"), tty.toString());
+    }
+
     @Test
     void mapWritesPngAndSvg() throws IOException {
         DaxfsMount m = filled();

@@ -7,16 +7,11 @@ import io.daxfs.devdax.DeviceException;
 import io.daxfs.devdax.DeviceOpener;
 import io.daxfs.devdax.DeviceOptions;
 import io.daxfs.devdax.OpenedDevice;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
+import io.daxfs.fuse.tools.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -25,7 +20,7 @@ import java.util.concurrent.Callable;
  * and never written), or repairs (-y: the image is opened read-write with the exclusive lock,
  * so a mounted image is refused). Exit status as e2fsck: 0 clean, 1 repaired, 4 errors left,
  * 8 could not check. A progress bar on stderr when it is a terminal and the check runs longer
- * than a second.
+ * than a second ({@link CheckProgress}).
  */
 @Command(name = "fsck", mixinStandardHelpOptions = true,
         description = "Check a daxfs (-n, the default: change nothing) or repair it (-y). Exit status: 0 clean,"
@@ -50,7 +45,7 @@ final class FsckCommand implements Callable<Integer> {
             return FsckReport.COULD_NOT_CHECK;
         }
         DeviceOptions options = repair ? DeviceOptions.defaults() : DeviceOptions.readOnlyOptions();
-        try (OpenedDevice device = DeviceOpener.open(target, options); Progress progress = new Progress(!noProgress)) {
+        try (OpenedDevice device = DeviceOpener.open(target, options); CheckProgress progress = new CheckProgress(!noProgress)) {
             FsckReport report = repair
                     ? Fsck.repair(device.region(), progress)
                     : Fsck.check(device.region().readView(), progress);
@@ -68,16 +63,18 @@ final class FsckCommand implements Callable<Integer> {
     }
 
     /**
-     * The progress bar: made only once the check has run a second, and only when stderr is a
-     * terminal (quiet in scripts and logs).
+     * fsck's progress bar: a {@link Progress} (quiet unless standard error is a terminal), made
+     * only once the check has run {@link Progress#delayMillis()} (a second unless
+     * DAXFS_PROGRESS_AFTER_MS says otherwise), so a quick check never flashes one.
      */
-    static final class Progress implements FsChecker.Progress, AutoCloseable {
+    static final class CheckProgress implements FsChecker.Progress, AutoCloseable {
         private final boolean wanted;
         private final long start = System.nanoTime();
-        private ProgressBar bar;
+        private final long delayNanos = Progress.delayMillis() * 1_000_000L;
+        private Progress bar;
 
-        Progress(boolean wanted) {
-            this.wanted = wanted && stderrIsTerminal();
+        CheckProgress(boolean wanted) {
+            this.wanted = wanted && Progress.wanted();
         }
 
         @Override
@@ -86,15 +83,12 @@ final class FsckCommand implements Callable<Integer> {
                 return;
             }
             if (bar == null) {
-                if (System.nanoTime() - start < 1_000_000_000L || done >= total) {
+                if (System.nanoTime() - start < delayNanos || done >= total) {
                     return;
                 }
-                bar = new ProgressBarBuilder().setTaskName("fsck").setInitialMax(total)
-                        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
-                        .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+                bar = Progress.start("fsck", total, "", 1);
             }
-            bar.maxHint(total);
-            bar.stepTo(done);
+            bar.stepTo(done, total);
         }
 
         @Override
@@ -102,16 +96,6 @@ final class FsckCommand implements Callable<Integer> {
             if (bar != null) {
                 bar.close();
                 bar = null;
-            }
-        }
-
-        /** Whether file descriptor 2 is a terminal (Linux: its /proc link names a tty). */
-        static boolean stderrIsTerminal() {
-            try {
-                String link = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
-                return link.startsWith("/dev/pts/") || link.startsWith("/dev/tty");
-            } catch (IOException | UnsupportedOperationException e) {
-                return false;
             }
         }
     }

@@ -12,7 +12,8 @@ import java.lang.invoke.MethodHandle;
 /**
  * A progress bar on standard error (me.tongfei:progressbar) for a long operation, or nothing at
  * all when standard error is not a terminal (a log file, a pipe, a test), when TERM is "dumb",
- * or when DAXFS_PROGRESS=0.
+ * or when DAXFS_PROGRESS=0. An operation whose length is not known in advance (fsck) starts its
+ * bar only after {@link #delayMillis()}.
  */
 public final class Progress implements AutoCloseable {
     private static final Progress NONE = new Progress(null);
@@ -41,6 +42,19 @@ public final class Progress implements AutoCloseable {
     public static boolean wanted() {
         return !"0".equals(System.getenv("DAXFS_PROGRESS")) && !"dumb".equals(System.getenv("TERM"))
                 && stderrIsTerminal();
+    }
+
+    /**
+     * How long an operation of unknown length runs before it shows a bar: 1,000 ms, or
+     * DAXFS_PROGRESS_AFTER_MS (0 shows it at once: what the tests of the bar use).
+     */
+    public static long delayMillis() {
+        String v = System.getenv("DAXFS_PROGRESS_AFTER_MS");
+        try {
+            return v == null || v.isBlank() ? 1000 : Math.max(0, Long.parseLong(v.strip()));
+        } catch (NumberFormatException e) {
+            return 1000;
+        }
     }
 
     public void stepTo(long done) {
