@@ -3,6 +3,7 @@ package io.daxfs.fuse.kernel;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
+import io.daxfs.core.inode.ChattrFlags;
 import io.daxfs.fuse.vfs.FallocateModes;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
@@ -16,6 +17,7 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
  * memory and the worker's request or reply buffer in one copy.
  */
 final class DataOps {
+    static final int O_APPEND = 02000;
     private final DaxFileSystem fs;
     private final KernelOptions options;
     private final FileHandles handles;
@@ -44,9 +46,12 @@ final class DataOps {
     /**
      * Registers an open handle of {@code ino}; with O_TRUNC (the kernel passes it: ATOMIC_O_TRUNC)
      * truncates, dropping set-user-ID/set-group-ID if the kernel says the opener lacks
-     * CAP_FSETID. The handle is released again if that fails. Returns whether the mode changed.
+     * CAP_FSETID. The handle is released again if that fails. An immutable or append-only file
+     * refuses what Linux's may_open refuses ({@link ChattrFlags#checkOpen}). Returns whether the mode changed.
      */
     boolean openExisting(Request r, long ino, int flags, int openFlags) {
+        ChattrFlags.checkOpen(fs.chattrFlags(ino), (flags & FileHandles.O_ACCMODE) != 0, (flags & O_APPEND) != 0,
+                (flags & NamespaceOps.O_TRUNC) != 0);
         fs.open(ino);
         try {
             if ((flags & NamespaceOps.O_TRUNC) != 0) {

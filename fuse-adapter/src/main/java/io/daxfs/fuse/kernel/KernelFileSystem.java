@@ -56,6 +56,7 @@ final class KernelFileSystem {
     private final DirectoryOps directories;
     private final XattrOps xattrs;
     private final LeaseOps leases;
+    private final ChattrOps chattr;
     private final KernelLookups lookups;
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
@@ -77,6 +78,7 @@ final class KernelFileSystem {
         this.lookups = new KernelLookups(fs);
         FileHandles handles = new FileHandles();
         this.leases = new LeaseOps(fs, handles, device);
+        this.chattr = new ChattrOps(fs);
         this.data = new DataOps(fs, options, handles, leases);
         this.names = new NamespaceOps(fs, options, acls, data, lookups);
         this.attributes = new AttributeOps(fs, options, acls);
@@ -190,7 +192,13 @@ final class KernelFileSystem {
             case FALLOCATE -> data.fallocate(r, out);
             case LSEEK -> data.lseek(r, out);
             case COPY_FILE_RANGE -> data.copyFileRange(r, out);
-            case IOCTL -> leases.ioctl(r, out);
+            case IOCTL -> {
+                if (ChattrOps.handles(r.argInt(IOCTL_IN_CMD))) {
+                    chattr.ioctl(r, out);
+                } else {
+                    leases.ioctl(r, out);
+                }
+            }
             case POLL -> leases.poll(r, out);
             case OPENDIR -> directories.opendir(r, out);
             case READDIR -> directories.readdir(r, out);
