@@ -321,6 +321,7 @@ final class KernelFileSystem {
         agreedFlags = agreed;
         int ourMinor = Math.min(minor, KERNEL_MINOR_VERSION);
         xattrs.extendedSetxattr((agreed & SETXATTR_EXT) != 0);
+        data.directIoAllowsMmap((agreed & DIRECT_IO_ALLOW_MMAP) != 0);
 
         out.zero(0, INIT_OUT_SIZE);
         out.putInt(INIT_OUT_MAJOR, KERNEL_VERSION);
@@ -354,11 +355,12 @@ final class KernelFileSystem {
      * DONT_MASK (ACL semantics): the daemon applies the umask only without a default ACL.
      * POSIX_ACL (acl with default_permissions): the kernel enforces ACLs, reading them through
      * GETXATTR and caching them. WRITEBACK_CACHE only on request (see {@link KernelOptions}).
+     * DIRECT_IO_ALLOW_MMAP: files opened FOPEN_DIRECT_IO (strictatime) may still be mapped shared.
      */
     private long wantedFlags() {
         long want = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | MAX_PAGES | PARALLEL_DIROPS
                 | DO_READDIRPLUS | READDIRPLUS_AUTO | CACHE_SYMLINKS | HANDLE_KILLPRIV_V2 | INIT_EXT
-                | EXPORT_SUPPORT;
+                | EXPORT_SUPPORT | DIRECT_IO_ALLOW_MMAP;
         if (options.xattrs()) {
             want |= SETXATTR_EXT;
         }
