@@ -51,7 +51,10 @@ class ChattrTest {
         assertTrue(lsattr("f").matches("-*dA-*"), "after a remount: " + lsattr("f"));
         String xfsIo = shOk("xfs_io -c lsattr " + q(d.resolve("f"))).strip().split("\\s+")[0];
         assertTrue(xfsIo.contains("d") && xfsIo.contains("A"), "xfs_io lsattr (FS_IOC_FSGETXATTR): " + xfsIo);
+        String ctime = shOk("stat -c %Z " + q(d.resolve("f")));
+        Thread.sleep(1100);
         shOk("cd " + q(d) + " && chattr -dA f && chattr -S sub");
+        assertTrue(!ctime.equals(shOk("stat -c %Z " + q(d.resolve("f")))), "chattr moves ctime, the kernel sees it at once");
         assertTrue(lsattr("f").matches("-+"), lsattr("f"));
         Daxfs.Result unsupported = sh("chattr +c " + q(d.resolve("f")));
         assertTrue(unsupported.exit() != 0 && unsupported.err().contains("Operation not supported"), unsupported.toString());

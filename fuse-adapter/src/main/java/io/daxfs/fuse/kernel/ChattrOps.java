@@ -75,6 +75,8 @@ final class ChattrOps {
                 flags = fromXflags(flags) | fs.chattrFlags(ino) & ~fromXflags(-1);
             }
             fs.setChattrFlags(ino, flags, r.uid());
+            // ctime moved; fuse_fileattr_set leaves the kernel's cached attributes as they were
+            out.invalidateAttributes(ino);
             size = 0;
         }
         out.putInt(IOCTL_OUT_RESULT, 0);
