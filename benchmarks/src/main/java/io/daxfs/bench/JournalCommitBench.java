@@ -62,6 +62,6 @@ public class JournalCommitBench {
     @Threads(1)
     public void setTimes() {
         Timestamp t = new Timestamp(seconds++, 0);
-        fs.setTimes(ino, t, t);
+        fs.setTimes(ino, t, t, false);
     }
 }

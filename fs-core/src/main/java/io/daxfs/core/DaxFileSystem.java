@@ -22,6 +22,7 @@ import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.format.Superblock;
 import io.daxfs.core.inode.AccessTimes;
+import io.daxfs.core.inode.ChattrFlags;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeHandles;
 import io.daxfs.core.inode.InodeTable;
@@ -78,6 +79,7 @@ public final class DaxFileSystem implements AutoCloseable {
     private final XattrStore xattrs;
     private final AccessTimes accessTimes;
     private final AttributeChanges attributes;
+    private final ChattrFlags chattr;
     private final InodeLifetimes lifetimes;
     private final Namespace namespace;
     private final List<String> notes;
@@ -101,6 +103,7 @@ public final class DaxFileSystem implements AutoCloseable {
         this.xattrs = new XattrStore(region, geometry, table, journal, space,
                 in -> handles.peek(in.ino()) == in && inodeAllocator.isUsed(in.ino()));
         this.attributes = new AttributeChanges(table, journal, xattrs);
+        this.chattr = new ChattrFlags(table);
         this.lifetimes = new InodeLifetimes(media, geometry, journal, space, table, inodeAllocator, handles, data,
                 xattrs);
         this.namespace = new Namespace(region, geometry, journal, space, table, inodeAllocator, handles, lifetimes,
@@ -161,7 +164,6 @@ public final class DaxFileSystem implements AutoCloseable {
     public Internals internals() {
         return new Internals(journal, space, safeguards, pauses, handles, lifetimes, inodeAllocator);
     }
-
 
     // ------------------------------------------------------------------ names
 
@@ -343,22 +345,31 @@ public final class DaxFileSystem implements AutoCloseable {
     }
 
     public void chmod(long ino, int mode) {
-        attributes.chmod(handle(ino), mode);
+        attributes.chmod(chattr.changeable(handle(ino)), mode);
     }
 
     /** Changes owner and/or group; -1 leaves one unchanged. */
     public void chown(long ino, int uid, int gid) {
-        attributes.chown(handle(ino), uid, gid);
+        attributes.chown(chattr.changeable(handle(ino)), uid, gid);
     }
 
-    /** Sets access and/or modification time; null leaves one unchanged. ctime becomes now. */
-    public void setTimes(long ino, Timestamp atime, Timestamp mtime) {
-        attributes.setTimes(handle(ino), atime, mtime);
+    /** Sets access and/or modification time (null: unchanged; {@code toNow}: utimes(NULL)); ctime becomes now. */
+    public void setTimes(long ino, Timestamp atime, Timestamp mtime, boolean toNow) {
+        Inode in = handle(ino);
+        attributes.setTimes(toNow ? chattr.notImmutable(in) : chattr.changeable(in), atime, mtime);
     }
 
-    /**
-     * What Linux does to a file written, truncated or chowned: {@link AttributeChanges#dropPrivileges}.
-     */
+    /** The chattr flags ({@link ChattrFlags}: Linux's FS_IOC_GETFLAGS bits). */
+    public int chattrFlags(long ino) {
+        return chattr.of(handle(ino).ino());
+    }
+
+    /** chattr by {@code callerUid}: {@link AttributeChanges#setChattrFlags}. */
+    public void setChattrFlags(long ino, int flags, int callerUid) {
+        attributes.setChattrFlags(handle(ino), flags, callerUid);
+    }
+
+    /** What Linux does to a file written, truncated or chowned: {@link AttributeChanges#dropPrivileges}. */
     public boolean dropPrivileges(long ino, boolean sgidWithoutExec) {
         return attributes.dropPrivileges(handle(ino), sgidWithoutExec);
     }
@@ -370,12 +381,12 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /** Sets extended attribute {@code name}, atomically and durably; {@code flags}: XATTR_CREATE, XATTR_REPLACE. */
     public void setxattr(long ino, String name, byte[] value, int flags) {
-        xattrs.set(handle(ino), name, value, flags);
+        xattrs.set(chattr.changeable(handle(ino)), name, value, flags);
     }
 
     /** {@link #setxattr}, and in the same transaction the mode becomes {@code modeChange} of it (POSIX ACLs). */
     public void setxattr(long ino, String name, byte[] value, int flags, IntUnaryOperator modeChange) {
-        xattrs.set(handle(ino), name, value, flags, modeChange);
+        xattrs.set(chattr.changeable(handle(ino)), name, value, flags, modeChange);
     }
 
     /** The names of the extended attributes of {@code ino}, sorted. */
@@ -385,12 +396,12 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /** Removes extended attribute {@code name}; ENODATA if there is none. */
     public void removexattr(long ino, String name) {
-        xattrs.remove(handle(ino), name);
+        xattrs.remove(chattr.changeable(handle(ino)), name);
     }
 
     /** {@link #removexattr}, changing the permission bits in the same transaction. */
     public void removexattr(long ino, String name, IntUnaryOperator modeChange) {
-        xattrs.remove(handle(ino), name, modeChange);
+        xattrs.remove(chattr.changeable(handle(ino)), name, modeChange);
     }
 
     // ------------------------------------------------------------------ data
@@ -401,9 +412,7 @@ public final class DaxFileSystem implements AutoCloseable {
      * {@link AtimePolicy} says (also at end of file, as Linux's read(2)).
      */
     public int read(long ino, long offset, MemorySegment dst, long dstOffset, int length) {
-        if (offset < 0) {
-            throw new FsException(Errno.EINVAL, "negative offset");
-        }
+        FileRanges.checkOffset(offset);
         int n = data.read(handle(ino), offset, dst, dstOffset, length);
         accessTimes.accessed(ino, false);
         return n;
@@ -421,27 +430,27 @@ public final class DaxFileSystem implements AutoCloseable {
 
     /** Writes {@code length} bytes of {@code src} at {@code offset}, allocating as needed. */
     public int write(long ino, long offset, MemorySegment src, long srcOffset, int length) {
-        return data.write(handle(ino), offset, src, srcOffset, length);
+        return data.write(chattr.writableAt(handle(ino), offset), offset, src, srcOffset, length);
     }
 
     /** Sets the file size; frees blocks past a smaller size, zeros past the old end on growth. */
     public void truncate(long ino, long newSize) {
-        data.truncate(handle(ino), newSize);
+        data.truncate(chattr.changeable(handle(ino)), newSize);
     }
 
     /** fallocate(PUNCH_HOLE|KEEP_SIZE): frees whole blocks, zeroes partial ones; size unchanged. */
     public void punchHole(long ino, long offset, long length) {
-        data.punchHole(handle(ino), offset, length);
+        data.punchHole(chattr.changeable(handle(ino)), offset, length);
     }
 
     /** fallocate(ZERO_RANGE[|KEEP_SIZE]). */
     public void zeroRange(long ino, long offset, long length, boolean keepSize) {
-        data.zeroRange(handle(ino), offset, length, keepSize);
+        data.zeroRange(chattr.changeable(handle(ino)), offset, length, keepSize);
     }
 
     /** fallocate(0 or KEEP_SIZE): allocates zeroed blocks for every hole of the range. */
     public void fallocate(long ino, long offset, long length, boolean keepSize) {
-        data.fallocate(handle(ino), offset, length, keepSize);
+        data.fallocate(chattr.notImmutable(handle(ino)), offset, length, keepSize);
     }
 
     /** Leases: references to the device blocks of file ranges that other processes map (docs/leases.md). */

@@ -46,7 +46,7 @@ class AccessTimeTest {
 
     /** atime before mtime and ctime: stale under relatime. */
     private void makeAtimeOld(long ino) {
-        fs.setTimes(ino, OLD, null);
+        fs.setTimes(ino, OLD, null, false);
     }
 
     @Test
@@ -159,7 +159,7 @@ class AccessTimeTest {
 
     @Test
     void fallocateKeepSizeChangesCtimeOnly() throws Exception {
-        fs.setTimes(file, OLD, OLD);
+        fs.setTimes(file, OLD, OLD, false);
         Thread.sleep(5);
         fs.fallocate(file, 0, 1 << 20, true);
         Attributes a = fs.getattr(file);

@@ -377,12 +377,12 @@ class DataTest {
     @Test
     void writeUpdatesTimes() {
         long ino = fs.create(ROOT, "t", 0644, 0, 0);
-        fs.setTimes(ino, new Timestamp(1000, 1), new Timestamp(2000, 2));
+        fs.setTimes(ino, new Timestamp(1000, 1), new Timestamp(2000, 2), false);
         write(fs, ino, 0, new byte[10]); // allocating write (journaled)
         Attributes a = fs.getattr(ino);
         assertTrue(a.mtimeSec() > 2000, "mtime moved on");
         assertEquals(1000, a.atimeSec());
-        fs.setTimes(ino, null, new Timestamp(2000, 2));
+        fs.setTimes(ino, null, new Timestamp(2000, 2), false);
         write(fs, ino, 5, new byte[3]); // overwrite in place (no transaction)
         assertTrue(fs.getattr(ino).mtimeSec() > 2000);
         assertEquals(1000, fs.getattr(ino).atimeSec());

@@ -51,9 +51,9 @@ class PersistenceTest {
             fs.chmod(moved, 04755);
             fs.chown(moved, 42, 43);
             fs.chown(f3, -1, 99);
-            fs.setTimes(f1, new Timestamp(1_600_000_000L, 123_456_789), new Timestamp(1_500_000_000L, 987_654_321));
-            fs.setTimes(docs, new Timestamp(-5, 1), new Timestamp(0, 999_999_999));
-            fs.setTimes(f3, null, new Timestamp(1_234_567_890L, 1));
+            fs.setTimes(f1, new Timestamp(1_600_000_000L, 123_456_789), new Timestamp(1_500_000_000L, 987_654_321), false);
+            fs.setTimes(docs, new Timestamp(-5, 1), new Timestamp(0, 999_999_999), false);
+            fs.setTimes(f3, null, new Timestamp(1_234_567_890L, 1), false);
             Attributes f1Attrs = fs.getattr(f1);
 
             TreeMap<String, String> before = FsSnapshot.of(fs, true);

@@ -220,6 +220,47 @@ class TimestampRulesTest {
         }
     }
 
+    /** Warm reads: nothing drops the page cache; the same descriptor reads the same bytes twice. */
+    private static final String WARM_READS = """
+            import mmap, os, sys, time
+            p = sys.argv[1]
+            def atime():
+                return os.stat(p).st_atime_ns
+            fd = os.open(p, os.O_RDWR)
+            os.pread(fd, 4, 0)
+            seen = [atime()]
+            for i in range(3):
+                time.sleep(0.02)
+                os.pread(fd, 4, 0)
+                seen.append(atime())
+            with mmap.mmap(fd, 0, mmap.MAP_SHARED) as m:
+                m[0:1] = b'D'
+            os.pwrite(fd, b'A', 1)
+            with mmap.mmap(fd, 0, mmap.MAP_SHARED) as m:
+                print(m[0:4].decode(), end=' ')
+            os.close(fd)
+            print(' '.join(str(b - a) for a, b in zip(seen, seen[1:])))
+            """;
+
+    @Test
+    void strictatimeMovesAtimeOnEveryReadAlsoOnesThePageCacheCouldServe() throws Exception {
+        try (DaxfsMount s = mountWith("rw,strictatime")) {
+            Path f = s.path("f");
+            shOk("cat " + q(f) + " > /dev/null");
+            long first = atime(f);
+            Thread.sleep(20);
+            shOk("cat " + q(f) + " > /dev/null"); // the pages are cached from the first cat
+            assertTrue(atime(f) > first, "strictatime: a second cat moves atime");
+            String[] out = Daxfs.python(WARM_READS, f).strip().split(" ");
+            assertEquals("DAta", out[0], "a shared mapping and pwrite see each other");
+            for (int i = 1; i < out.length; i++) {
+                assertTrue(Long.parseLong(out[i]) > 0, "read " + i + " again on one descriptor moves atime: "
+                        + String.join(" ", out));
+            }
+            s.assertNoDaemonErrors();
+        }
+    }
+
     @Test
     void noatimeNeverUpdatesAndShowsInTheMountTable() throws Exception {
         try (DaxfsMount s = mountWith("rw,noatime")) {

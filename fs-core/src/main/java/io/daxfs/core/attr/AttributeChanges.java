@@ -5,6 +5,7 @@ import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FileMode;
 import io.daxfs.core.base.FsException;
 import io.daxfs.core.base.Timestamp;
+import io.daxfs.core.inode.ChattrFlags;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.journal.Journal;
@@ -14,7 +15,7 @@ import io.daxfs.core.xattr.XattrStore;
 import java.util.concurrent.locks.Lock;
 
 /**
- * chmod, chown, utimens and the privileges a write takes away: one journaled transaction
+ * chmod, chown, utimens, chattr flags and the privileges a write takes away: one journaled transaction
  * each, under the inode's lock held exclusively (so two changes of one inode's attributes
  * never interleave their records).
  */
@@ -76,6 +77,46 @@ public final class AttributeChanges {
             if (mtime != null) {
                 table.setMtime(tx, ino, mtime);
             }
+            table.setCtime(tx, ino, Timestamp.now());
+            journal.commit(tx);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    /**
+     * chattr: sets the flags of {@link ChattrFlags#STORED} to {@code flags}; ctime becomes now.
+     * As Linux (fs/file_attr.c vfs_fileattr_set, fileattr_set_prepare; ext4_ioctl_setflags):
+     * only the owner or root (uid 0; the kernel has checked CAP_FOWNER) may change them, only
+     * root (standing for CAP_LINUX_IMMUTABLE, which the kernel has checked too) may set or
+     * clear immutable and append-only, and while a file stays immutable nothing else changes.
+     * Flags daxfs does not store: EOPNOTSUPP.
+     */
+    public void setChattrFlags(Inode in, int flags, int callerUid) {
+        long ino = in.ino();
+        if ((flags & ~ChattrFlags.STORED) != 0) {
+            throw new FsException(Errno.EOPNOTSUPP, "chattr flags " + Integer.toHexString(flags & ~ChattrFlags.STORED)
+                    + " are not supported");
+        }
+        Lock w = in.lock().writeLock();
+        w.lock();
+        try {
+            int word = table.flags(ino);
+            int old = word & ChattrFlags.STORED;
+            if (callerUid != 0 && callerUid != table.attributes(ino).uid()) {
+                throw new FsException(Errno.EPERM, "only the owner or root may change chattr flags");
+            }
+            if (((old ^ flags) & ChattrFlags.PRIVILEGED) != 0 && callerUid != 0) {
+                throw new FsException(Errno.EPERM, "only root may set or clear immutable and append-only");
+            }
+            if ((old & flags & ChattrFlags.IMMUTABLE) != 0 && old != flags) {
+                throw new FsException(Errno.EPERM, "an immutable file's other flags stay");
+            }
+            if (old == flags) {
+                return;
+            }
+            Transaction tx = journal.begin();
+            table.setFlags(tx, ino, word & ~ChattrFlags.STORED | flags);
             table.setCtime(tx, ino, Timestamp.now());
             journal.commit(tx);
         } finally {

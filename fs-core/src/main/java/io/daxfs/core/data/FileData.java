@@ -57,7 +57,7 @@ public final class FileData {
     }
 
     public int write(Inode in, long offset, MemorySegment src, long srcOffset, int length) {
-        if (!FileRanges.checkWrite(offset, length)) {
+        if (FileRanges.checkWrite(offset, length) == 0) {
             return 0;
         }
         errors.checkWritable(); // one volatile read: the write path allocates nothing

@@ -4,32 +4,36 @@ import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
 import io.daxfs.core.format.Geometry;
 
-/**
- * The argument checks of the data calls, before any lock is taken: offsets and lengths that
- * are negative give EINVAL, ranges past the largest file size give EFBIG (as Linux's
- * {@code s_maxbytes}).
- */
+/** The argument checks of the data calls: offsets, sizes and ranges a file may have. */
 public final class FileRanges {
-    /** The largest file size: the largest block-aligned signed 64-bit offset. */
+    /** Largest file size: a whole number of blocks below 2^63. */
     public static final long MAX_FILE_SIZE = Long.MAX_VALUE & ~(Geometry.BLOCK_SIZE - 1L);
 
     private FileRanges() {
     }
 
-    /** write(2) of {@code length} bytes at {@code offset}; false if there is nothing to write. */
-    static boolean checkWrite(long offset, int length) {
+    /** A read or write offset: EINVAL if negative. */
+    public static void checkOffset(long offset) {
         if (offset < 0) {
             throw new FsException(Errno.EINVAL, "negative offset");
         }
-        long end = offset + length;
-        if (length > 0 && (end > MAX_FILE_SIZE || end < 0)) {
-            throw new FsException(Errno.EFBIG, "file would exceed the maximum size");
-        }
-        return length > 0;
     }
 
-    /** truncate(2) to {@code newSize}. */
-    static void checkSize(long newSize) {
+    /** A write of {@code length} bytes at {@code offset}; returns the length to write (0: nothing). */
+    public static int checkWrite(long offset, int length) {
+        checkOffset(offset);
+        if (length <= 0) {
+            return 0;
+        }
+        long end = offset + length;
+        if (end > MAX_FILE_SIZE || end < 0) {
+            throw new FsException(Errno.EFBIG, "file would exceed the maximum size");
+        }
+        return length;
+    }
+
+    /** A new file size. */
+    public static void checkSize(long newSize) {
         if (newSize < 0) {
             throw new FsException(Errno.EINVAL, "negative size");
         }
@@ -38,8 +42,8 @@ public final class FileRanges {
         }
     }
 
-    /** fallocate(2)'s range: punch hole, zero range, allocate. */
-    static void checkRange(long offset, long length) {
+    /** A range of fallocate, punch hole or zero range. */
+    public static void checkRange(long offset, long length) {
         if (offset < 0 || length <= 0) {
             throw new FsException(Errno.EINVAL, "bad range " + offset + "+" + length);
         }

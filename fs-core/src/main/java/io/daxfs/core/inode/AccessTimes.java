@@ -5,7 +5,7 @@ import io.daxfs.core.base.Timestamp;
 
 /**
  * Updates atime on accesses as the mount's {@link AtimePolicy} says: after a read, a readlink
- * and a directory listing (what Linux's touch_atime covers). The store is a direct one
+ * and a directory listing (what Linux's touch_atime covers), except of an inode with chattr +A. The store is a direct one
  * ({@link InodeTable#touchAtimeDirect}, crash semantics there), never a journal transaction:
  * reads are the hot path. Under relatime, once atime is after mtime and ctime an access costs
  * three loads of the inode and one of {@link CoarseClock} (measured in-process on a busy
@@ -36,6 +36,9 @@ public final class AccessTimes {
         }
         if (p.mode() == AtimePolicy.Mode.RELATIME && !table.atimeStale(ino, CoarseClock.seconds())) {
             return;
+        }
+        if ((table.flags(ino) & ChattrFlags.NOATIME) != 0) {
+            return; // chattr +A; read only here, when an update is due, to keep the common case at three loads
         }
         table.touchAtimeDirect(ino, Timestamp.now());
     }

@@ -6,7 +6,7 @@ package io.daxfs.core.inode;
  * <pre>
  *   0 mode u32        4 nlink u32       8 uid u32        12 gid u32
  *  16 size u64
- *  24 atime s64      32 atime ns u32   36 flags u32
+ *  24 atime s64      32 atime ns u32   36 flags u32 (bit 0 orphan; the chattr bits of {@link ChattrFlags})
  *  40 mtime s64      48 mtime ns u32   52 generation u32
  *  56 ctime s64      64 ctime ns u32   68 CRC32C u32 (format 2; {@link io.daxfs.core.format.Checksums})
  *  72 btime s64      80 btime ns u32   84 reserved u32
@@ -53,8 +53,8 @@ public final class InodeLayout {
 
     /** Flag: the inode is on the orphan list (unlinked, space being reclaimed). */
     public static final int FLAG_ORPHAN = 1;
-    /** Every flag daxfs knows. */
-    public static final int KNOWN_FLAGS = FLAG_ORPHAN;
+    /** Every flag daxfs knows: the orphan mark and the chattr flags, at their Linux values (none is bit 0). */
+    public static final int KNOWN_FLAGS = FLAG_ORPHAN | ChattrFlags.STORED;
 
     private InodeLayout() {
     }

@@ -15,6 +15,7 @@ import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.format.Geometry;
 import io.daxfs.core.inode.AccessTimes;
 import io.daxfs.core.inode.ExtentSlots;
+import io.daxfs.core.inode.ChattrFlags;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.inode.InodeTable;
@@ -57,6 +58,7 @@ public final class Namespace {
     private final io.daxfs.core.concurrent.PausePoints pauses;
     private final NamespaceLocks locks;
     private final Renames renames;
+    private final ChattrFlags chattr;
 
     public Namespace(PmemRegion region, Geometry geometry, Journal journal, Space space, InodeTable table,
                      InodeAllocator inodeAllocator, io.daxfs.core.inode.InodeHandles handles,
@@ -76,7 +78,8 @@ public final class Namespace {
         this.handles = handles;
         this.pauses = pauses;
         this.locks = new NamespaceLocks(handles, inodeAllocator, table, safeguards, pauses);
-        this.renames = new Renames(journal, table, directories, dirBlocks, lifetimes, locks, pauses);
+        this.chattr = new ChattrFlags(table);
+        this.renames = new Renames(journal, table, directories, dirBlocks, lifetimes, locks, pauses, chattr);
         lifetimes.onFreed(directories::forget);
     }
 
@@ -207,6 +210,7 @@ public final class Namespace {
             if (!unnamed && d.lookup(name) != null) {
                 throw new FsException(Errno.EEXIST, name);
             }
+            chattr.requireEntriesAddable(dir); // an O_TMPFILE too: Linux checks the directory's write permission
             boolean isDir = FileMode.isDirectory(mode);
             if (isDir && table.nlink(dir) >= 0xFFFF_FFF0L) {
                 throw new FsException(Errno.EMLINK, "too many subdirectories");
@@ -316,7 +320,8 @@ public final class Namespace {
             if (d.lookup(name) != null) {
                 throw new FsException(Errno.EEXIST, name);
             }
-            held.inode(ino);
+            chattr.requireEntriesAddable(dir);
+            chattr.changeable(held.inode(ino));
             long nlink = table.nlink(ino);
             boolean firstName = nlink == 0 && lifetimes.isLinkable(ino);
             if (nlink == 0 && !firstName) {
@@ -390,6 +395,8 @@ public final class Namespace {
             if (onlyIfOpen && (!FileMode.isRegular(table.mode(ino)) || !lifetimes.isOpen(ino))) {
                 return 0;
             }
+            chattr.requireEntriesRemovable(dir); // before ENOTEMPTY and the like, as Linux's may_delete
+            chattr.changeable(victim);
             boolean isDir = requireReplaceable(victim, wantDir, name);
             Transaction tx = journal.begin();
             Timestamp now = Timestamp.now();

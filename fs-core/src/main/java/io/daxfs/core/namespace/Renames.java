@@ -9,6 +9,7 @@ import io.daxfs.core.dir.Directories;
 import io.daxfs.core.dir.Directory;
 import io.daxfs.core.dir.DirectoryBlocks;
 import io.daxfs.core.dir.DirentLayout;
+import io.daxfs.core.inode.ChattrFlags;
 import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeLayout;
 import io.daxfs.core.inode.InodeTable;
@@ -44,9 +45,11 @@ final class Renames {
     private final InodeLifetimes lifetimes;
     private final NamespaceLocks locks;
     private final PausePoints pauses;
+    private final ChattrFlags chattr;
 
     Renames(Journal journal, InodeTable table, Directories directories, DirectoryBlocks dirBlocks,
-            InodeLifetimes lifetimes, NamespaceLocks locks, PausePoints pauses) {
+            InodeLifetimes lifetimes, NamespaceLocks locks, PausePoints pauses, ChattrFlags chattr) {
+        this.chattr = chattr;
         this.journal = journal;
         this.table = table;
         this.directories = directories;
@@ -85,6 +88,7 @@ final class Renames {
             checkNoCycle(srcDir, src, dstDir, dst, (flags & EXCHANGE) != 0);
             pauses.reach("rename.checked", src.ino());
             held.inodes(src.ino(), dst == null ? 0 : dst.ino());
+            checkChattr(srcDir, src, dstDir, dst, (flags & EXCHANGE) != 0);
             if ((flags & EXCHANGE) != 0) {
                 exchange(p, srcDir, srcName, src, dstDir, dstName, dst);
                 return;
@@ -235,6 +239,23 @@ final class Renames {
         table.setCtime(tx, dst.ino(), now);
         touchParents(tx, srcDir, dstDir, now);
         journal.commit(tx);
+    }
+
+    /**
+     * Immutable and append-only (Linux's may_delete and may_create): the source name goes from
+     * {@code srcDir} and its inode moves; a replaced target goes from {@code dstDir}; an exchange
+     * does both each way; a new name goes into {@code dstDir}. Caller holds both directories
+     * and both inodes.
+     */
+    private void checkChattr(long srcDir, Directory.Entry src, long dstDir, Directory.Entry dst, boolean exchange) {
+        chattr.requireEntriesRemovable(srcDir);
+        chattr.changeable(locks.handle(src.ino()));
+        if (dst != null) {
+            chattr.requireEntriesRemovable(dstDir);
+            chattr.changeable(locks.handle(dst.ino()));
+        } else {
+            chattr.requireEntriesAddable(dstDir);
+        }
     }
 
     private void touchParents(Transaction tx, long srcDir, long dstDir, Timestamp now) {

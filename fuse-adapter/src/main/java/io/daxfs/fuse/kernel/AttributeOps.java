@@ -79,7 +79,10 @@ final class AttributeOps {
         Timestamp atime = time(r, valid, FATTR_ATIME, FATTR_ATIME_NOW, SETATTR_IN_ATIME, SETATTR_IN_ATIMENSEC);
         Timestamp mtime = time(r, valid, FATTR_MTIME, FATTR_MTIME_NOW, SETATTR_IN_MTIME, SETATTR_IN_MTIMENSEC);
         if (atime != null || mtime != null) {
-            fs.setTimes(ino, atime, mtime);
+            // utimes(NULL): the kernel sets FATTR_xTIME with FATTR_xTIME_NOW (an append-only file allows it)
+            boolean toNow = ((valid & FATTR_ATIME) == 0 || (valid & FATTR_ATIME_NOW) != 0)
+                    && ((valid & FATTR_MTIME) == 0 || (valid & FATTR_MTIME_NOW) != 0);
+            fs.setTimes(ino, atime, mtime, toNow);
         }
         out.send(AttrCodec.putAttrOut(out, fs.getattr(ino), options.attrTimeoutNanos()));
     }

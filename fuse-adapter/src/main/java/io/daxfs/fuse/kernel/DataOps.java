@@ -1,8 +1,10 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.base.AtimePolicy;
 import io.daxfs.core.base.Errno;
 import io.daxfs.core.base.FsException;
+import io.daxfs.core.inode.ChattrFlags;
 import io.daxfs.fuse.vfs.FallocateModes;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
@@ -16,11 +18,13 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
  * memory and the worker's request or reply buffer in one copy.
  */
 final class DataOps {
+    static final int O_APPEND = 02000;
     private final DaxFileSystem fs;
     private final KernelOptions options;
     private final FileHandles handles;
     private final LeaseOps leases;
     private final RequestStats stats;
+    private volatile boolean directIoAllowsMmap;
 
     DataOps(DaxFileSystem fs, KernelOptions options, FileHandles handles, LeaseOps leases, RequestStats stats) {
         this.fs = fs;
@@ -46,9 +50,12 @@ final class DataOps {
     /**
      * Registers an open handle of {@code ino}; with O_TRUNC (the kernel passes it: ATOMIC_O_TRUNC)
      * truncates, dropping set-user-ID/set-group-ID if the kernel says the opener lacks
-     * CAP_FSETID. The handle is released again if that fails. Returns whether the mode changed.
+     * CAP_FSETID. The handle is released again if that fails. An immutable or append-only file
+     * refuses what Linux's may_open refuses ({@link ChattrFlags#checkOpen}). Returns whether the mode changed.
      */
     boolean openExisting(Request r, long ino, int flags, int openFlags) {
+        ChattrFlags.checkOpen(fs.chattrFlags(ino), (flags & FileHandles.O_ACCMODE) != 0, (flags & O_APPEND) != 0,
+                (flags & NamespaceOps.O_TRUNC) != 0);
         fs.open(ino);
         try {
             if ((flags & NamespaceOps.O_TRUNC) != 0) {
@@ -75,12 +82,36 @@ final class DataOps {
         }
     }
 
+    /** INIT agreed on DIRECT_IO_ALLOW_MMAP: a FOPEN_DIRECT_IO file may be mapped shared. */
+    void directIoAllowsMmap(boolean allowed) {
+        directIoAllowsMmap = allowed;
+    }
+
     /** struct fuse_open_out with file handle {@code fh} at {@code at}; returns its size. */
     int putOpenOut(Reply out, long at, long fh) {
         out.putLong(at + OPEN_OUT_FH, fh);
-        out.putInt(at + OPEN_OUT_FLAGS, options.keepCache() ? FOPEN_KEEP_CACHE : 0);
+        out.putInt(at + OPEN_OUT_FLAGS, openFlags());
         out.putInt(at + OPEN_OUT_FLAGS + 4, 0);
         return OPEN_OUT_SIZE;
+    }
+
+    /**
+     * How the kernel caches an open file's pages. With kernel_cache (the default) they outlive
+     * close and reopen (FOPEN_KEEP_CACHE), and a read they satisfy never reaches daxfs. Under
+     * strictatime every read must move atime, and FUSE leaves atime to the server (every FUSE
+     * inode is S_NOATIME), so each read must reach the daemon: FOPEN_DIRECT_IO sends every
+     * read(2) and write(2) of the open as a request (fs/fuse/file.c fuse_direct_read_iter),
+     * and with DIRECT_IO_ALLOW_MMAP a shared mapping still works through the page cache
+     * (fuse_file_mmap; its page faults are READs too). A kernel without it (before 6.6) would
+     * refuse shared mappings of such files (ENODEV), so there the open only drops the file's
+     * cached pages (no FOPEN_KEEP_CACHE: fuse_finish_open invalidates them) and the first read
+     * after each open reaches daxfs.
+     */
+    private int openFlags() {
+        if (fs.atimePolicy().mode() == AtimePolicy.Mode.STRICT) {
+            return directIoAllowsMmap ? FOPEN_DIRECT_IO : 0;
+        }
+        return options.keepCache() ? FOPEN_KEEP_CACHE : 0;
     }
 
     void read(Request r, Reply out) {

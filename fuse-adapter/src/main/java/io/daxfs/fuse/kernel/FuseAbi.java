@@ -87,6 +87,8 @@ final class FuseAbi {
     static final long HANDLE_KILLPRIV_V2 = 1L << 28;
     static final long SETXATTR_EXT = 1L << 29;
     static final long INIT_EXT = 1L << 30;
+    /** 7.39 (Linux 6.6): shared mmap of a FOPEN_DIRECT_IO file, through the page cache. */
+    static final long DIRECT_IO_ALLOW_MMAP = 1L << 36;
 
     // ---------------------------------------------------------------- other flag bits
     static final int FATTR_MODE = 1;
@@ -101,6 +103,7 @@ final class FuseAbi {
     static final int FATTR_CTIME = 1 << 10;
     static final int FATTR_KILL_SUIDGID = 1 << 11;
 
+    static final int FOPEN_DIRECT_IO = 1;
     static final int FOPEN_KEEP_CACHE = 1 << 1;
     static final int FOPEN_CACHE_DIR = 1 << 3;
 

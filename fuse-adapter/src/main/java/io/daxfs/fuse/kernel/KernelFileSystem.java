@@ -60,6 +60,7 @@ final class KernelFileSystem {
     private final XattrOps xattrs;
     private final LeaseOps leases;
     private final RequestStats stats;
+    private final ChattrOps chattr;
     private final KernelLookups lookups;
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
@@ -88,6 +89,7 @@ final class KernelFileSystem {
         FileHandles handles = new FileHandles();
         this.leases = new LeaseOps(fs, handles, device, new StatsOps(fs, stats, handles));
         this.data = new DataOps(fs, options, handles, leases, stats);
+        this.chattr = new ChattrOps(fs);
         this.names = new NamespaceOps(fs, options, acls, data, lookups);
         this.attributes = new AttributeOps(fs, options, acls);
         this.directories = new DirectoryOps(fs, options, lookups);
@@ -215,7 +217,13 @@ final class KernelFileSystem {
             case FALLOCATE -> data.fallocate(r, out);
             case LSEEK -> data.lseek(r, out);
             case COPY_FILE_RANGE -> data.copyFileRange(r, out);
-            case IOCTL -> leases.ioctl(r, out);
+            case IOCTL -> {
+                if (ChattrOps.handles(r.argInt(IOCTL_IN_CMD))) {
+                    chattr.ioctl(r, out);
+                } else {
+                    leases.ioctl(r, out);
+                }
+            }
             case POLL -> leases.poll(r, out);
             case OPENDIR -> directories.opendir(r, out);
             case READDIR -> directories.readdir(r, out);
@@ -343,6 +351,7 @@ final class KernelFileSystem {
         agreedFlags = agreed;
         int ourMinor = Math.min(minor, KERNEL_MINOR_VERSION);
         xattrs.extendedSetxattr((agreed & SETXATTR_EXT) != 0);
+        data.directIoAllowsMmap((agreed & DIRECT_IO_ALLOW_MMAP) != 0);
 
         out.zero(0, INIT_OUT_SIZE);
         out.putInt(INIT_OUT_MAJOR, KERNEL_VERSION);
@@ -376,11 +385,12 @@ final class KernelFileSystem {
      * DONT_MASK (ACL semantics): the daemon applies the umask only without a default ACL.
      * POSIX_ACL (acl with default_permissions): the kernel enforces ACLs, reading them through
      * GETXATTR and caching them. WRITEBACK_CACHE only on request (see {@link KernelOptions}).
+     * DIRECT_IO_ALLOW_MMAP: files opened FOPEN_DIRECT_IO (strictatime) may still be mapped shared.
      */
     private long wantedFlags() {
         long want = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | MAX_PAGES | PARALLEL_DIROPS
                 | DO_READDIRPLUS | READDIRPLUS_AUTO | CACHE_SYMLINKS | HANDLE_KILLPRIV_V2 | INIT_EXT
-                | EXPORT_SUPPORT;
+                | EXPORT_SUPPORT | DIRECT_IO_ALLOW_MMAP;
         if (options.xattrs()) {
             want |= SETXATTR_EXT;
         }

@@ -398,7 +398,8 @@ public final class DaxfsFuse extends FuseStubFS {
             long ino = access.lookup(who, path);
             access.maySetTimes(who, ino, isExplicit(timespec[0]) || isExplicit(timespec[1]),
                     isNow(timespec[0]) || isNow(timespec[1]));
-            fs.setTimes(ino, toTimestamp(timespec[0]), toTimestamp(timespec[1]));
+            fs.setTimes(ino, toTimestamp(timespec[0]), toTimestamp(timespec[1]),
+                    !isExplicit(timespec[0]) && !isExplicit(timespec[1]));
             return 0;
         });
     }

@@ -163,9 +163,12 @@ class LeaseOpsTest {
     void foreignIoctlsAndDaemonsWithoutADeviceAnswerEnotty() throws Exception {
         long ino = file("f", 4096);
         long fh = open(ino, 0);
-        ByteBuffer a = le(IOCTL_IN_SIZE + 4).putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_CMD, 0x80086601)
+        ByteBuffer a = le(IOCTL_IN_SIZE + 4).putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_CMD, 0x81009431)
+                .putInt(IOCTL_IN_OUT_SIZE, 256);
+        assertEquals(-ENOTTY, send(IOCTL, ino, a.array()).getInt(4), "FS_IOC_GETFSLABEL");
+        ByteBuffer flags = le(IOCTL_IN_SIZE + 4).putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_CMD, 0x80086601)
                 .putInt(IOCTL_IN_OUT_SIZE, 4);
-        assertEquals(-ENOTTY, send(IOCTL, ino, a.array()).getInt(4), "lsattr's FS_IOC_GETFLAGS");
+        assertEquals(0, send(IOCTL, ino, flags.array()).getInt(4), "lsattr's FS_IOC_GETFLAGS is ChattrOps's");
         KernelFileSystem none = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
         KernelFileSystem keep = kfs;
         kfs = none;
