@@ -137,6 +137,21 @@ public record Superblock(UUID uuid, Geometry geometry, long createdEpochSeconds,
     }
 
     /** Why the copy at {@code base} is unusable, or null if it is valid. */
+    /**
+     * The geometry the primary superblock at the start of {@code head} states, checked by
+     * magic, version and checksum but not against a device size ({@code head} may hold only
+     * the first blocks of the device): for sizing the daemon before the device is opened.
+     * Null if that superblock is not sound.
+     */
+    public static Geometry statedGeometry(MemorySegment head) {
+        if (head.byteSize() < Geometry.BLOCK_SIZE) {
+            return null;
+        }
+        String problem = problemAt(head.asSlice(0, Geometry.BLOCK_SIZE), 0);
+        boolean onlySize = problem != null && problem.startsWith("superblock geometry: ");
+        return problem == null || onlySize ? decode(head, 0).geometry() : null;
+    }
+
     static String problemAt(MemorySegment device, long base) {
         if (device.get(LONG, base) != MAGIC) {
             return "no daxfs superblock (bad magic): not a daxfs device, or never formatted";
