@@ -244,6 +244,10 @@ class TimestampRulesTest {
 
     @Test
     void strictatimeMovesAtimeOnEveryReadAlsoOnesThePageCacheCouldServe() throws Exception {
+        // The kernel front ends open files FOPEN_DIRECT_IO under strictatime, with
+        // DIRECT_IO_ALLOW_MMAP agreed at INIT; libfuse 2 (protocol 7.19) cannot agree to that,
+        // so there reads served from the page cache leave atime (docs/compatibility.md).
+        org.junit.jupiter.api.Assumptions.assumeTrue(DaxfsMount.kernelFrontend(), "kernel front ends only");
         try (DaxfsMount s = mountWith("rw,strictatime")) {
             Path f = s.path("f");
             shOk("cat " + q(f) + " > /dev/null");
