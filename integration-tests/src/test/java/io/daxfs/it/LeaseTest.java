@@ -34,8 +34,9 @@ class LeaseTest {
 
     @BeforeAll
     static void kernelFrontEndOnly() {
-        assumeTrue(DaxfsMount.kernelFrontend(), "leases are served by the kernel front end only (compatibility.md; "
-                + "LeaseLibfuseTest checks the libfuse front end's refusal)");
+        assumeTrue(DaxfsMount.kernelFrontend() && !DaxfsMount.uringFrontend(), "leases are served by the kernel "
+                + "front end over /dev/fuse only (compatibility.md; LeaseLibfuseTest checks the libfuse front end's "
+                + "refusal; the io_uring front end answers ENOTTY)");
     }
 
     private Path file(String name, byte[] data) throws IOException {

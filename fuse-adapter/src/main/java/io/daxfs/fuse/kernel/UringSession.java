@@ -191,7 +191,7 @@ final class UringSession {
                 return;
             }
         }
-        LOG.info("FUSE over io_uring: {} queues (one per CPU, threads pinned), {} entries each with {} KiB payload;"
+        LOG.debug("FUSE over io_uring: {} queues (one per CPU, threads pinned), {} entries each with {} KiB payload;"
                 + " /dev/fuse keeps INIT, forgets and interrupts", queues.size(), DEPTH,
                 fs.options().maxWrite() >> 10);
     }
@@ -203,6 +203,6 @@ final class UringSession {
             b.append(b.isEmpty() ? "" : ", ").append("queue ").append(q.qid).append(": ").append(q.served());
             total += q.served();
         }
-        LOG.info("FUSE over io_uring served {} requests ({})", total, b);
+        LOG.debug("FUSE over io_uring served {} requests ({})", total, b);
     }
 }
