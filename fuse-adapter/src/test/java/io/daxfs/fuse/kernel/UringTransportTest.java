@@ -55,6 +55,9 @@ class UringTransportTest {
         assumeTrue("root".equals(System.getProperty("user.name")), "mounts: needs root");
         assumeTrue(Files.exists(Path.of("/dev/fuse")), "no /dev/fuse");
         assumeTrue(Files.exists(UringSupport.PARAMETER), "no FUSE over io_uring in this kernel");
+        assumeTrue(Files.readString(UringSupport.PARAMETER).strip().equals("Y") || Files.isWritable(UringSupport.PARAMETER)
+                        && !Files.getFileStore(UringSupport.PARAMETER).isReadOnly(),
+                "fuse.enable_uring is off and cannot be switched on here (a container's read-only /sys)");
         assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libfuse.so.2"))
                 || Files.exists(Path.of("/lib/x86_64-linux-gnu/libfuse.so.2"))
                 || Files.exists(Path.of("/usr/lib/aarch64-linux-gnu/libfuse.so.2")), "no libfuse 2");
