@@ -39,7 +39,7 @@ class UringEnablingTest {
             assertTrue(DaxfsMount.mountType(m.mnt).isEmpty(), "nothing mounted");
             assertEquals("N", UringParameter.value(), "left alone without enable_uring");
 
-            m.mount("enable_uring");
+            m.mount("enable_uring", "debug"); // debug: the ring's totals at unmount are a DEBUG line
             assertEquals("Y", UringParameter.value(), "switched on by -o enable_uring");
             assertTrue(m.logText().contains("enable_uring was N; set to Y as -o enable_uring asks"), m.logText());
             shOk("echo ok > " + q(m.path("f")) + " && cat " + q(m.path("f")));

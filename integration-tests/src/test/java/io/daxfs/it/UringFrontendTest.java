@@ -22,10 +22,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The io_uring front end itself, in the run of the suite that uses it
  * ({@code -Ddaxfs.it.frontend=uring}): the mount serves through one ring queue per CPU, and
  * each queue takes the requests of the processes running on its CPU. (Enabling:
- * {@link UringEnablingTest}.)
+ * {@link UringEnablingTest}.) The ring's set-up and per-queue totals are DEBUG lines, so the
+ * mount runs with {@code -o debug}.
  */
 @EnabledIfSystemProperty(named = "daxfs.it.frontend", matches = "uring")
-@MountedDaxfs(scope = MountedDaxfs.Scope.TEST)
+@MountedDaxfs(scope = MountedDaxfs.Scope.TEST, options = "debug")
 class UringFrontendTest {
     private static final Pattern SERVED = Pattern.compile("FUSE over io_uring served (\\d+) requests \\((.*)\\)");
     private static final Pattern QUEUE = Pattern.compile("queue (\\d+): (\\d+)");
