@@ -27,6 +27,7 @@ import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeHandles;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.inode.InodeVerifier;
+import io.daxfs.core.journal.ErrorState;
 import io.daxfs.core.journal.Journal;
 import io.daxfs.core.lease.Leases;
 import io.daxfs.core.lifetime.InodeLifetimes;
@@ -60,10 +61,8 @@ public final class DaxFileSystem implements AutoCloseable {
     /** Largest file size: a whole number of blocks below 2^63. */
     public static final long MAX_FILE_SIZE = FileRanges.MAX_FILE_SIZE;
     public static final int MAX_SYMLINK = Namespace.MAX_SYMLINK;
-    /** renameat2(2) flag: fail with EEXIST instead of replacing the target. */
-    public static final int RENAME_NOREPLACE = 1;
-    /** renameat2(2) flag: swap the two names atomically; both must exist. */
-    public static final int RENAME_EXCHANGE = 2;
+    public static final int RENAME_NOREPLACE = 1; // renameat2(2): EEXIST instead of replacing the target
+    public static final int RENAME_EXCHANGE = 2; // renameat2(2): swap the two names atomically; both must exist
 
     private final PmemRegion region;
     private final Superblock superblock;
@@ -463,15 +462,24 @@ public final class DaxFileSystem implements AutoCloseable {
         data.fsync(handle(ino));
     }
 
+    /** FS_IOC_SHUTDOWN: changes fail with EIO from now on, nothing more is written ({@link ErrorState#shutDown}). */
+    public void shutDown(String reason) {
+        journal.errors().shutDown(reason);
+    }
+
+    public boolean isShutDown() {
+        return journal.errors().isShutDown();
+    }
+
     public FsStats statfs() {
         return new FsStats(Geometry.BLOCK_SIZE, geometry.dataBlocks(), space.availableBlocks(),
                 geometry.inodeCount(), inodeAllocator.freeInodes(), DirentLayout.MAX_NAME);
     }
 
-    /** Everything is durable already: this releases what free blocks kept, and orders the last stores. */
+    /** Everything is durable already: this releases what free blocks kept (not once shut down), and orders the last stores. */
     @Override
     public void close() {
-        if (!region.isPrivate()) {
+        if (!region.isPrivate() && !isShutDown()) {
             space.close();
         }
     }

@@ -27,14 +27,21 @@ import java.util.function.Consumer;
  * A transaction already begun when the damage is found still commits: it was built from
  * metadata that passed its checks, and abandoning it half-way would leave the in-memory state
  * disagreeing with the device.
+ *
+ * <p>A {@linkplain #shutDown shut-down} file system (FS_IOC_SHUTDOWN, XFS's "going down")
+ * refuses every later change with EIO instead of EROFS, whatever refused changes before; the
+ * front end answers every other request with EIO too. As with damage, a transaction already
+ * begun commits, so the device holds what a power cut at that instant would leave: every
+ * completed operation, nothing after.
  */
 public final class ErrorState {
     private static final System.Logger LOG = System.getLogger("io.daxfs.core");
     private static final int MAX_LOGGED = 1000;
 
     private final MountSettings.Errors policy;
-    /** Non-null once changes are refused: the reason, for EROFS. */
-    private volatile String refusal;
+    /** Non-null once changes are refused: the errno and the reason. */
+    private volatile Refusal refusal;
+    private volatile boolean shutDown;
     private final Set<String> logged = ConcurrentHashMap.newKeySet();
     private final AtomicReference<CorruptFileSystemException> first = new AtomicReference<>();
     private final AtomicLong findings = new AtomicLong();
@@ -43,7 +50,7 @@ public final class ErrorState {
     public ErrorState(MountSettings.Errors policy, boolean readOnly) {
         this.policy = policy;
         if (readOnly) {
-            refusal = "the file system is mounted read-only";
+            refusal = new Refusal(Errno.EROFS, "the file system is mounted read-only");
         }
     }
 
@@ -57,12 +64,27 @@ public final class ErrorState {
         return refusal == null;
     }
 
-    /** Fails with EROFS if changes are refused. */
+    /** Fails with EROFS if changes are refused (EIO once shut down). */
     public void checkWritable() {
-        String r = refusal;
+        Refusal r = refusal;
         if (r != null) {
-            throw new FsException(Errno.EROFS, r);
+            throw new FsException(r.errno, r.reason);
         }
+    }
+
+    /**
+     * Shuts the file system down: from now on every change fails with EIO and nothing more is
+     * written to the device (a transaction already begun still commits). For good: only a new
+     * mount, which recovers as after a crash, writes again.
+     */
+    public void shutDown(String reason) {
+        shutDown = true;
+        refusal = new Refusal(Errno.EIO, "the file system is shut down (" + reason + "); unmount and mount it again");
+    }
+
+    /** Whether {@link #shutDown} was called. */
+    public boolean isShutDown() {
+        return shutDown;
     }
 
     /**
@@ -77,7 +99,7 @@ public final class ErrorState {
                     + (e.inode() != CorruptFileSystemException.NONE ? " (inode " + e.inode() : " (no inode")
                     + (e.block() != CorruptFileSystemException.NONE ? ", block " + e.block() + ")" : ")"));
         }
-        if (first.compareAndSet(null, e)) {
+        if (first.compareAndSet(null, e) && !shutDown) { // shut down: nothing more is written
             try {
                 recorder.accept(e);
             } catch (RuntimeException failure) {
@@ -85,8 +107,8 @@ public final class ErrorState {
             }
         }
         if (policy == MountSettings.Errors.REMOUNT_RO && refusal == null) {
-            refusal = "the file system turned read-only (errors=remount-ro) after finding damaged metadata: "
-                    + first.get().getMessage() + "; unmount it and run daxfs fsck -y";
+            refusal = new Refusal(Errno.EROFS, "the file system turned read-only (errors=remount-ro) after finding"
+                    + " damaged metadata: " + first.get().getMessage() + "; unmount it and run daxfs fsck -y");
             LOG.log(System.Logger.Level.ERROR, "changes refused from now on (errors=remount-ro); unmount and run"
                     + " daxfs fsck -y");
         }
@@ -96,7 +118,7 @@ public final class ErrorState {
     /** Refuses every later change, for {@code reason} (a mount turned read-only for rescue). */
     public void refuseChanges(String reason) {
         if (refusal == null) {
-            refusal = reason;
+            refusal = new Refusal(Errno.EROFS, reason);
         }
     }
 
@@ -117,5 +139,8 @@ public final class ErrorState {
     /** Where the first finding is recorded durably (the journal header); not set on a read-only mount. */
     void recorder(Consumer<CorruptFileSystemException> r) {
         this.recorder = r;
+    }
+
+    private record Refusal(Errno errno, String reason) {
     }
 }

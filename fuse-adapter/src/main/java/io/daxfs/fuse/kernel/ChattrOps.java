@@ -9,8 +9,6 @@ import static io.daxfs.fuse.kernel.FuseAbi.IOCTL_IN_CMD;
 import static io.daxfs.fuse.kernel.FuseAbi.IOCTL_IN_IN_SIZE;
 import static io.daxfs.fuse.kernel.FuseAbi.IOCTL_IN_OUT_SIZE;
 import static io.daxfs.fuse.kernel.FuseAbi.IOCTL_IN_SIZE;
-import static io.daxfs.fuse.kernel.FuseAbi.IOCTL_OUT_FLAGS;
-import static io.daxfs.fuse.kernel.FuseAbi.IOCTL_OUT_RESULT;
 import static io.daxfs.fuse.kernel.FuseAbi.IOCTL_OUT_SIZE;
 
 /**
@@ -79,11 +77,7 @@ final class ChattrOps {
             out.invalidateAttributes(ino);
             size = 0;
         }
-        out.putInt(IOCTL_OUT_RESULT, 0);
-        out.putInt(IOCTL_OUT_FLAGS, 0);
-        out.putInt(8, 0);
-        out.putInt(12, 0);
-        out.send(IOCTL_OUT_SIZE + size);
+        out.ioctlDone(size);
     }
 
     static int toXflags(int flags) {

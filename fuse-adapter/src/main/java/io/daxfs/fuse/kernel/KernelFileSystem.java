@@ -21,7 +21,8 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
 /**
  * Serves FUSE kernel requests from a {@link DaxFileSystem}: the INIT handshake, then one method
  * per opcode (grouped in {@link NamespaceOps}, {@link AttributeOps}, {@link DataOps},
- * {@link DirectoryOps}, {@link XattrOps}, and {@link LeaseOps} for IOCTL and POLL). Every
+ * {@link DirectoryOps}, {@link XattrOps}; IOCTL by {@link ChattrOps}, {@link ShutdownOps} and
+ * {@link LeaseOps}, which also answers POLL). Every
  * request is timed and counted in {@link RequestStats} ({@code daxfs stat}; {@link StatsOps}
  * answers it over the IOCTL channel). Thread-safe: every worker calls {@link #handle}
  * concurrently; fs-core does the locking.
@@ -61,6 +62,7 @@ final class KernelFileSystem {
     private final LeaseOps leases;
     private final RequestStats stats;
     private final ChattrOps chattr;
+    private final ShutdownOps shutdown;
     private final KernelLookups lookups;
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
@@ -90,6 +92,7 @@ final class KernelFileSystem {
         this.leases = new LeaseOps(fs, handles, device, new StatsOps(fs, stats, handles));
         this.data = new DataOps(fs, options, handles, leases, stats);
         this.chattr = new ChattrOps(fs);
+        this.shutdown = new ShutdownOps(fs);
         this.names = new NamespaceOps(fs, options, acls, data, lookups);
         this.attributes = new AttributeOps(fs, options, acls);
         this.directories = new DirectoryOps(fs, options, lookups);
@@ -135,6 +138,9 @@ final class KernelFileSystem {
         boolean sampled = stats.sampled(r.unique());
         long t0 = sampled || LOG.isDebugEnabled() ? System.nanoTime() : 0;
         if (opcode == FORGET || opcode == BATCH_FORGET) {
+            if (fs.isShutDown()) {
+                return; // nothing is freed on a shut-down mount: the next mount frees the orphans
+            }
             forget(opcode, r); // no reply
             stats.served(out, opcode, false);
             if (t0 != 0) {
@@ -192,6 +198,9 @@ final class KernelFileSystem {
     }
 
     private void dispatch(int opcode, Request r, Reply out) {
+        if (fs.isShutDown() && shutdown.answerWhileDown(opcode, r, out)) {
+            return;
+        }
         switch (opcode) {
             case READ -> data.read(r, out);
             case WRITE -> data.write(r, out);
@@ -218,7 +227,10 @@ final class KernelFileSystem {
             case LSEEK -> data.lseek(r, out);
             case COPY_FILE_RANGE -> data.copyFileRange(r, out);
             case IOCTL -> {
-                if (ChattrOps.handles(r.argInt(IOCTL_IN_CMD))) {
+                int command = r.argInt(IOCTL_IN_CMD);
+                if (ShutdownOps.handles(command)) {
+                    shutdown.ioctl(r, out);
+                } else if (ChattrOps.handles(command)) {
                     chattr.ioctl(r, out);
                 } else {
                     leases.ioctl(r, out);

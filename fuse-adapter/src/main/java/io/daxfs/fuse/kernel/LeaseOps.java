@@ -164,11 +164,7 @@ final class LeaseOps {
         m.set(U16, H_VERSION, (short) VERSION);
         m.set(U16, H_COMMAND, (short) command);
         m.set(U32, H_LENGTH, length);
-        out.putInt(IOCTL_OUT_RESULT, 0);
-        out.putInt(IOCTL_OUT_FLAGS, 0);
-        out.putInt(8, 0);
-        out.putInt(12, 0);
-        out.send(IOCTL_OUT_SIZE + length);
+        out.ioctlDone(length);
     }
 
     private FileHandles.Handle open(boolean dir, long fh) {

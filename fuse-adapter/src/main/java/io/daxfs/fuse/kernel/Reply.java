@@ -135,6 +135,18 @@ final class Reply {
         return transmit(0, bodyLength);
     }
 
+    /**
+     * Sends a successful FUSE_IOCTL reply: struct fuse_ioctl_out (result 0, no retry, no
+     * iovecs) followed by {@code dataLength} bytes the caller put at {@link FuseAbi#IOCTL_OUT_SIZE}.
+     */
+    boolean ioctlDone(int dataLength) {
+        putInt(FuseAbi.IOCTL_OUT_RESULT, 0);
+        putInt(FuseAbi.IOCTL_OUT_FLAGS, 0);
+        putInt(8, 0); // in_iovs
+        putInt(12, 0); // out_iovs
+        return send(FuseAbi.IOCTL_OUT_SIZE + dataLength);
+    }
+
     /** Sends an empty success reply. */
     void ok() {
         transmit(0, 0);

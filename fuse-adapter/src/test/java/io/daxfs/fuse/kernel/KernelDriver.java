@@ -1,0 +1,147 @@
+package io.daxfs.fuse.kernel;
+
+import io.daxfs.core.DaxFileSystem;
+import io.daxfs.core.base.FormatOptions;
+import io.daxfs.devdax.DeviceException;
+import io.daxfs.devdax.DeviceOpener;
+import io.daxfs.devdax.DeviceOptions;
+import io.daxfs.devdax.OpenedDevice;
+import io.daxfs.fuse.options.PermissionPolicy;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.BiFunction;
+
+import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
+/**
+ * Plays the kernel's side of /dev/fuse for the unit tests of the kernel front end: a freshly
+ * formatted 32 MiB image, a {@link KernelFileSystem} over it, and {@link #send} of one request
+ * (struct fuse_in_header and the arguments, as fs/fuse/dev.c writes them) straight into
+ * {@link KernelFileSystem#handle}. The replies and notifications go to a plain file standing in
+ * for /dev/fuse; each send returns what it wrote (little-endian, from struct fuse_out_header
+ * on; empty when the request has no reply). Confined to the thread that made it.
+ */
+final class KernelDriver implements AutoCloseable {
+    final OpenedDevice device;
+    final DaxFileSystem fs;
+    final KernelFileSystem kfs;
+    private final Arena arena = Arena.ofConfined();
+    private final Path replies;
+    private final MemorySegment in;
+    private final Request request;
+    private final Reply reply;
+    private long unique = 1;
+
+    /** A driver of {@code new KernelFileSystem(fs, defaults with ACLs in the daemon)}, serving no leases. */
+    KernelDriver(Path dir) {
+        this(dir, (fs, device) -> new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL)));
+    }
+
+    /** A driver of the front end {@code make} builds over the mounted image (e.g. with a LeaseDevice). */
+    KernelDriver(Path dir, BiFunction<DaxFileSystem, OpenedDevice, KernelFileSystem> make) {
+        try {
+            device = DeviceOpener.open(dir.resolve("img"), DeviceOptions.builder().createSize(32 << 20).build());
+        } catch (DeviceException e) {
+            throw new IllegalStateException(e);
+        }
+        DaxFileSystem.format(device.region(), FormatOptions.defaults());
+        fs = DaxFileSystem.mount(device.region());
+        kfs = make.apply(fs, device);
+        replies = dir.resolve("replies");
+        try {
+            Files.createFile(replies);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        FuseChannel channel = new FuseChannel(openAppending(replies));
+        kfs.connect(channel, "");
+        in = arena.allocate(1 << 16);
+        request = new Request(in);
+        reply = new Reply(channel, arena.allocate(1 << 16), FuseChannel.newCallState(arena),
+                arena.allocate(Reply.NOTICE_SIZE));
+    }
+
+    private int openAppending(Path file) {
+        try {
+            MethodHandle open = Linker.nativeLinker().downcallHandle(
+                    Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
+            int fd = (int) open.invokeExact(arena.allocateFrom(file.toString()), 02 | 02000); // O_RDWR | O_APPEND
+            if (fd < 0) {
+                throw new IllegalStateException("open " + file + " failed");
+            }
+            return fd;
+        } catch (Throwable t) {
+            throw t instanceof RuntimeException re ? re : new IllegalStateException(t);
+        }
+    }
+
+    /** Sends one request from root (pid 1); returns what the front end wrote. */
+    ByteBuffer send(int opcode, long nodeid, byte[] args) {
+        return sendAs(opcode, nodeid, args, 0, 0, 1);
+    }
+
+    /** {@link #send} from the caller uid, gid and pid (a pid that does not exist has no supplementary groups). */
+    ByteBuffer sendAs(int opcode, long nodeid, byte[] args, int uid, int gid, int pid) {
+        try {
+            long before = Files.size(replies);
+            int len = IN_HEADER_SIZE + args.length;
+            in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
+            in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
+            in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
+            in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
+            in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
+            in.set(JAVA_INT_UNALIGNED, IN_GID, gid);
+            in.set(JAVA_INT_UNALIGNED, IN_PID, pid);
+            MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
+            request.reset(len);
+            kfs.handle(request, reply);
+            byte[] all = Files.readAllBytes(replies);
+            return ByteBuffer.wrap(all, (int) before, (int) (all.length - before)).slice().order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * An IOCTL of {@code command} on {@code nodeid} from {@code uid}, as fs/fuse/ioctl.c sends a
+     * restricted one: {@code data} is the in data (null: none), {@code outSize} what the caller's
+     * buffer takes back.
+     */
+    ByteBuffer ioctl(long nodeid, int uid, int command, byte[] data, int outSize) {
+        int inSize = data == null ? 0 : data.length;
+        ByteBuffer a = ByteBuffer.allocate(IOCTL_IN_SIZE + inSize).order(ByteOrder.LITTLE_ENDIAN);
+        a.putInt(IOCTL_IN_CMD, command).putInt(IOCTL_IN_IN_SIZE, inSize).putInt(IOCTL_IN_OUT_SIZE, outSize);
+        if (data != null) {
+            a.put(IOCTL_IN_SIZE, data);
+        }
+        return sendAs(IOCTL, nodeid, a.array(), uid, uid, (int) ProcessHandle.current().pid());
+    }
+
+    /** The errno of a reply (0 for success; negative, as the kernel reads it), or of the first message written. */
+    static int error(ByteBuffer reply) {
+        return reply.getInt(4);
+    }
+
+    @Override
+    public void close() {
+        kfs.disconnect();
+        arena.close();
+        fs.close();
+        device.close();
+    }
+}
