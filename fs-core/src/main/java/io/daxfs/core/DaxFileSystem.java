@@ -27,7 +27,6 @@ import io.daxfs.core.inode.Inode;
 import io.daxfs.core.inode.InodeHandles;
 import io.daxfs.core.inode.InodeTable;
 import io.daxfs.core.inode.InodeVerifier;
-import io.daxfs.core.journal.ErrorState;
 import io.daxfs.core.journal.Journal;
 import io.daxfs.core.lease.Leases;
 import io.daxfs.core.lifetime.InodeLifetimes;
@@ -69,6 +68,7 @@ public final class DaxFileSystem implements AutoCloseable {
     private final Geometry geometry;
     private final Journal journal;
     private final Space space;
+    private final FileSystemControl control;
     private final InodeAllocator inodeAllocator;
     private final InodeTable table;
     private final InodeHandles handles;
@@ -93,6 +93,7 @@ public final class DaxFileSystem implements AutoCloseable {
         this.journal = journal;
         this.notes = List.copyOf(notes);
         this.space = new Space(region, geometry, BlockAllocator.load(media, geometry), journal);
+        this.control = new FileSystemControl(journal.errors(), space, geometry);
         this.inodeAllocator = InodeAllocator.load(media, geometry);
         this.table = new InodeTable(region, geometry, journal.errors());
         InodeVerifier verifier = new InodeVerifier(media, journal, safeguards);
@@ -462,13 +463,9 @@ public final class DaxFileSystem implements AutoCloseable {
         data.fsync(handle(ino));
     }
 
-    /** FS_IOC_SHUTDOWN: changes fail with EIO from now on, nothing more is written ({@link ErrorState#shutDown}). */
-    public void shutDown(String reason) {
-        journal.errors().shutDown(reason);
-    }
-
-    public boolean isShutDown() {
-        return journal.errors().isShutDown();
+    /** Shutdown and trim: what acts on the mounted file system as a whole. */
+    public FileSystemControl control() {
+        return control;
     }
 
     public FsStats statfs() {
@@ -479,7 +476,7 @@ public final class DaxFileSystem implements AutoCloseable {
     /** Everything is durable already: this releases what free blocks kept (not once shut down), and orders the last stores. */
     @Override
     public void close() {
-        if (!region.isPrivate() && !isShutDown()) {
+        if (!region.isPrivate() && !control.isShutDown()) {
             space.close();
         }
     }

@@ -50,8 +50,8 @@ class ShutdownTest {
         fs.unlink(dir, "open-unlinked");
         long freeBlocksBefore = fs.statfs().freeBlocks();
 
-        fs.shutDown("test");
-        assertTrue(fs.isShutDown());
+        fs.control().shutDown("test");
+        assertTrue(fs.control().isShutDown());
         byte[] device = dev.imageBytes();
         expectEio(() -> fs.create(dir, "new", 0644, 0, 0), "create");
         expectEio(() -> fs.mkdir(ROOT, "e", 0755, 0, 0), "mkdir");
@@ -64,11 +64,11 @@ class ShutdownTest {
         expectEio(() -> fs.fallocate(kept, 0, 64 * B, false), "fallocate");
         expectEio(() -> fs.release(orphan), "the last close of an unlinked file (it would free it)");
         assertArrayEquals(content, readAll(fs, kept), "reads go on in fs-core (the front end refuses them)");
-        fs.shutDown("again"); // a second shutdown does nothing
+        fs.control().shutDown("again"); // a second shutdown does nothing
         assertTrue(Arrays.equals(device, dev.imageBytes()), "not one byte of the device changed after the shutdown");
 
         DaxFileSystem again = dev.remount();
-        assertFalse(again.isShutDown(), "a new mount is not shut down");
+        assertFalse(again.control().isShutDown(), "a new mount is not shut down");
         assertArrayEquals(content, readAll(again, again.resolve("/d/kept")));
         assertEquals(freeBlocksBefore + 5, again.statfs().freeBlocks(), "the open unlinked file was freed at mount");
         FsckSupport.assertClean(dev.region().readView(), "after the shutdown and a new mount");

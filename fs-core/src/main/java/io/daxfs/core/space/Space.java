@@ -49,6 +49,8 @@ public final class Space implements MetaBlocks {
     static final long BUSY_WAIT_MILLIS = 5_000;
     /** 2 MiB in blocks: the huge-page size extents of large files are aligned to. */
     public static final long HUGE_BLOCKS = (2L << 20) >>> Geometry.BLOCK_SHIFT;
+    /** Most free blocks a trim holds out of the allocator at once (1 MiB). */
+    static final long TRIM_CHUNK = 256;
 
     private final PmemRegion region;
     private final Geometry geometry;
@@ -292,6 +294,45 @@ public final class Space implements MetaBlocks {
                 }
             }
         }
+    }
+
+    /**
+     * FITRIM: releases the memory of every free extent of at least {@code minBlocks} blocks
+     * that overlaps [start, start + blocks) - on an image file a hole punched, what a discard
+     * is to an SSD - and returns how many blocks it released (each free block of the range,
+     * released before or not: fstrim reports what is free, as ext4 does after a mount).
+     * Refused with EROFS on a read-only mount (EIO once shut down).
+     *
+     * <p>Each extent is taken out of the allocator {@link #TRIM_CHUNK} blocks at a time while
+     * its memory is released and given back at once, as a batch release does: nobody can
+     * allocate a block being released, and an allocation meanwhile finds at most one chunk
+     * missing. Busy extents are not in the allocator, so a block a reader, a copy or a lease
+     * still uses is never released.
+     */
+    public long trim(long start, long blocks, long minBlocks) {
+        journal.errors().checkWritable();
+        long from = Math.max(start, geometry.dataStart());
+        long end = blocks > geometry.totalBlocks() - start ? geometry.totalBlocks() : start + blocks;
+        long released = 0;
+        for (Extent free : allocator.freeExtents()) {
+            long s = Math.max(from, free.start());
+            long t = Math.min(end, free.start() + free.length());
+            if (free.length() < Math.max(1, minBlocks) || s >= t) {
+                continue;
+            }
+            for (long at = s; at < t; at += TRIM_CHUNK) {
+                for (Extent e : allocator.takeFree(at, Math.min(TRIM_CHUNK, t - at))) {
+                    try {
+                        region.release(Geometry.blockOffset(e.start()), e.length() << Geometry.BLOCK_SHIFT);
+                        released += e.length();
+                    } finally {
+                        allocator.free(e.start(), e.length());
+                    }
+                }
+            }
+        }
+        region.fence();
+        return released;
     }
 
     /** At unmount: releases the whole backlog, then orders the last stores. */

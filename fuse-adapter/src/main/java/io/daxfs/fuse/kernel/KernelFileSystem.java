@@ -21,7 +21,7 @@ import static io.daxfs.fuse.kernel.FuseAbi.*;
 /**
  * Serves FUSE kernel requests from a {@link DaxFileSystem}: the INIT handshake, then one method
  * per opcode (grouped in {@link NamespaceOps}, {@link AttributeOps}, {@link DataOps},
- * {@link DirectoryOps}, {@link XattrOps}; IOCTL by {@link ChattrOps}, {@link ShutdownOps} and
+ * {@link DirectoryOps}, {@link XattrOps}; IOCTL by {@link ChattrOps}, {@link ControlOps} and
  * {@link LeaseOps}, which also answers POLL). Every
  * request is timed and counted in {@link RequestStats} ({@code daxfs stat}; {@link StatsOps}
  * answers it over the IOCTL channel). Thread-safe: every worker calls {@link #handle}
@@ -62,7 +62,7 @@ final class KernelFileSystem {
     private final LeaseOps leases;
     private final RequestStats stats;
     private final ChattrOps chattr;
-    private final ShutdownOps shutdown;
+    private final ControlOps control;
     private final KernelLookups lookups;
     private final ReentrantReadWriteLock forgetting = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong forgetsServed = new java.util.concurrent.atomic.AtomicLong();
@@ -92,7 +92,7 @@ final class KernelFileSystem {
         this.leases = new LeaseOps(fs, handles, device, new StatsOps(fs, stats, handles));
         this.data = new DataOps(fs, options, handles, leases, stats);
         this.chattr = new ChattrOps(fs);
-        this.shutdown = new ShutdownOps(fs);
+        this.control = new ControlOps(fs);
         this.names = new NamespaceOps(fs, options, acls, data, lookups);
         this.attributes = new AttributeOps(fs, options, acls);
         this.directories = new DirectoryOps(fs, options, lookups);
@@ -138,7 +138,7 @@ final class KernelFileSystem {
         boolean sampled = stats.sampled(r.unique());
         long t0 = sampled || LOG.isDebugEnabled() ? System.nanoTime() : 0;
         if (opcode == FORGET || opcode == BATCH_FORGET) {
-            if (fs.isShutDown()) {
+            if (fs.control().isShutDown()) {
                 return; // nothing is freed on a shut-down mount: the next mount frees the orphans
             }
             forget(opcode, r); // no reply
@@ -198,7 +198,7 @@ final class KernelFileSystem {
     }
 
     private void dispatch(int opcode, Request r, Reply out) {
-        if (fs.isShutDown() && shutdown.answerWhileDown(opcode, r, out)) {
+        if (fs.control().isShutDown() && control.answerWhileDown(opcode, r, out)) {
             return;
         }
         switch (opcode) {
@@ -228,8 +228,8 @@ final class KernelFileSystem {
             case COPY_FILE_RANGE -> data.copyFileRange(r, out);
             case IOCTL -> {
                 int command = r.argInt(IOCTL_IN_CMD);
-                if (ShutdownOps.handles(command)) {
-                    shutdown.ioctl(r, out);
+                if (ControlOps.handles(command)) {
+                    control.ioctl(r, out);
                 } else if (ChattrOps.handles(command)) {
                     chattr.ioctl(r, out);
                 } else {

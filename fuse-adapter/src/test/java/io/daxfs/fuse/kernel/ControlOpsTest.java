@@ -19,14 +19,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * FS_IOC_SHUTDOWN at the FUSE level ({@link ShutdownOps}): root only; afterwards every request
+ * FITRIM and FS_IOC_SHUTDOWN at the FUSE level ({@link ControlOps}), root only. FITRIM answers
+ * struct fstrim_range with the bytes released. After FS_IOC_SHUTDOWN every request
  * fails with EIO except STATFS, the releases, DESTROY and another shutdown, and the forgets are
  * dropped (a forget would free an unlinked file: a change). ShutdownTest (fs-core) checks that
  * nothing more reaches the device; the integration test ShutdownMountTest does it through a mount.
  */
-class ShutdownOpsTest {
+class ControlOpsTest {
     private static final int EPERM = 1;
     private static final int EIO = 5;
+    private static final int EINVAL = 22;
 
     @TempDir
     Path dir;
@@ -45,8 +47,27 @@ class ShutdownOpsTest {
         k.close();
     }
 
+    private ByteBuffer trim(int uid, long start, long length, long minLength) {
+        byte[] range = ByteBuffer.allocate(ControlOps.FSTRIM_RANGE_SIZE).order(ByteOrder.LITTLE_ENDIAN).putLong(start)
+                .putLong(length).putLong(minLength).array();
+        return k.ioctl(DaxFileSystem.ROOT, uid, ControlOps.FITRIM, range, ControlOps.FSTRIM_RANGE_SIZE);
+    }
+
+    @Test
+    void fitrimAnswersTheBytesReleasedAndChecksItsArguments() {
+        assertEquals(-EPERM, error(trim(1000, 0, -1L, 0)), "a user may not");
+        long free = k.fs.internals().blockAllocator().freeBlocks() * 4096;
+        ByteBuffer r = trim(0, 0, -1L, 0);
+        assertEquals(0, error(r));
+        assertEquals(OUT_HEADER_SIZE + IOCTL_OUT_SIZE + ControlOps.FSTRIM_RANGE_SIZE, r.getInt(0));
+        assertEquals(0, r.getLong(OUT_HEADER_SIZE + IOCTL_OUT_SIZE), "start");
+        assertEquals(free, r.getLong(OUT_HEADER_SIZE + IOCTL_OUT_SIZE + 8), "len: the bytes released");
+        assertEquals(-EINVAL, error(trim(0, 0, 0, 0)), "length 0");
+        assertEquals(-EINVAL, error(trim(0, -1L, 1 << 20, 0)), "start 2^64-1");
+    }
+
     private ByteBuffer shutdown(int uid) {
-        return k.ioctl(DaxFileSystem.ROOT, uid, ShutdownOps.FS_IOC_SHUTDOWN, null, 4);
+        return k.ioctl(DaxFileSystem.ROOT, uid, ControlOps.FS_IOC_SHUTDOWN, null, 4);
     }
 
     private static byte[] name(String n) {
@@ -59,13 +80,13 @@ class ShutdownOpsTest {
     @Test
     void onlyRootShutsDownAndThenEveryRequestButStatfsReleasesAndShutdownFailsWithEio() {
         assertEquals(-EPERM, error(shutdown(1000)), "a user may not");
-        assertFalse(k.fs.isShutDown());
+        assertFalse(k.fs.control().isShutDown());
         assertEquals(0, error(k.send(GETATTR, file, new byte[16])), "served before");
 
         ByteBuffer down = shutdown(0);
         assertEquals(0, error(down));
         assertEquals(OUT_HEADER_SIZE + IOCTL_OUT_SIZE, down.getInt(0), "fuse_ioctl_out and no data");
-        assertTrue(k.fs.isShutDown());
+        assertTrue(k.fs.control().isShutDown());
 
         assertEquals(-EIO, error(k.send(GETATTR, file, new byte[16])), "GETATTR");
         assertEquals(-EIO, error(k.send(LOOKUP, DaxFileSystem.ROOT, name("f"))), "LOOKUP");
