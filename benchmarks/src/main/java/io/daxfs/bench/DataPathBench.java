@@ -40,6 +40,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *     data is not flushed, there is no fsync). With 2 threads each writes its own half of the
  *     ONE file (thread index from a counter), so they never conflict in the range lock; they
  *     share the file's locks' internals, its dirty-range set and its inode.</li>
+ * <li>{@code punch4k}: hole punches of one block in a 64 MiB file (below).</li>
  * <li>{@code append4k}: 4 KiB writes at end of file - every one allocates a block and commits
  *     a journal transaction (mapping + size). Every 32 MiB the file is truncated to 0 (freeing
  *     8,192 blocks), amortised in the figure, so the image does not fill up.</li>
@@ -63,6 +64,7 @@ public class DataPathBench {
     static final long WRITE_FILE = 64 * FsFixture.MIB;
     static final long HOT = FsFixture.MIB;
     static final long APPEND_LIMIT = 32 * FsFixture.MIB;
+    static final long PUNCH_FILE = 64 * FsFixture.MIB;
     static final int K4 = 4 << 10;
     static final int K128 = 128 << 10;
 
@@ -71,6 +73,7 @@ public class DataPathBench {
     long readIno;
     long writeIno;
     long appendIno;
+    long punchIno;
     final AtomicInteger threadIndex = new AtomicInteger();
 
     @Setup(Level.Trial)
@@ -82,6 +85,8 @@ public class DataPathBench {
         writeIno = fs.create(DaxFileSystem.ROOT, "overwrite", FsFixture.FILE_MODE, 0, 0);
         fs.fallocate(writeIno, 0, WRITE_FILE, false);
         appendIno = fs.create(DaxFileSystem.ROOT, "append", FsFixture.FILE_MODE, 0, 0);
+        punchIno = fs.create(DaxFileSystem.ROOT, "punch", FsFixture.FILE_MODE, 0, 0);
+        fs.fallocate(punchIno, 0, PUNCH_FILE, false);
     }
 
     @TearDown(Level.Trial)
@@ -105,6 +110,7 @@ public class DataPathBench {
         long hotPos;
         long writePos;
         long appendPos;
+        long punchPos;
 
         @Setup(Level.Trial)
         public void setup(DataPathBench b, BenchmarkParams params) {
@@ -214,5 +220,23 @@ public class DataPathBench {
         int n = fs.write(appendIno, c.appendPos, c.buf, 0, K4);
         c.appendPos += K4;
         return n;
+    }
+
+    /**
+     * Punching one 4 KiB block of a large file: every other block of a 64 MiB file,
+     * preallocated in setup; when the file has been punched through, fallocate fills its
+     * holes again (8,192 block allocations, amortised in the figure). Each punch splits an
+     * extent and commits a transaction (xfstests generic/610 punches a 100 MiB file so).
+     */
+    @Benchmark
+    @Threads(1)
+    public long punch4k(Cursor c) {
+        if (c.punchPos >= PUNCH_FILE) {
+            fs.fallocate(punchIno, 0, PUNCH_FILE, false);
+            c.punchPos = 0;
+        }
+        fs.punchHole(punchIno, c.punchPos, K4);
+        c.punchPos += 2 * K4;
+        return c.punchPos;
     }
 }

@@ -170,7 +170,9 @@ public final class FileBlocks {
             long cut = to;
             long blocks = 0;
             int extents = 0;
-            for (FileExtent last = lastBefore(map, to); last != null && last.logicalEnd() > from
+            // cut > from: once the range is covered, stop (a punch inside one extent would
+            // otherwise meet that extent again at every step, up to maxExtentsPerTx times)
+            for (FileExtent last = lastBefore(map, to); last != null && last.logicalEnd() > from && cut > from
                     && extents < maxExtentsPerTx && blocks < maxBlocksPerTx; last = lastBefore(map, cut)) {
                 long cutEnd = Math.min(cut, last.logicalEnd());
                 cut = Math.max(from, Math.max(last.logical(), cutEnd - (maxBlocksPerTx - blocks)));
