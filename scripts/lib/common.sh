@@ -41,8 +41,9 @@ DAXFS_JVM_FLAGS=(
 DAXFS_RUNTIME_PACKAGES=(libfuse2 fuse3 util-linux procps psmisc fontconfig fonts-dejavu-core)
 # shellcheck disable=SC2034
 # libfuse-dev: a fuse-adapter test compiles against fuse.h to check jnr-fuse's struct layout.
+# e2fsprogs (chattr, lsattr) and xfsprogs (xfs_io): the chattr and shutdown tests.
 DAXFS_TEST_PACKAGES=("${DAXFS_RUNTIME_PACKAGES[@]}" fio bindfs stress-ng attr acl sqlite3 git
-    python3 python3-matplotlib libfuse-dev gcc)
+    python3 python3-matplotlib libfuse-dev gcc e2fsprogs xfsprogs)
 
 log() {
     [[ "${DAXFS_QUIET:-0}" == 1 ]] && return 0

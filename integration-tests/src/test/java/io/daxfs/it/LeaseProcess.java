@@ -8,6 +8,8 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -111,6 +113,22 @@ final class LeaseProcess implements AutoCloseable {
     static LeaseProcess python(Path file, String mode) {
         Path client = Path.of(System.getProperty("daxfs.root", "..")).resolve("lease-client/python").toAbsolutePath();
         return new LeaseProcess(List.of(Daxfs.PYTHON, "-u", "-c", HOLDER, client.toString(), file.toString(), mode));
+    }
+
+    /**
+     * A copy of the Python client that every user can read, made in {@code dir} (which they
+     * can search): the checkout itself may be under a home directory other users cannot enter
+     * (/root, on a fresh machine).
+     */
+    static Path clientForAnyUser(Path dir) throws IOException {
+        Path client = Path.of(System.getProperty("daxfs.root", "..")).resolve("lease-client/python").toAbsolutePath();
+        Path copy = Files.createDirectories(dir.resolve("lease-client-python"));
+        Files.copy(client.resolve("daxfs_lease.py"), copy.resolve("daxfs_lease.py"),
+                StandardCopyOption.REPLACE_EXISTING);
+        Files.setPosixFilePermissions(copy.resolve("daxfs_lease.py"),
+                PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return copy;
     }
 
     /** The Python holder run as another user through setpriv (uid = gid = {@code uid}, no groups). */

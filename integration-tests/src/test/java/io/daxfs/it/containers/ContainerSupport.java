@@ -138,7 +138,8 @@ final class ContainerSupport {
 
     /**
      * A container of {@code image} that may mount FUSE ({@code --cap-add SYS_ADMIN --device
-     * /dev/fuse}; {@code --privileged} fails on these machines), with the host's JDK bind-mounted
+     * /dev/fuse}; {@code --privileged} fails on these machines) and has the capabilities of
+     * root that the tests use and Docker drops (LINUX_IMMUTABLE, DAC_READ_SEARCH), with the host's JDK bind-mounted
      * read-only, idling in {@code sleep infinity} under Docker's init (tini, which reaps
      * orphaned processes); its output goes to target/container-logs/NAME.log.
      */
@@ -147,7 +148,10 @@ final class ContainerSupport {
                 .withImagePullPolicy(imageName -> false)
                 .withCreateContainerCmdModifier(cmd -> {
                     HostConfig hc = cmd.getHostConfig();
-                    hc.withCapAdd(Capability.SYS_ADMIN).withDevices(new Device("rwm", "/dev/fuse", "/dev/fuse"));
+                    // SYS_ADMIN to mount; LINUX_IMMUTABLE (chattr +i/+a) and DAC_READ_SEARCH
+                    // (open_by_handle_at), which root on a machine has and Docker leaves out
+                    hc.withCapAdd(Capability.SYS_ADMIN, Capability.LINUX_IMMUTABLE, Capability.DAC_READ_SEARCH)
+                            .withDevices(new Device("rwm", "/dev/fuse", "/dev/fuse"));
                     // docker --init: PID 1 reaps orphans (a detached daxfs daemon, a killed
                     // postmaster); sleep as PID 1 would leave zombies that look alive to kill -0.
                     hc.withInit(true);
