@@ -17,6 +17,7 @@ import io.daxfs.devdax.PmemRegion;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Block allocation and freeing inside transactions. Ties the in-memory allocator to the
@@ -58,6 +59,14 @@ public final class Space implements MetaBlocks {
     private final BusyExtents busy;
     private final Journal journal;
     private final ReleaseBacklog backlog;
+    /**
+     * Free blocks held out of the allocator while their memory is released ({@link
+     * #releaseThenFree}): a punch takes milliseconds, and statfs must not see them vanish
+     * meanwhile. Counted from just after they leave the busy list or the allocator until just
+     * after they are back in the allocator: a reader may miss them, or count them twice, only
+     * between two neighbouring steps, never for the length of the punch.
+     */
+    private final AtomicLong releasing = new AtomicLong();
 
     public Space(PmemRegion region, Geometry geometry, BlockAllocator allocator, Journal journal) {
         this.journal = journal;
@@ -81,7 +90,7 @@ public final class Space implements MetaBlocks {
      * except those a lease holds, which no allocation can have until the holder lets go.
      */
     public long availableBlocks() {
-        return allocator.freeBlocks() + busy.clearableBlocks();
+        return allocator.freeBlocks() + busy.clearableBlocks() + releasing.get();
     }
 
     // ------------------------------------------------------------------ allocation
@@ -267,8 +276,7 @@ public final class Space implements MetaBlocks {
                     + start + "+" + length);
         }
         if (length >= ReleaseBacklog.AT_ONCE_BLOCKS) {
-            region.release(Geometry.blockOffset(start), length << Geometry.BLOCK_SHIFT);
-            allocator.free(start, length);
+            releaseThenFree(start, length, false); // off the busy list: not counted anywhere yet
             return;
         }
         allocator.free(start, length);
@@ -286,12 +294,8 @@ public final class Space implements MetaBlocks {
     public void releaseBacklog(long keep) {
         long[] runs = backlog.takeOldest(keep);
         for (int i = 0; i < runs.length; i += 2) {
-            for (Extent e : allocator.takeFree(runs[i], runs[i + 1])) {
-                try {
-                    region.release(Geometry.blockOffset(e.start()), e.length() << Geometry.BLOCK_SHIFT);
-                } finally {
-                    allocator.free(e.start(), e.length());
-                }
+            for (Extent e : takeFree(runs[i], runs[i + 1])) {
+                releaseThenFree(e.start(), e.length(), true);
             }
         }
     }
@@ -321,18 +325,41 @@ public final class Space implements MetaBlocks {
                 continue;
             }
             for (long at = s; at < t; at += TRIM_CHUNK) {
-                for (Extent e : allocator.takeFree(at, Math.min(TRIM_CHUNK, t - at))) {
-                    try {
-                        region.release(Geometry.blockOffset(e.start()), e.length() << Geometry.BLOCK_SHIFT);
-                        released += e.length();
-                    } finally {
-                        allocator.free(e.start(), e.length());
-                    }
+                for (Extent e : takeFree(at, Math.min(TRIM_CHUNK, t - at))) {
+                    releaseThenFree(e.start(), e.length(), true);
+                    released += e.length();
                 }
             }
         }
         region.fence();
         return released;
+    }
+
+    /** Takes the free parts of a range out of the allocator, counted in {@link #releasing}. */
+    private List<Extent> takeFree(long start, long length) {
+        List<Extent> taken = allocator.takeFree(start, length);
+        for (Extent e : taken) {
+            releasing.addAndGet(e.length());
+        }
+        return taken;
+    }
+
+    /**
+     * Releases the memory of free blocks nobody can allocate meanwhile (out of the allocator:
+     * a busy extent being reused, or taken by {@link #takeFree}, already counted in
+     * {@link #releasing}), then gives them to the allocator, also if the release failed (their
+     * bytes are then stale, which no allocation reads: it overwrites what it hands out).
+     */
+    private void releaseThenFree(long start, long length, boolean counted) {
+        if (!counted) {
+            releasing.addAndGet(length);
+        }
+        try {
+            region.release(Geometry.blockOffset(start), length << Geometry.BLOCK_SHIFT);
+        } finally {
+            allocator.free(start, length);
+            releasing.addAndGet(-length);
+        }
     }
 
     /** At unmount: releases the whole backlog, then orders the last stores. */
