@@ -81,6 +81,7 @@ final class UringSession {
             @Override
             public void close() {
                 logServed();
+                fs.disconnect();
                 try {
                     queues.forEach(RingQueue::close);
                 } finally {
@@ -114,12 +115,14 @@ final class UringSession {
             queues.forEach(RingQueue::close);
             throw e;
         }
+        fs.connect(m.channel(), canonical.toString());
         UringSession s;
         try {
             queues.forEach(q -> q.attach(m.channel()));
             s = new UringSession(fs, m, MountTable.justMounted(canonical), canonical, queues, devThreads);
             s.session.start();
         } catch (RuntimeException | Error e) {
+            fs.disconnect();
             queues.forEach(RingQueue::close);
             m.unmount(); // no worker ran yet
             throw e;
