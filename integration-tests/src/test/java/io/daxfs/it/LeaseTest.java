@@ -165,6 +165,42 @@ class LeaseTest {
     }
 
     /**
+     * A holder already asleep in poll(2) when its lease breaks is woken by the daemon's
+     * FUSE_NOTIFY_POLL (a poll that comes after the break is answered POLLPRI at once, without
+     * any notification): the truncate waits until the daemon has served the holder's POLL.
+     */
+    @Test
+    void aHolderSleepingInPollIsWokenWhenItsLeaseBreaks() throws IOException {
+        Path f = file("f", random(14, 4 * MIB));
+        try (LeaseProcess a = LeaseProcess.python(f, "read")) {
+            assertTrue(a.line().startsWith("leased " + 4 * MIB), a.stderr());
+            long polls = pollsServed();
+            a.send("wait 30");
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (pollsServed() == polls && System.nanoTime() < deadline) {
+                sleep(50);
+            }
+            assertTrue(pollsServed() > polls, "the holder's poll(2) reached the daemon");
+            long t0 = System.nanoTime();
+            shOk("truncate -s 0 " + q(f));
+            String woken = a.line();
+            long wokenMillis = (System.nanoTime() - t0) / 1_000_000;
+            // Unwoken, poll(2) asks once more at its timeout and sees POLLPRI then: "True" late.
+            assertTrue(wokenMillis < 20_000, "not woken by the break (FUSE_NOTIFY_POLL): poll(2) returned "
+                    + woken + " after " + wokenMillis + " ms, at its 30 s timeout");
+            assertEquals("True", woken);
+            assertEquals("closed", a.ask("close"));
+        }
+    }
+
+    /** POLL requests the daemon has served since the mount ({@code daxfs stat}). */
+    private long pollsServed() {
+        String stat = Daxfs.daxfs("stat", m.mnt.toString()).expectSuccess().out();
+        return stat.lines().map(String::strip).filter(l -> l.startsWith("POLL ")).findFirst()
+                .map(l -> Long.parseLong(l.split("\\s+")[1].replace(",", ""))).orElse(0L);
+    }
+
+    /**
      * Seed 003 end to end: A holds a lease and keeps reading through its mapping; B truncates
      * the file and rewrites it, then unlinks it; C fills the file system. A never sees B's or C's
      * bytes; the file system says ENOSPC rather than hand A's blocks out; truncate and unlink do
