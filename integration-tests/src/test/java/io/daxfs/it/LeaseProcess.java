@@ -184,13 +184,18 @@ final class LeaseProcess implements AutoCloseable {
 
     /** Sends {@code command} and returns the answer line. */
     String ask(String command) {
+        send(command);
+        return line();
+    }
+
+    /** Sends {@code command}; its answer is the next {@link #line}. */
+    void send(String command) {
         try {
             in.write(command + "\n");
             in.flush();
         } catch (IOException e) {
             fail("cannot talk to the process (" + e + "); stderr: " + stderr());
         }
-        return line();
     }
 
     /** Everything printed so far. */

@@ -25,7 +25,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Leases through a real mount, several processes (docs/leases.md): holders are separate
  * processes (the Python client of lease-client/python, and {@code daxfs lease --hold}, the Java
  * client), writers and readers are others. Each test has its own 64 MiB file system, mounted
- * allow_other, checked by fsck at the end.
+ * allow_other, checked by fsck at the end. Runs in the kernel front end's run and in the io_uring
+ * front end's (there the requests, the lease ioctls among them, come through the rings and the
+ * notifications go out on /dev/fuse).
  */
 @MountedDaxfs(size = "64M", options = "allow_other", rootMode = "rwxrwxrwx", scope = MountedDaxfs.Scope.TEST, fsck = true)
 class LeaseTest {
@@ -33,10 +35,9 @@ class LeaseTest {
     private DaxfsMount m;
 
     @BeforeAll
-    static void kernelFrontEndOnly() {
-        assumeTrue(DaxfsMount.kernelFrontend() && !DaxfsMount.uringFrontend(), "leases are served by the kernel "
-                + "front end over /dev/fuse only (compatibility.md; LeaseLibfuseTest checks the libfuse front end's "
-                + "refusal; the io_uring front end answers ENOTTY)");
+    static void kernelOrUringFrontEnd() {
+        assumeTrue(DaxfsMount.kernelFrontend(), "leases are served by the kernel and io_uring front ends "
+                + "(compatibility.md; LeaseLibfuseTest checks the libfuse front end's refusal)");
     }
 
     private Path file(String name, byte[] data) throws IOException {
@@ -161,6 +162,42 @@ class LeaseTest {
         assertFalse(Files.exists(g));
         m.umount();
         m.fsckClean();
+    }
+
+    /**
+     * A holder already asleep in poll(2) when its lease breaks is woken by the daemon's
+     * FUSE_NOTIFY_POLL (a poll that comes after the break is answered POLLPRI at once, without
+     * any notification): the truncate waits until the daemon has served the holder's POLL.
+     */
+    @Test
+    void aHolderSleepingInPollIsWokenWhenItsLeaseBreaks() throws IOException {
+        Path f = file("f", random(14, 4 * MIB));
+        try (LeaseProcess a = LeaseProcess.python(f, "read")) {
+            assertTrue(a.line().startsWith("leased " + 4 * MIB), a.stderr());
+            long polls = pollsServed();
+            a.send("wait 30");
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (pollsServed() == polls && System.nanoTime() < deadline) {
+                sleep(50);
+            }
+            assertTrue(pollsServed() > polls, "the holder's poll(2) reached the daemon");
+            long t0 = System.nanoTime();
+            shOk("truncate -s 0 " + q(f));
+            String woken = a.line();
+            long wokenMillis = (System.nanoTime() - t0) / 1_000_000;
+            // Unwoken, poll(2) asks once more at its timeout and sees POLLPRI then: "True" late.
+            assertTrue(wokenMillis < 20_000, "not woken by the break (FUSE_NOTIFY_POLL): poll(2) returned "
+                    + woken + " after " + wokenMillis + " ms, at its 30 s timeout");
+            assertEquals("True", woken);
+            assertEquals("closed", a.ask("close"));
+        }
+    }
+
+    /** POLL requests the daemon has served since the mount ({@code daxfs stat}). */
+    private long pollsServed() {
+        String stat = Daxfs.daxfs("stat", m.mnt.toString()).expectSuccess().out();
+        return stat.lines().map(String::strip).filter(l -> l.startsWith("POLL ")).findFirst()
+                .map(l -> Long.parseLong(l.split("\\s+")[1].replace(",", ""))).orElse(0L);
     }
 
     /**

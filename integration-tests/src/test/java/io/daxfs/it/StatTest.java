@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * (N write(2) calls give N WRITE requests and their bytes; a truncate under a held lease shows
  * the freed bytes busy with the reason "lease" until the holder goes), --watch, and the exit
  * statuses of wrong arguments and of a path that is not a daxfs mount. Runs with the kernel
- * front end and, in the io_uring run of the suite, with that one (the same request handlers);
- * the lease part needs the kernel front end.
+ * front end and, in the io_uring run of the suite, with that one (the same request handlers,
+ * leases included).
  */
 class StatTest {
     private static final int MIB = 1 << 20;
@@ -85,7 +85,6 @@ class StatTest {
 
     @Test
     void aTruncateUnderAHeldLeaseShowsBusyBytesWithTheReasonLease() throws IOException {
-        assumeTrue(!DaxfsMount.uringFrontend(), "leases are served by the kernel front end over /dev/fuse only");
         Path f = m.path("f");
         Files.write(f, Daxfs.random(2, 4 * MIB));
         assertEquals(0, figures()[2]);

@@ -102,7 +102,7 @@ final class StatCommand implements Callable<Integer> {
         } catch (LeaseException e) {
             String why = switch (e.errno()) {
                 case 13 -> "not shown (listing them needs the right to open the mount's device)";
-                case 25 -> "not served by this mount (-o frontend=uring serves statistics but no leases)";
+                case 25 -> "not served by this mount (its daemon serves statistics but no leases)";
                 case 22 -> "listed on the mount point only (give the mount point, not a path inside it)";
                 default -> "not shown (" + e.getMessage() + ")";
             };

@@ -33,9 +33,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * returns when a /dev/fuse reader does ({@link RingQueue#wake}). Then the rings are closed and
  * the descriptor with them.
  *
+ * <p>Once mounted, the {@link KernelFileSystem} is connected to the /dev/fuse channel and the
+ * mount point ({@link KernelFileSystem#connect}, as {@link KernelSession} does): lease
+ * notifications go out there, and it is disconnected when the connection is closed.
+ *
  * <p>Concurrency: as {@link KernelSession}: the workers share the {@link KernelFileSystem} and
- * the channel (notifications from queue threads are written to /dev/fuse); each queue's ring
- * and buffers are its thread's. This class takes no lock.
+ * the channel. Every notification is written to /dev/fuse, never to a ring (the ring refuses
+ * unique 0): from queue threads (attribute invalidations), from whichever thread frees leased
+ * blocks (FUSE_NOTIFY_POLL, inside fs-core's locks: the kernel only wakes pollers) and from the
+ * lease notifier's thread (page-cache invalidations, which a queue thread waits for at most
+ * {@link LeaseNotifier#WAIT_MILLIS}). Each queue's ring and buffers are its thread's. This
+ * class takes no lock; the lock order is {@link KernelFileSystem}'s.
  */
 final class UringSession {
     private static final Logger LOG = LoggerFactory.getLogger(UringSession.class);
@@ -81,6 +89,7 @@ final class UringSession {
             @Override
             public void close() {
                 logServed();
+                fs.disconnect();
                 try {
                     queues.forEach(RingQueue::close);
                 } finally {
@@ -114,12 +123,14 @@ final class UringSession {
             queues.forEach(RingQueue::close);
             throw e;
         }
+        fs.connect(m.channel(), canonical.toString());
         UringSession s;
         try {
             queues.forEach(q -> q.attach(m.channel()));
             s = new UringSession(fs, m, MountTable.justMounted(canonical), canonical, queues, devThreads);
             s.session.start();
         } catch (RuntimeException | Error e) {
+            fs.disconnect();
             queues.forEach(RingQueue::close);
             m.unmount(); // no worker ran yet
             throw e;
