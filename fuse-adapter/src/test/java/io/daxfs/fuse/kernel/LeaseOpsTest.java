@@ -1,10 +1,6 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.base.FormatOptions;
-import io.daxfs.devdax.DeviceOpener;
-import io.daxfs.devdax.DeviceOptions;
-import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.options.PermissionPolicy;
 import io.daxfs.lease.LeaseProtocol;
 
@@ -13,11 +9,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -27,13 +19,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
 import static io.daxfs.lease.LeaseProtocol.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The lease protocol at the FUSE level, without a mount (docs/leases.md): IOCTL, POLL and
@@ -49,62 +36,24 @@ class LeaseOpsTest {
     @TempDir
     Path dir;
 
-    private OpenedDevice device;
-    private DaxFileSystem fs;
-    private KernelFileSystem kfs;
-    private Arena arena;
-    private Path replies;
-    private Request request;
-    private Reply reply;
-    private MemorySegment in;
-    private long unique = 1;
+    private KernelDriver k;
     private int uid;
 
     @BeforeEach
-    void setUp() throws Throwable {
-        device = DeviceOpener.open(dir.resolve("img"), DeviceOptions.builder().createSize(32 << 20).build());
+    void setUp() throws Exception {
+        k = new KernelDriver(dir, (fs, device) ->
+                new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL), LeaseDevice.of(device)));
         Files.setPosixFilePermissions(dir.resolve("img"), PosixFilePermissions.fromString("rw-------"));
-        DaxFileSystem.format(device.region(), FormatOptions.defaults());
-        fs = DaxFileSystem.mount(device.region());
-        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL), LeaseDevice.of(device));
-        arena = Arena.ofConfined();
-        replies = dir.resolve("replies");
-        Files.createFile(replies);
-        MethodHandle open = Linker.nativeLinker().downcallHandle(Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
-        int fd = (int) open.invokeExact(arena.allocateFrom(replies.toString()), 02 | 02000); // O_RDWR | O_APPEND
-        assertTrue(fd >= 0);
-        FuseChannel channel = new FuseChannel(fd);
-        kfs.connect(channel, "");
-        in = arena.allocate(1 << 16);
-        request = new Request(in);
-        reply = new Reply(channel, arena.allocate(1 << 16), FuseChannel.newCallState(arena), arena.allocate(Reply.NOTICE_SIZE));
     }
 
     @AfterEach
     void tearDown() {
-        kfs.disconnect();
-        arena.close();
-        fs.close();
-        device.close();
+        k.close();
     }
 
-    /** Sends one request; returns everything written to the channel meanwhile (replies and notifications). */
-    private ByteBuffer send(int opcode, long nodeid, byte[] args) throws Exception {
-        long before = Files.size(replies);
-        int len = IN_HEADER_SIZE + args.length;
-        in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
-        in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
-        in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
-        in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
-        in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
-        in.set(JAVA_INT_UNALIGNED, IN_GID, uid);
-        in.set(JAVA_INT_UNALIGNED, IN_PID, (int) ProcessHandle.current().pid());
-        MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
-        request.reset(len);
-        kfs.handle(request, reply);
-        byte[] all = Files.readAllBytes(replies);
-        return ByteBuffer.wrap(all, (int) before, (int) (all.length - before)).slice().order(ByteOrder.LITTLE_ENDIAN);
+    /** Sends one request from {@link #uid} and this process; returns everything written meanwhile (replies and notifications). */
+    private ByteBuffer send(int opcode, long nodeid, byte[] args) {
+        return k.sendAs(opcode, nodeid, args, uid, uid, (int) ProcessHandle.current().pid());
     }
 
     private static ByteBuffer le(int size) {
@@ -112,14 +61,14 @@ class LeaseOpsTest {
     }
 
     /** OPEN with open(2) flags; returns the file handle. */
-    private long open(long ino, int flags) throws Exception {
+    private long open(long ino, int flags) {
         ByteBuffer out = send(OPEN, ino, le(8).putInt(0, flags).array());
         assertEquals(0, out.getInt(4));
         return out.getLong(OUT_HEADER_SIZE + OPEN_OUT_FH);
     }
 
     /** An IOCTL of lease command {@code command} with the message body {@code body} (from byte 16). */
-    private ByteBuffer ioctl(long nodeid, long fh, boolean dir, int command, ByteBuffer body) throws Exception {
+    private ByteBuffer ioctl(long nodeid, long fh, boolean dir, int command, ByteBuffer body) {
         ByteBuffer a = le(IOCTL_IN_SIZE + MESSAGE_SIZE);
         a.putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_FLAGS, dir ? IOCTL_DIR : 0)
                 .putInt(IOCTL_IN_CMD, ioctlNumber(command)).putInt(IOCTL_IN_IN_SIZE, MESSAGE_SIZE)
@@ -144,10 +93,10 @@ class LeaseOpsTest {
     }
 
     private long file(String name, int bytes) {
-        long ino = fs.create(DaxFileSystem.ROOT, name, 0644, 0, 0);
+        long ino = k.fs.create(DaxFileSystem.ROOT, name, 0644, 0, 0);
         byte[] data = new byte[bytes];
         java.util.Arrays.fill(data, (byte) 7);
-        fs.write(ino, 0, MemorySegment.ofArray(data), 0, bytes);
+        k.fs.write(ino, 0, MemorySegment.ofArray(data), 0, bytes);
         return ino;
     }
 
@@ -169,14 +118,8 @@ class LeaseOpsTest {
         ByteBuffer flags = le(IOCTL_IN_SIZE + 4).putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_CMD, 0x80086601)
                 .putInt(IOCTL_IN_OUT_SIZE, 4);
         assertEquals(0, send(IOCTL, ino, flags.array()).getInt(4), "lsattr's FS_IOC_GETFLAGS is ChattrOps's");
-        KernelFileSystem none = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
-        KernelFileSystem keep = kfs;
-        kfs = none;
-        try {
-            assertEquals(-ENOTTY, ioctl(ino, open(ino, 0), false, DEVICE, null).getInt(4));
-        } finally {
-            kfs = keep;
-        }
+        KernelFileSystem none = new KernelFileSystem(k.fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
+        k.servedBy(none, () -> assertEquals(-ENOTTY, ioctl(ino, open(ino, 0), false, DEVICE, null).getInt(4)));
     }
 
     @Test
@@ -198,14 +141,14 @@ class LeaseOpsTest {
         assertEquals(0, l.getLong(LR_PIECES), "file offset");
         assertEquals(3 * 4096, l.getLong(LR_PIECES + 16), "length");
         assertEquals(LR_PIECES + PIECE_SIZE, l.getInt(H_LENGTH));
-        assertEquals(1, fs.leases().count());
+        assertEquals(1, k.fs.leases().count());
 
         assertEquals(-EACCES, ioctl(ino, a, false, LEASE, leaseBody(MODE_WRITE, 0, 0)).getInt(4),
                 "a write lease on a read-only descriptor");
         assertEquals(0, send(RELEASE, ino, le(24).putLong(RELEASE_IN_FH, b).array()).getInt(4));
-        assertEquals(1, fs.leases().count(), "the other open's release leaves a's lease");
+        assertEquals(1, k.fs.leases().count(), "the other open's release leaves a's lease");
         assertEquals(0, send(RELEASE, ino, le(24).putLong(RELEASE_IN_FH, a).array()).getInt(4));
-        assertEquals(0, fs.leases().count(), "a's release drops it");
+        assertEquals(0, k.fs.leases().count(), "a's release drops it");
     }
 
     @Test
@@ -216,7 +159,7 @@ class LeaseOpsTest {
         assertEquals(-EACCES, ioctl(ino, fh, false, DEVICE, null).getInt(4));
         assertEquals(-EACCES, ioctl(ino, fh, false, LEASE, leaseBody(MODE_READ, 0, 0)).getInt(4));
         assertEquals(-EACCES, ioctl(ROOT_ID, 1, true, LIST, le(8)).getInt(4));
-        assertEquals(0, fs.leases().count());
+        assertEquals(0, k.fs.leases().count());
     }
 
     @Test
@@ -229,10 +172,9 @@ class LeaseOpsTest {
         ByteBuffer p = send(POLL, ino, poll.array());
         assertEquals(LeaseOps.DEFAULT_POLLMASK, p.getInt(OUT_HEADER_SIZE), "not broken: a plain regular file");
 
-        long before = Files.size(replies);
-        fs.truncate(ino, 0); // as a SETATTR from another process would
-        ByteBuffer n = ByteBuffer.wrap(Files.readAllBytes(replies)).order(ByteOrder.LITTLE_ENDIAN).position((int) before)
-                .slice().order(ByteOrder.LITTLE_ENDIAN);
+        long before = k.writtenSoFar();
+        k.fs.truncate(ino, 0); // as a SETATTR from another process would
+        ByteBuffer n = k.writtenSince(before);
         assertEquals(OUT_HEADER_SIZE + 8, n.getInt(0), "FUSE_NOTIFY_POLL");
         assertEquals(NOTIFY_POLL, n.getInt(4));
         assertEquals(0, n.getLong(8), "unique 0: a notification");
@@ -256,7 +198,7 @@ class LeaseOpsTest {
 
         ByteBuffer u = message(ioctl(ino, fh, false, UNLEASE, le(8)));
         assertEquals(1, u.getInt(R_DONE));
-        assertEquals(0, fs.internals().busyExtents().busyBlocks(), "released: the blocks clear");
+        assertEquals(0, k.fs.internals().busyExtents().busyBlocks(), "released: the blocks clear");
     }
 
     @Test
@@ -272,6 +214,6 @@ class LeaseOpsTest {
         assertEquals(4096, all.getLong(OUT_HEADER_SIZE + 8), "offset");
         assertEquals(2 * 4096, all.getLong(OUT_HEADER_SIZE + 16), "length");
         assertEquals(0, all.getInt(OUT_HEADER_SIZE + 24 + 4), "then the RELEASE reply");
-        assertEquals(0, fs.leases().count());
+        assertEquals(0, k.fs.leases().count());
     }
 }
