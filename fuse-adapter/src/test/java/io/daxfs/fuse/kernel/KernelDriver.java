@@ -19,6 +19,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.function.BiFunction;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
@@ -26,6 +27,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Plays the kernel's side of /dev/fuse for the unit tests of the kernel front end: a freshly
@@ -158,6 +160,20 @@ final class KernelDriver implements AutoCloseable {
         }
     }
 
+    /** {@link #sendAs} from {@code uid} (its gid the same) and this process, whose supplementary groups count. */
+    ByteBuffer sendFrom(int uid, int opcode, long nodeid, byte[] args) {
+        return sendAs(opcode, nodeid, args, uid, uid, (int) ProcessHandle.current().pid());
+    }
+
+    /** A file {@code name} in the root directory, owned by root, of {@code bytes} bytes of 7. */
+    long file(String name, int bytes) {
+        long ino = fs.create(DaxFileSystem.ROOT, name, 0644, 0, 0);
+        byte[] data = new byte[bytes];
+        Arrays.fill(data, (byte) 7);
+        fs.write(ino, 0, MemorySegment.ofArray(data), 0, bytes);
+        return ino;
+    }
+
     /**
      * An IOCTL of {@code command} on {@code nodeid} from {@code uid}, as fs/fuse/ioctl.c sends a
      * restricted one: {@code data} is the in data (null: none), {@code outSize} what the caller's
@@ -170,7 +186,19 @@ final class KernelDriver implements AutoCloseable {
         if (data != null) {
             a.put(IOCTL_IN_SIZE, data);
         }
-        return sendAs(IOCTL, nodeid, a.array(), uid, uid, (int) ProcessHandle.current().pid());
+        return sendFrom(uid, IOCTL, nodeid, a.array());
+    }
+
+    /** {@code size} zero bytes, little-endian as the kernel's structs. */
+    static ByteBuffer le(int size) {
+        return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** The out data of a successful IOCTL reply: what follows struct fuse_out_header and struct fuse_ioctl_out. */
+    static ByteBuffer ioctlOut(ByteBuffer reply) {
+        assertEquals(0, reply.getInt(4), "errno " + -reply.getInt(4));
+        return reply.slice(OUT_HEADER_SIZE + IOCTL_OUT_SIZE, reply.getInt(0) - OUT_HEADER_SIZE - IOCTL_OUT_SIZE)
+                .order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** The errno of a reply (0 for success; negative, as the kernel reads it), or of the first message written. */

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +17,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static io.daxfs.fuse.kernel.KernelDriver.ioctlOut;
+import static io.daxfs.fuse.kernel.KernelDriver.le;
 import static io.daxfs.lease.LeaseProtocol.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -53,11 +54,7 @@ class LeaseOpsTest {
 
     /** Sends one request from {@link #uid} and this process; returns everything written meanwhile (replies and notifications). */
     private ByteBuffer send(int opcode, long nodeid, byte[] args) {
-        return k.sendAs(opcode, nodeid, args, uid, uid, (int) ProcessHandle.current().pid());
-    }
-
-    private static ByteBuffer le(int size) {
-        return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        return k.sendFrom(uid, opcode, nodeid, args);
     }
 
     /** OPEN with open(2) flags; returns the file handle. */
@@ -81,23 +78,8 @@ class LeaseOpsTest {
         return send(IOCTL, nodeid, a.array());
     }
 
-    /** The reply's message (after fuse_out_header and fuse_ioctl_out). */
-    private static ByteBuffer message(ByteBuffer reply) {
-        assertEquals(0, reply.getInt(4), "errno " + -reply.getInt(4));
-        return reply.slice(OUT_HEADER_SIZE + IOCTL_OUT_SIZE, reply.getInt(0) - OUT_HEADER_SIZE - IOCTL_OUT_SIZE)
-                .order(ByteOrder.LITTLE_ENDIAN);
-    }
-
     private ByteBuffer leaseBody(int mode, long offset, long length) {
         return le(24).putInt(0, mode).putLong(8, offset).putLong(16, length);
-    }
-
-    private long file(String name, int bytes) {
-        long ino = k.fs.create(DaxFileSystem.ROOT, name, 0644, 0, 0);
-        byte[] data = new byte[bytes];
-        java.util.Arrays.fill(data, (byte) 7);
-        k.fs.write(ino, 0, MemorySegment.ofArray(data), 0, bytes);
-        return ino;
     }
 
     @Test
@@ -110,7 +92,7 @@ class LeaseOpsTest {
 
     @Test
     void foreignIoctlsAndDaemonsWithoutADeviceAnswerEnotty() throws Exception {
-        long ino = file("f", 4096);
+        long ino = k.file("f", 4096);
         long fh = open(ino, 0);
         ByteBuffer a = le(IOCTL_IN_SIZE + 4).putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_CMD, 0x81009431)
                 .putInt(IOCTL_IN_OUT_SIZE, 256);
@@ -124,18 +106,18 @@ class LeaseOpsTest {
 
     @Test
     void eachOpenHasItsOwnHandleAndALeaseNamesTheExtents() throws Exception {
-        long ino = file("f", 3 * 4096);
+        long ino = k.file("f", 3 * 4096);
         long a = open(ino, 0);
         long b = open(ino, 0);
         assertNotEquals(a, b, "one file handle per open");
-        ByteBuffer d = message(ioctl(ino, a, false, DEVICE, null));
+        ByteBuffer d = ioctlOut(ioctl(ino, a, false, DEVICE, null));
         assertEquals(KIND_FILE, d.getInt(DEV_KIND));
         assertEquals(4096, d.getLong(DEV_MAP_ALIGN));
         byte[] path = new byte[d.getInt(DEV_PATH_LENGTH)];
         d.get(DEV_PATH, path);
         assertEquals(dir.resolve("img").toAbsolutePath().toString(), new String(path, StandardCharsets.UTF_8));
 
-        ByteBuffer l = message(ioctl(ino, a, false, LEASE, leaseBody(MODE_READ, 0, 0)));
+        ByteBuffer l = ioctlOut(ioctl(ino, a, false, LEASE, leaseBody(MODE_READ, 0, 0)));
         assertEquals(3 * 4096, l.getLong(LR_LENGTH));
         assertEquals(1, l.getInt(LR_COUNT));
         assertEquals(0, l.getLong(LR_PIECES), "file offset");
@@ -153,7 +135,7 @@ class LeaseOpsTest {
 
     @Test
     void aCallerWhoMayNotOpenTheDeviceLearnsNothing() throws Exception {
-        long ino = file("f", 4096);
+        long ino = k.file("f", 4096);
         long fh = open(ino, 0);
         uid = 12345;
         assertEquals(-EACCES, ioctl(ino, fh, false, DEVICE, null).getInt(4));
@@ -164,9 +146,9 @@ class LeaseOpsTest {
 
     @Test
     void aBreakWakesThePollerAndPollSaysPollpri() throws Exception {
-        long ino = file("f", 2 * 4096);
+        long ino = k.file("f", 2 * 4096);
         long fh = open(ino, 0);
-        message(ioctl(ino, fh, false, LEASE, leaseBody(MODE_READ, 0, 0)));
+        ioctlOut(ioctl(ino, fh, false, LEASE, leaseBody(MODE_READ, 0, 0)));
         ByteBuffer poll = le(24).putLong(POLL_IN_FH, fh).putLong(POLL_IN_KH, 77).putInt(POLL_IN_FLAGS, POLL_SCHEDULE_NOTIFY)
                 .putInt(POLL_IN_EVENTS, LeaseOps.POLLPRI);
         ByteBuffer p = send(POLL, ino, poll.array());
@@ -182,12 +164,12 @@ class LeaseOpsTest {
 
         p = send(POLL, ino, poll.array());
         assertEquals(LeaseOps.DEFAULT_POLLMASK | LeaseOps.POLLPRI, p.getInt(OUT_HEADER_SIZE));
-        ByteBuffer st = message(ioctl(ino, fh, false, STATUS, le(8)));
+        ByteBuffer st = ioctlOut(ioctl(ino, fh, false, STATUS, le(8)));
         assertEquals(1, st.getInt(ST_COUNT));
         assertEquals(1, st.getInt(ST_BROKEN));
         assertEquals(STATE_BROKEN, st.getInt(ST_RECORDS + STR_STATE));
 
-        ByteBuffer ls = message(ioctl(ROOT_ID, 1, true, LIST, le(8)));
+        ByteBuffer ls = ioctlOut(ioctl(ROOT_ID, 1, true, LIST, le(8)));
         assertEquals(1, ls.getInt(LS_COUNT));
         assertEquals(2 * 4096, ls.getLong(LS_HELD_BUSY));
         assertEquals(ino, ls.getLong(LS_RECORDS + LSR_INO));
@@ -196,16 +178,16 @@ class LeaseOpsTest {
         assertEquals(ProcessHandle.current().pid(), ls.getInt(LS_RECORDS + LSR_PID));
         assertEquals(-EINVAL, ioctl(ino, fh, false, LIST, le(8)).getInt(4), "LIST is for the mount's root");
 
-        ByteBuffer u = message(ioctl(ino, fh, false, UNLEASE, le(8)));
+        ByteBuffer u = ioctlOut(ioctl(ino, fh, false, UNLEASE, le(8)));
         assertEquals(1, u.getInt(R_DONE));
         assertEquals(0, k.fs.internals().busyExtents().busyBlocks(), "released: the blocks clear");
     }
 
     @Test
     void releasingAWriteLeaseInvalidatesTheMountsPagesOfItsRange() throws Exception {
-        long ino = file("f", 4 * 4096);
+        long ino = k.file("f", 4 * 4096);
         long fh = open(ino, 2); // O_RDWR
-        message(ioctl(ino, fh, false, LEASE, leaseBody(MODE_WRITE, 4096, 2 * 4096)));
+        ioctlOut(ioctl(ino, fh, false, LEASE, leaseBody(MODE_WRITE, 4096, 2 * 4096)));
         ByteBuffer all = send(RELEASE, ino, le(24).putLong(RELEASE_IN_FH, fh).array());
         // The notification (sent by the notifier thread, waited for) comes before the reply.
         assertEquals(OUT_HEADER_SIZE + 24, all.getInt(0));

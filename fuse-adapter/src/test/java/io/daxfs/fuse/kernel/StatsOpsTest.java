@@ -21,6 +21,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static io.daxfs.fuse.kernel.KernelDriver.ioctlOut;
+import static io.daxfs.fuse.kernel.KernelDriver.le;
 import static io.daxfs.lease.LeaseProtocol.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,11 +54,7 @@ class StatsOpsTest {
     }
 
     private ByteBuffer send(int opcode, long nodeid, byte[] args) {
-        return k.sendAs(opcode, nodeid, args, uid, uid, (int) ProcessHandle.current().pid());
-    }
-
-    private static ByteBuffer le(int size) {
-        return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+        return k.sendFrom(uid, opcode, nodeid, args);
     }
 
     /** One STATS page from {@code cursor}: the reply (check its errno) as the kernel returns it. */
@@ -68,12 +66,6 @@ class StatsOpsTest {
                 .putShort(IOCTL_IN_SIZE + H_COMMAND, (short) STATS).putInt(IOCTL_IN_SIZE + H_LENGTH, Q_SIZE)
                 .putLong(IOCTL_IN_SIZE + Q_AFTER, cursor);
         return send(IOCTL, ROOT_ID, a.array());
-    }
-
-    private static ByteBuffer message(ByteBuffer reply) {
-        assertEquals(0, reply.getInt(4), "errno " + -reply.getInt(4));
-        return reply.slice(OUT_HEADER_SIZE + IOCTL_OUT_SIZE, reply.getInt(0) - OUT_HEADER_SIZE - IOCTL_OUT_SIZE)
-                .order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Every record of a whole STATS answer, by (type, key or busy reason), each a slice of its page. */
@@ -97,7 +89,7 @@ class StatsOpsTest {
         Map<Integer, ByteBuffer> latency = new HashMap<>();
         long cursor = 0;
         for (int pages = 1; ; pages++) {
-            ByteBuffer m = message(statsPage(cursor));
+            ByteBuffer m = ioctlOut(statsPage(cursor));
             assertEquals(MAGIC, m.getInt(H_MAGIC));
             assertEquals(STATS, m.getShort(H_COMMAND));
             assertEquals(m.limit(), m.getInt(H_LENGTH), "the header's length is the reply's");
@@ -129,14 +121,6 @@ class StatsOpsTest {
             assertTrue(m.getLong(SS_NEXT) > cursor, "the cursor moves on");
             cursor = m.getLong(SS_NEXT);
         }
-    }
-
-    private long file(String name, int bytes) {
-        long ino = k.fs.create(DaxFileSystem.ROOT, name, 0644, 0, 0);
-        byte[] data = new byte[bytes];
-        java.util.Arrays.fill(data, (byte) 7);
-        k.fs.write(ino, 0, MemorySegment.ofArray(data), 0, bytes);
-        return ino;
     }
 
     private ByteBuffer write(long ino, long offset, int size) {
@@ -191,7 +175,7 @@ class StatsOpsTest {
 
     @Test
     void aTruncateUnderAReadInFlightShowsBusyBytesWithTheReasonRead() throws Exception {
-        long ino = file("f", 64 << 10);
+        long ino = k.file("f", 64 << 10);
         CountDownLatch atCopy = new CountDownLatch(1);
         CountDownLatch go = new CountDownLatch(1);
         k.fs.internals().pausePoints().install("read.mapped", i -> {
