@@ -123,7 +123,7 @@ public final class CrashExplorer {
         for (List<Entry> h : w.history().values()) {
             for (Entry e : h) {
                 if (e.content() != null) {
-                    canon.putIfAbsent(new Bytes(e.content()), e.content());
+                    canon.putIfAbsent(new ByteContent(e.content()), e.content());
                 }
                 canon.putIfAbsent(e.attrs(), e.attrs());
             }
@@ -422,7 +422,7 @@ public final class CrashExplorer {
 
     @SuppressWarnings("unchecked")
     private <T> T canonical(T value) {
-        Object key = value instanceof byte[] b ? new Bytes(b) : value;
+        Object key = value instanceof byte[] b ? new ByteContent(b) : value;
         Object c = canon.get(key);
         if (c == null) {
             canon.put(key, value);
@@ -435,18 +435,6 @@ public final class CrashExplorer {
         Map<Long, String> out = new HashMap<>(attrs.size() * 2);
         attrs.forEach((k, v) -> out.put(k, canonical(v)));
         return out;
-    }
-
-    private record Bytes(byte[] b) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Bytes x && Arrays.equals(x.b, b);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(b);
-        }
     }
 
     // ------------------------------------------------------------------ the oracle

@@ -6,7 +6,10 @@ import io.daxfs.devdax.PmemRegion;
 
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.MemorySegment;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -30,10 +33,13 @@ class DroppedFlushTest {
     private static final long SEED = TestDevice.seed("DroppedFlushTest");
 
     /**
-     * Forwards everything to its delegate but the flushes called from {@code method} of
-     * {@code className} (matched on the caller's frame).
+     * Forwards every call of a region to its delegate but the flushes called from {@code method}
+     * of {@code className} (matched on the caller's frame, past this handler's and the proxy's).
+     * A proxy rather than a class that spells each method out: a method PmemRegion gains is
+     * forwarded too.
      */
-    static final class DroppingRegion implements PmemRegion {
+    static final class DroppingRegion implements InvocationHandler {
+        private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
         private final PmemRegion delegate;
         private final String className;
         private final String method;
@@ -45,90 +51,30 @@ class DroppedFlushTest {
             this.method = method;
         }
 
+        /** The region to hand to the file system. */
+        PmemRegion region() {
+            return (PmemRegion) Proxy.newProxyInstance(PmemRegion.class.getClassLoader(), new Class<?>[] {PmemRegion.class},
+                    this);
+        }
+
         @Override
-        public void flush(long offset, long length) {
-            boolean drop = StackWalker.getInstance().walk(frames -> frames.skip(1).findFirst()
-                    .map(f -> f.getClassName().equals(className) && f.getMethodName().equals(method)).orElse(false));
-            if (drop) {
+        public Object invoke(Object proxy, Method m, Object[] args) throws Throwable {
+            if (m.getName().equals("flush") && calledFromTheMethod()) {
                 dropped.incrementAndGet();
-                return;
+                return null;
             }
-            delegate.flush(offset, length);
+            try {
+                return m.invoke(delegate, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
         }
 
-        @Override
-        public long size() {
-            return delegate.size();
-        }
-
-        @Override
-        public MemorySegment readView() {
-            return delegate.readView();
-        }
-
-        @Override
-        public void read(long offset, MemorySegment dst, long dstOffset, long length) {
-            delegate.read(offset, dst, dstOffset, length);
-        }
-
-        @Override
-        public void putByte(long offset, byte value) {
-            delegate.putByte(offset, value);
-        }
-
-        @Override
-        public void putShort(long offset, short value) {
-            delegate.putShort(offset, value);
-        }
-
-        @Override
-        public void putInt(long offset, int value) {
-            delegate.putInt(offset, value);
-        }
-
-        @Override
-        public void putLong(long offset, long value) {
-            delegate.putLong(offset, value);
-        }
-
-        @Override
-        public void write(long offset, MemorySegment src, long srcOffset, long length) {
-            delegate.write(offset, src, srcOffset, length);
-        }
-
-        @Override
-        public void write(long offset, byte[] src, int srcOffset, int length) {
-            delegate.write(offset, src, srcOffset, length);
-        }
-
-        @Override
-        public void fill(long offset, long length, byte value) {
-            delegate.fill(offset, length, value);
-        }
-
-        @Override
-        public void fence() {
-            delegate.fence();
-        }
-
-        @Override
-        public void release(long offset, long length) {
-            delegate.release(offset, length);
-        }
-
-        @Override
-        public void prepareForWrite(long offset, long length) {
-            delegate.prepareForWrite(offset, length);
-        }
-
-        @Override
-        public PersistenceMode persistenceMode() {
-            return delegate.persistenceMode();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
+        private boolean calledFromTheMethod() {
+            return WALKER.walk(frames -> frames
+                    .dropWhile(f -> f.getDeclaringClass() == DroppingRegion.class || Proxy.isProxyClass(f.getDeclaringClass()))
+                    .findFirst()
+                    .map(f -> f.getClassName().equals(className) && f.getMethodName().equals(method)).orElse(false));
         }
     }
 
@@ -138,7 +84,7 @@ class DroppedFlushTest {
         DroppingRegion[] wrapper = new DroppingRegion[1];
         try (RecordedWorkload w = RecordedWorkload.start(name, SIZE, FormatOptions.defaults(), before,
                 PersistenceMode.CACHE_LINE_WRITEBACK,
-                r -> className == null ? r : (wrapper[0] = new DroppingRegion(r, className, method)))) {
+                r -> className == null ? r : (wrapper[0] = new DroppingRegion(r, className, method)).region())) {
             script.accept(w);
             w.stop();
             if (wrapper[0] != null) {

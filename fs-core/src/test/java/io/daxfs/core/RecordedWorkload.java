@@ -113,7 +113,7 @@ public final class RecordedWorkload implements AutoCloseable {
     private final Map<Long, Long> inFlightOn = new HashMap<>();
     private int inFlight;
     private boolean fileOpsSinceFull;
-    private final Map<Key, byte[]> contentPool = new HashMap<>();
+    private final Map<ByteContent, byte[]> contentPool = new HashMap<>();
 
     private RecordedWorkload(String name, PersistenceMode mode) {
         this.name = name;
@@ -392,19 +392,7 @@ public final class RecordedWorkload implements AutoCloseable {
     }
 
     private byte[] pooled(byte[] content) {
-        return contentPool.computeIfAbsent(new Key(content), k -> content);
-    }
-
-    private record Key(byte[] bytes) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && Arrays.equals(k.bytes, bytes);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(bytes);
-        }
+        return contentPool.computeIfAbsent(new ByteContent(content), k -> content);
     }
 
     /**

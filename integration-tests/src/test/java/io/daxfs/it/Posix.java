@@ -228,7 +228,8 @@ public final class Posix implements AutoCloseable {
         arena.close();
     }
 
-    private static RuntimeException rethrow(Throwable t) {
+    /** {@code t} as an unchecked exception to throw: itself if it is one, an Error thrown as it is, else wrapped. */
+    public static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) {
             return r;
         }

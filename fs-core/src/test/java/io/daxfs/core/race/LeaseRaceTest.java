@@ -1,23 +1,14 @@
 package io.daxfs.core.race;
 
-import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.TestDevice;
-import io.daxfs.core.check.FsChecker;
-import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.data.Lease;
 import io.daxfs.core.inode.FileExtent;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.daxfs.core.TestDevice.pattern;
@@ -37,37 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * lease closes. Never a lease on blocks already freed, which another file could then get.
  */
 @Tag("race-catalog")
-class LeaseRaceTest {
-    private static final int B = 4096;
-    private static final long ROOT = DaxFileSystem.ROOT;
-    private TestDevice dev;
-    private DaxFileSystem fs;
-    private ExecutorService pool;
-
-    @BeforeEach
-    void setUp() {
-        dev = TestDevice.create(32 * TestDevice.MIB);
-        fs = dev.fs();
-        pool = Executors.newCachedThreadPool();
-    }
-
-    @AfterEach
-    void tearDown() throws InterruptedException {
-        fs.internals().pausePoints().clear();
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-        dev.close();
-    }
-
-    private static <T> T get(Future<T> f) throws Exception {
-        return f.get(Gate.TIMEOUT_SECONDS, TimeUnit.SECONDS);
-    }
-
-    private void assertClean() {
-        FsckReport report = FsChecker.check(dev.region().readView());
-        assertTrue(report.clean(), report.render());
-    }
-
+class LeaseRaceTest extends RaceFixture {
     private long physicalOf(long ino, long block) {
         FileExtent e = fs.internals().inode(ino).extents(dev.region().readView()).find(block);
         return e.physicalOf(block);

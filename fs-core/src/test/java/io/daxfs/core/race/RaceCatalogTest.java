@@ -1,21 +1,14 @@
 package io.daxfs.core.race;
 
-import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.TestDevice;
-import io.daxfs.core.check.FsChecker;
 import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.data.Lease;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
@@ -36,43 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Run exactly these with {@code mvn test -Dgroups=race-catalog}.
  */
 @Tag("race-catalog")
-class RaceCatalogTest {
+class RaceCatalogTest extends RaceFixture {
     enum Mode { PROTECTED, UNPROTECTED }
-
-    private static final int B = 4096;
-    private static final long ROOT = DaxFileSystem.ROOT;
-    private TestDevice dev;
-    private DaxFileSystem fs;
-    private ExecutorService pool;
-
-    @BeforeEach
-    void setUp() {
-        dev = TestDevice.create(32 * TestDevice.MIB);
-        fs = dev.fs();
-        pool = Executors.newCachedThreadPool();
-    }
-
-    @AfterEach
-    void tearDown() throws InterruptedException {
-        fs.internals().pausePoints().clear();
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-        dev.close();
-    }
 
     private static byte[] filled(int value) {
         byte[] b = new byte[B];
         Arrays.fill(b, (byte) value);
         return b;
-    }
-
-    private static <T> T get(Future<T> f) throws Exception {
-        return f.get(Gate.TIMEOUT_SECONDS, TimeUnit.SECONDS);
-    }
-
-    private void assertClean() {
-        FsckReport report = FsChecker.check(dev.region().readView());
-        assertTrue(report.clean(), report.render());
     }
 
     /**
@@ -282,7 +245,7 @@ class RaceCatalogTest {
         byte[] content = read(fs, f, 0, B);
         assertTrue(Arrays.equals(filled(0xA1), content) || Arrays.equals(filled(0xB2), content),
                 "the block holds one writer's data");
-        FsckReport report = FsChecker.check(dev.region().readView());
+        FsckReport report = fsck();
         if (mode == Mode.PROTECTED) {
             assertEquals(free - 1, fs.statfs().freeBlocks(), "the hole was allocated exactly once");
             assertEquals(8, fs.getattr(f).blocks512());

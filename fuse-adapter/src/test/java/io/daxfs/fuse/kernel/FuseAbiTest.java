@@ -1,7 +1,6 @@
 package io.daxfs.fuse.kernel;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.junit.jupiter.api.Test;
@@ -9,10 +8,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The ground truth for {@link FuseAbi}: every struct offset, size, opcode and flag bit daxfs uses,
@@ -248,28 +245,7 @@ class FuseAbiTest {
     @Test
     void everyConstantMatchesTheInstalledHeader() throws Exception {
         assumeTrue(Files.exists(Path.of("/usr/include/linux/fuse.h")), "no <linux/fuse.h> (linux-libc-dev)");
-        Map<String, Long> claims = claims();
-        StringBuilder c = new StringBuilder("#include <linux/fuse.h>\n#include <linux/stat.h>\n#include <stddef.h>\n"
-                + "#include <stdio.h>\n" + NEWER + "int main(void) {\n");
-        int i = 0;
-        for (String expr : claims.keySet()) {
-            c.append("  printf(\"%d %lld\\n\", ").append(i++).append(", (long long) (").append(expr).append("));\n");
-        }
-        c.append("  return 0;\n}\n");
-        Files.writeString(tmp.resolve("abi.c"), c);
-        Process gcc = new ProcessBuilder("gcc", "-o", "abi", "abi.c").directory(tmp.toFile()).inheritIO().start();
-        assumeTrue(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0, "gcc could not compile the probe");
-        Process run = new ProcessBuilder("./abi").directory(tmp.toFile()).start();
-        String out = new String(run.getInputStream().readAllBytes());
-        run.waitFor();
-        Map<Integer, Long> truth = new HashMap<>();
-        for (String line : out.strip().split("\n")) {
-            String[] kv = line.split(" ");
-            truth.put(Integer.parseInt(kv[0]), Long.parseLong(kv[1]));
-        }
-        i = 0;
-        for (Map.Entry<String, Long> e : claims.entrySet()) {
-            assertEquals(truth.get(i++), e.getValue(), e.getKey());
-        }
+        HeaderProbe.assertClaims(tmp, "#include <linux/fuse.h>\n#include <linux/stat.h>\n#include <stddef.h>\n"
+                + "#include <stdio.h>\n" + NEWER, claims());
     }
 }

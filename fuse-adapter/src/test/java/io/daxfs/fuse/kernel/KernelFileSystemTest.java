@@ -2,10 +2,6 @@ package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.Allocations;
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.base.FormatOptions;
-import io.daxfs.devdax.DeviceOpener;
-import io.daxfs.devdax.DeviceOptions;
-import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.options.PermissionPolicy;
 
 import org.junit.jupiter.api.AfterEach;
@@ -14,19 +10,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,64 +32,16 @@ class KernelFileSystemTest {
     @TempDir
     Path dir;
 
-    private OpenedDevice device;
-    private DaxFileSystem fs;
-    private KernelFileSystem kfs;
-    private Arena arena;
-    private int fd;
-    private Path replies;
-    private Request request;
-    private Reply reply;
-    private MemorySegment in;
-    private long unique = 1;
+    private KernelDriver k;
 
     @BeforeEach
-    void setUp() throws Throwable {
-        device = DeviceOpener.open(dir.resolve("img"), DeviceOptions.builder().createSize(32 << 20).build());
-        DaxFileSystem.format(device.region(), FormatOptions.defaults());
-        fs = DaxFileSystem.mount(device.region());
-        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
-        arena = Arena.ofConfined();
-        replies = dir.resolve("replies");
-        Files.createFile(replies);
-        MethodHandle open = Linker.nativeLinker().downcallHandle(Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
-        fd = (int) open.invokeExact(arena.allocateFrom(replies.toString()), 02 | 02000); // O_RDWR | O_APPEND
-        assertTrue(fd >= 0);
-        FuseChannel channel = new FuseChannel(fd);
-        in = arena.allocate(1 << 16);
-        request = new Request(in);
-        reply = new Reply(channel, arena.allocate(1 << 16), FuseChannel.newCallState(arena), arena.allocate(Reply.NOTICE_SIZE));
+    void setUp() {
+        k = new KernelDriver(dir);
     }
 
     @AfterEach
     void tearDown() {
-        arena.close();
-        fs.close();
-        device.close();
-    }
-
-    /** Sends one request; returns what the dispatcher wrote (empty if nothing). */
-    private ByteBuffer send(int opcode, long nodeid, byte[] args) throws Exception {
-        return sendAs(opcode, nodeid, args, 0, 0, 1);
-    }
-
-    /** {@link #send} from the caller uid, gid, pid (a pid that does not exist has no supplementary groups). */
-    private ByteBuffer sendAs(int opcode, long nodeid, byte[] args, int uid, int gid, int pid) throws Exception {
-        long before = Files.size(replies);
-        int len = IN_HEADER_SIZE + args.length;
-        in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
-        in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
-        in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
-        in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
-        in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
-        in.set(JAVA_INT_UNALIGNED, IN_GID, gid);
-        in.set(JAVA_INT_UNALIGNED, IN_PID, pid);
-        MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
-        request.reset(len);
-        kfs.handle(request, reply);
-        byte[] all = Files.readAllBytes(replies);
-        return ByteBuffer.wrap(all, (int) before, (int) (all.length - before)).slice().order(ByteOrder.LITTLE_ENDIAN);
+        k.close();
     }
 
     private static byte[] args(int size) {
@@ -117,7 +59,7 @@ class KernelFileSystemTest {
         long offered = ASYNC_READ | ATOMIC_O_TRUNC | BIG_WRITES | MAX_PAGES | POSIX_ACL | WRITEBACK_CACHE
                 | HANDLE_KILLPRIV_V2 | INIT_EXT | (1L << 1) /* POSIX_LOCKS: not wanted */;
         in.putInt(0, 7).putInt(4, 45).putInt(8, 131072).putInt(12, (int) offered).putInt(16, 0);
-        ByteBuffer out = send(INIT, 0, in.array());
+        ByteBuffer out = k.send(INIT, 0, in.array());
         assertEquals(OUT_HEADER_SIZE + INIT_OUT_SIZE, out.getInt(0));
         assertEquals(0, out.getInt(4));
         int flags = out.getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS);
@@ -137,46 +79,46 @@ class KernelFileSystemTest {
         long offered = ASYNC_READ | INIT_EXT | UringAbi.FUSE_OVER_IO_URING;
         ByteBuffer in = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
         in.putInt(0, 7).putInt(4, 45).putInt(12, (int) offered).putInt(16, (int) (offered >>> 32));
-        ByteBuffer out = send(INIT, 0, in.array());
+        ByteBuffer out = k.send(INIT, 0, in.array());
         assertEquals(0, out.getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS2) & (1 << 9), "not asked: /dev/fuse serves");
-        assertEquals(0, kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING);
+        assertEquals(0, k.kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING);
 
-        kfs.alsoAsk(UringAbi.FUSE_OVER_IO_URING);
-        out = send(INIT, 0, in.array());
+        k.kfs.alsoAsk(UringAbi.FUSE_OVER_IO_URING);
+        out = k.send(INIT, 0, in.array());
         assertEquals(1 << 9, out.getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS2) & (1 << 9), "flags2 bit 9 = bit 41");
-        assertTrue((kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING) != 0);
+        assertTrue((k.kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING) != 0);
 
         long notOffered = ASYNC_READ | INIT_EXT;
         in.putInt(12, (int) notOffered).putInt(16, 0);
-        send(INIT, 0, in.array());
-        assertEquals(0, kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING, "the kernel did not offer it (enable_uring N)");
+        k.send(INIT, 0, in.array());
+        assertEquals(0, k.kfs.agreedFlags() & UringAbi.FUSE_OVER_IO_URING, "the kernel did not offer it (enable_uring N)");
     }
 
     @Test
     void anOldKernelIsRefused() throws Exception {
         ByteBuffer in = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
         in.putInt(0, 7).putInt(4, 19);
-        ByteBuffer out = send(INIT, 0, in.array());
+        ByteBuffer out = k.send(INIT, 0, in.array());
         assertEquals(-71, out.getInt(4), "EPROTO");
     }
 
     @Test
     void forgetAndInterruptGetNoReplyAndUnknownOpcodesGetEnosys() throws Exception {
-        assertEquals(0, send(FORGET, 1, args(8)).remaining());
-        assertEquals(0, send(BATCH_FORGET, 0, args(8)).remaining());
-        assertEquals(0, send(INTERRUPT, 0, args(8)).remaining());
-        assertEquals(-38, send(4242, 1, args(0)).getInt(4));
-        assertEquals(-38, send(FLUSH, 1, args(24)).getInt(4));
+        assertEquals(0, k.send(FORGET, 1, args(8)).remaining());
+        assertEquals(0, k.send(BATCH_FORGET, 0, args(8)).remaining());
+        assertEquals(0, k.send(INTERRUPT, 0, args(8)).remaining());
+        assertEquals(-38, k.send(4242, 1, args(0)).getInt(4));
+        assertEquals(-38, k.send(FLUSH, 1, args(24)).getInt(4));
     }
 
     @Test
     void lookupOfAMissingNameIsANegativeEntryAndFsErrorsBecomeTheirErrno() throws Exception {
-        ByteBuffer out = send(LOOKUP, ROOT_ID, name("absent"));
+        ByteBuffer out = k.send(LOOKUP, ROOT_ID, name("absent"));
         assertEquals(0, out.getInt(4));
         assertEquals(0, out.getLong(OUT_HEADER_SIZE + ENTRY_NODEID), "node id 0: a negative entry");
         assertEquals(60, out.getLong(OUT_HEADER_SIZE + ENTRY_VALID));
-        assertEquals(-2, send(GETATTR, 999, args(16)).getInt(4), "ENOENT for a free inode");
-        assertEquals(-22, send(LOOKUP, ROOT_ID, new byte[] {'x', 'y'}).getInt(4), "EINVAL: name without NUL");
+        assertEquals(-2, k.send(GETATTR, 999, args(16)).getInt(4), "ENOENT for a free inode");
+        assertEquals(-22, k.send(LOOKUP, ROOT_ID, new byte[] {'x', 'y'}).getInt(4), "EINVAL: name without NUL");
     }
 
     /**
@@ -187,9 +129,11 @@ class KernelFileSystemTest {
      */
     @Test
     void readAndWriteRequestsAllocateNothing() throws Exception {
-        long ino = fs.create(DaxFileSystem.ROOT, "data", 0644, 0, 0);
-        MemorySegment block = arena.allocate(1 << 20);
-        fs.write(ino, 0, block, 0, 1 << 20);
+        long ino = k.fs.create(DaxFileSystem.ROOT, "data", 0644, 0, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            k.fs.write(ino, 0, arena.allocate(1 << 20), 0, 1 << 20);
+        }
+        MemorySegment in = k.in;
         for (int opcode : new int[] {READ, WRITE}) {
             int size = 4096;
             int len = IN_HEADER_SIZE + WRITE_IN_SIZE + (opcode == WRITE ? size : 0);
@@ -198,63 +142,62 @@ class KernelFileSystemTest {
             in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
             in.set(JAVA_LONG_UNALIGNED, IN_NODEID, ino);
             in.set(JAVA_INT_UNALIGNED, IN_HEADER_SIZE + IO_IN_SIZE, size);
-            long served = kfs.stats().count(opcode);
-            long bytes = opcode == READ ? kfs.stats().bytesRead() : kfs.stats().bytesWritten();
+            long served = k.kfs.stats().count(opcode);
+            long bytes = opcode == READ ? k.kfs.stats().bytesRead() : k.kfs.stats().bytesWritten();
             long least = Allocations.leastAllocatedBy(() -> {
                 for (int i = 0; i < 256; i++) {
-                    in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
+                    in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, k.nextUnique());
                     in.set(JAVA_LONG_UNALIGNED, IN_HEADER_SIZE + IO_IN_OFFSET, (long) (i * 37 % 256) * size);
-                    request.reset(len);
-                    kfs.handle(request, reply);
+                    k.handle(len);
                 }
             });
             assertEquals(0, least, "bytes allocated by 256 " + (opcode == READ ? "READ" : "WRITE") + " requests of 4 KiB");
             // ... with daxfs stat's recording on the path: every request counted, one in 16 timed.
-            long counted = kfs.stats().count(opcode) - served;
+            long counted = k.kfs.stats().count(opcode) - served;
             assertTrue(counted >= 256 && counted % 256 == 0, counted + " requests recorded");
-            assertEquals(counted * size, (opcode == READ ? kfs.stats().bytesRead() : kfs.stats().bytesWritten()) - bytes);
-            assertTrue(kfs.stats().latency(opcode).count() >= counted / 32, "about one in 16 timed");
+            assertEquals(counted * size, (opcode == READ ? k.kfs.stats().bytesRead() : k.kfs.stats().bytesWritten()) - bytes);
+            assertTrue(k.kfs.stats().latency(opcode).count() >= counted / 32, "about one in 16 timed");
         }
-        ByteBuffer first = ByteBuffer.wrap(Files.readAllBytes(replies), 0, 16).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer first = k.writtenSince(0);
         assertEquals(OUT_HEADER_SIZE + 4096, first.getInt(0), "the requests were served: a 4 KiB READ reply");
         assertEquals(0, first.getInt(4));
     }
 
     @Test
     void anUnlinkedFileIsFreedAtOnceButItsNumberWaitsForTheKernelsForget() throws Exception {
-        long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
-        ByteBuffer out = send(LOOKUP, ROOT_ID, name("f"));
+        long ino = k.fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
+        ByteBuffer out = k.send(LOOKUP, ROOT_ID, name("f"));
         assertEquals(ino, out.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
-        long freeInodes = fs.statfs().freeInodes();
-        assertEquals(0, send(UNLINK, ROOT_ID, name("f")).getInt(4));
-        assertEquals(-2, send(GETATTR, ino, args(16)).getInt(4), "the file is gone");
-        assertEquals(freeInodes + 1, fs.statfs().freeInodes(), "and counted free");
+        long freeInodes = k.fs.statfs().freeInodes();
+        assertEquals(0, k.send(UNLINK, ROOT_ID, name("f")).getInt(4));
+        assertEquals(-2, k.send(GETATTR, ino, args(16)).getInt(4), "the file is gone");
+        assertEquals(freeInodes + 1, k.fs.statfs().freeInodes(), "and counted free");
         for (int i = 0; i < 20; i++) {
-            assertTrue(fs.create(DaxFileSystem.ROOT, "n" + i, 0644, 0, 0) != ino,
+            assertTrue(k.fs.create(DaxFileSystem.ROOT, "n" + i, 0644, 0, 0) != ino,
                     "the kernel may still send requests for " + ino + ": no new file gets it");
         }
         ByteBuffer forget = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1);
-        send(FORGET, ino, forget.array());
-        assertEquals(0, kfs.referencedInodes());
-        assertEquals(0, fs.inodeNumbersHeld());
+        k.send(FORGET, ino, forget.array());
+        assertEquals(0, k.kfs.referencedInodes());
+        assertEquals(0, k.fs.inodeNumbersHeld());
     }
 
     @Test
     void aFileReplacedByRenameStaysOpenableUntilTheKernelForgetsIt() throws Exception {
-        long old = fs.create(DaxFileSystem.ROOT, "target", 0644, 0, 0);
-        fs.create(DaxFileSystem.ROOT, "new", 0644, 0, 0);
-        send(LOOKUP, ROOT_ID, name("target")); // a reader's path walk, just before the rename
+        long old = k.fs.create(DaxFileSystem.ROOT, "target", 0644, 0, 0);
+        k.fs.create(DaxFileSystem.ROOT, "new", 0644, 0, 0);
+        k.send(LOOKUP, ROOT_ID, name("target")); // a reader's path walk, just before the rename
         byte[] rename = ByteBuffer.allocate(8 + 4 + 7).order(ByteOrder.LITTLE_ENDIAN).putLong(0, ROOT_ID).array();
         System.arraycopy(name("new"), 0, rename, 8, 4);
         System.arraycopy(name("target"), 0, rename, 12, 7);
-        assertEquals(0, send(RENAME, ROOT_ID, rename).getInt(4));
-        ByteBuffer open = send(OPEN, old, args(8));
+        assertEquals(0, k.send(RENAME, ROOT_ID, rename).getInt(4));
+        ByteBuffer open = k.send(OPEN, old, args(8));
         assertEquals(0, open.getInt(4), "the reader opens the old file, as on a local file system");
-        assertEquals(0, send(RELEASE, old, args(24)).getInt(4));
+        assertEquals(0, k.send(RELEASE, old, args(24)).getInt(4));
         ByteBuffer forget = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1);
-        send(FORGET, old, forget.array());
-        assertEquals(-2, send(GETATTR, old, args(16)).getInt(4), "freed at the kernel's last forget");
-        assertEquals(0, fs.inodeNumbersHeld());
+        k.send(FORGET, old, forget.array());
+        assertEquals(-2, k.send(GETATTR, old, args(16)).getInt(4), "freed at the kernel's last forget");
+        assertEquals(0, k.fs.inodeNumbersHeld());
     }
     /**
      * STATX carries what GETATTR does plus the birth time, which never changes (xfstests asks
@@ -263,10 +206,10 @@ class KernelFileSystemTest {
     @Test
     void statxReportsTheBirthTime() throws Exception {
         long before = System.currentTimeMillis() / 1000;
-        long ino = fs.mknod(DaxFileSystem.ROOT, "dev", 0020640, (8 << 8) | 3 | (0x123 << 20), 7, 8);
+        long ino = k.fs.mknod(DaxFileSystem.ROOT, "dev", 0020640, (8 << 8) | 3 | (0x123 << 20), 7, 8);
         Thread.sleep(5);
-        fs.chmod(ino, 0600);
-        ByteBuffer out = send(STATX, ino, args(STATX_IN_SIZE));
+        k.fs.chmod(ino, 0600);
+        ByteBuffer out = k.send(STATX, ino, args(STATX_IN_SIZE));
         assertEquals(0, out.getInt(4));
         assertEquals(OUT_HEADER_SIZE + STATX_OUT_SIZE, out.getInt(0));
         int s = OUT_HEADER_SIZE + STATX_OUT_STAT;
@@ -280,8 +223,8 @@ class KernelFileSystemTest {
         assertEquals(4096, out.getInt(s + SX_BLKSIZE));
         assertEquals(8, out.getInt(s + SX_RDEV_MAJOR));
         assertEquals(0x12303, out.getInt(s + SX_RDEV_MINOR), "new_encode_dev: minor bits 0-7 and 20-31");
-        var a = fs.getattr(ino);
-        var birth = fs.birthTime(ino);
+        var a = k.fs.getattr(ino);
+        var birth = k.fs.birthTime(ino);
         assertTrue(birth.seconds() >= before && birth.seconds() <= a.ctimeSec());
         assertEquals(birth.seconds(), out.getLong(s + SX_BTIME));
         assertEquals(birth.nanos(), out.getInt(s + SX_BTIME + 8));
@@ -290,7 +233,7 @@ class KernelFileSystemTest {
         assertEquals(a.ctimeNsec(), out.getInt(s + SX_CTIME + 8));
         assertEquals(a.mtimeSec(), out.getLong(s + SX_MTIME));
         assertEquals(a.atimeSec(), out.getLong(s + SX_ATIME));
-        assertEquals(-2, send(STATX, 999, args(STATX_IN_SIZE)).getInt(4), "ENOENT for a free inode");
+        assertEquals(-2, k.send(STATX, 999, args(STATX_IN_SIZE)).getInt(4), "ENOENT for a free inode");
     }
     /**
      * FUSE_EXPORT_SUPPORT: a file handle outlives the kernel's inode cache. The kernel finds
@@ -302,33 +245,33 @@ class KernelFileSystemTest {
         ByteBuffer init = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
         init.putInt(0, 7).putInt(4, 45).putInt(12, (int) (EXPORT_SUPPORT | INIT_EXT));
         assertEquals(EXPORT_SUPPORT | INIT_EXT,
-                Integer.toUnsignedLong(send(INIT, 0, init.array()).getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS)));
-        long dir = fs.mkdir(DaxFileSystem.ROOT, "d", 0755, 0, 0);
-        long sub = fs.mkdir(dir, "sub", 0755, 0, 0);
-        long file = fs.create(sub, "f", 0644, 0, 0);
-        int generation = fs.getattr(file).generation();
+                Integer.toUnsignedLong(k.send(INIT, 0, init.array()).getInt(OUT_HEADER_SIZE + INIT_OUT_FLAGS)));
+        long dir = k.fs.mkdir(DaxFileSystem.ROOT, "d", 0755, 0, 0);
+        long sub = k.fs.mkdir(dir, "sub", 0755, 0, 0);
+        long file = k.fs.create(sub, "f", 0644, 0, 0);
+        int generation = k.fs.getattr(file).generation();
 
-        ByteBuffer self = send(LOOKUP, file, name("."));
+        ByteBuffer self = k.send(LOOKUP, file, name("."));
         assertEquals(0, self.getInt(4));
         assertEquals(file, self.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
         assertEquals(generation, self.getLong(OUT_HEADER_SIZE + ENTRY_GENERATION));
         assertEquals(0100644, self.getInt(OUT_HEADER_SIZE + ENTRY_ATTR + ATTR_MODE));
-        ByteBuffer parent = send(LOOKUP, sub, name(".."));
+        ByteBuffer parent = k.send(LOOKUP, sub, name(".."));
         assertEquals(dir, parent.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
-        ByteBuffer root = send(LOOKUP, dir, name(".."));
+        ByteBuffer root = k.send(LOOKUP, dir, name(".."));
         assertEquals(ROOT_ID, root.getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
         assertEquals(0, root.getLong(OUT_HEADER_SIZE + ENTRY_GENERATION), "the kernel's root has generation 0");
-        assertEquals(ROOT_ID, send(LOOKUP, ROOT_ID, name("..")).getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
-        assertEquals(-20, send(LOOKUP, file, name("..")).getInt(4), "ENOTDIR: a file has no \"..\"");
-        assertEquals(3, kfs.referencedInodes(), "each entry is a lookup the kernel holds: file, d and the root");
+        assertEquals(ROOT_ID, k.send(LOOKUP, ROOT_ID, name("..")).getLong(OUT_HEADER_SIZE + ENTRY_NODEID));
+        assertEquals(-20, k.send(LOOKUP, file, name("..")).getInt(4), "ENOTDIR: a file has no \"..\"");
+        assertEquals(3, k.kfs.referencedInodes(), "each entry is a lookup the kernel holds: file, d and the root");
 
-        fs.unlink(sub, "f");
-        assertEquals(-2, send(LOOKUP, file, name(".")).getInt(4), "ENOENT (the kernel: ESTALE) once freed");
-        assertEquals(-2, send(LOOKUP, 999, name(".")).getInt(4));
-        assertEquals(-2, send(LOOKUP, 0, name(".")).getInt(4));
-        long reused = fs.create(sub, "g", 0644, 0, 0);
+        k.fs.unlink(sub, "f");
+        assertEquals(-2, k.send(LOOKUP, file, name(".")).getInt(4), "ENOENT (the kernel: ESTALE) once freed");
+        assertEquals(-2, k.send(LOOKUP, 999, name(".")).getInt(4));
+        assertEquals(-2, k.send(LOOKUP, 0, name(".")).getInt(4));
+        long reused = k.fs.create(sub, "g", 0644, 0, 0);
         if (reused == file) {
-            assertTrue(fs.getattr(reused).generation() != generation, "a reused number has a new generation");
+            assertTrue(k.fs.getattr(reused).generation() != generation, "a reused number has a new generation");
         }
     }
     /**
@@ -340,24 +283,24 @@ class KernelFileSystemTest {
     @Test
     void aSetattrThatChangesNothingDropsPrivilegesAsFileRemovePrivsDoes() throws Exception {
         int noSuchPid = Integer.MAX_VALUE; // no supplementary groups
-        long a = fs.create(DaxFileSystem.ROOT, "a", 06666, 0, 0);
-        long b = fs.create(DaxFileSystem.ROOT, "b", 06676, 0, 0);
-        long c = fs.create(DaxFileSystem.ROOT, "c", 06666, 0, 1001);
+        long a = k.fs.create(DaxFileSystem.ROOT, "a", 06666, 0, 0);
+        long b = k.fs.create(DaxFileSystem.ROOT, "b", 06676, 0, 0);
+        long c = k.fs.create(DaxFileSystem.ROOT, "c", 06666, 0, 1001);
         for (long ino : new long[] {a, b, c}) {
-            ByteBuffer out = sendAs(SETATTR, ino, args(88), 1001, 1001, noSuchPid);
+            ByteBuffer out = k.sendAs(SETATTR, ino, args(88), 1001, 1001, noSuchPid);
             assertEquals(0, out.getInt(4));
-            assertEquals(fs.getattr(ino).mode(), out.getInt(OUT_HEADER_SIZE + ATTR_OUT_ATTR + ATTR_MODE),
+            assertEquals(k.fs.getattr(ino).mode(), out.getInt(OUT_HEADER_SIZE + ATTR_OUT_ATTR + ATTR_MODE),
                     "the reply carries the new mode");
         }
-        assertEquals(0100666, fs.getattr(a).mode(), "outside the group: both bits go");
-        assertEquals(0100676, fs.getattr(b).mode(), "group-execute: both bits go");
-        assertEquals(0102666, fs.getattr(c).mode(), "a member of the group keeps set-group-ID without group-execute");
-        long r = fs.create(DaxFileSystem.ROOT, "r", 06666, 5, 5);
-        sendAs(SETATTR, r, args(88), 0, 0, noSuchPid);
-        assertEquals(0102666, fs.getattr(r).mode(), "root (chown -1 -1): set-user-ID goes, set-group-ID stays");
+        assertEquals(0100666, k.fs.getattr(a).mode(), "outside the group: both bits go");
+        assertEquals(0100676, k.fs.getattr(b).mode(), "group-execute: both bits go");
+        assertEquals(0102666, k.fs.getattr(c).mode(), "a member of the group keeps set-group-ID without group-execute");
+        long r = k.fs.create(DaxFileSystem.ROOT, "r", 06666, 5, 5);
+        k.sendAs(SETATTR, r, args(88), 0, 0, noSuchPid);
+        assertEquals(0102666, k.fs.getattr(r).mode(), "root (chown -1 -1): set-user-ID goes, set-group-ID stays");
         ByteBuffer chmod = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN);
         chmod.putInt(SETATTR_IN_VALID, FATTR_MODE).putInt(SETATTR_IN_MODE, 06644);
-        sendAs(SETATTR, r, chmod.array(), 0, 0, noSuchPid);
-        assertEquals(0106644, fs.getattr(r).mode(), "a chmod is a change, not a kill");
+        k.sendAs(SETATTR, r, chmod.array(), 0, 0, noSuchPid);
+        assertEquals(0106644, k.fs.getattr(r).mode(), "a chmod is a change, not a kill");
     }
 }

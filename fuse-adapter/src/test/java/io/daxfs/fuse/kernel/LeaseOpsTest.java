@@ -1,10 +1,6 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.base.FormatOptions;
-import io.daxfs.devdax.DeviceOpener;
-import io.daxfs.devdax.DeviceOptions;
-import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.options.PermissionPolicy;
 import io.daxfs.lease.LeaseProtocol;
 
@@ -13,11 +9,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -26,14 +17,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static io.daxfs.fuse.kernel.KernelDriver.ioctlOut;
+import static io.daxfs.fuse.kernel.KernelDriver.le;
 import static io.daxfs.lease.LeaseProtocol.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The lease protocol at the FUSE level, without a mount (docs/leases.md): IOCTL, POLL and
@@ -49,77 +37,35 @@ class LeaseOpsTest {
     @TempDir
     Path dir;
 
-    private OpenedDevice device;
-    private DaxFileSystem fs;
-    private KernelFileSystem kfs;
-    private Arena arena;
-    private Path replies;
-    private Request request;
-    private Reply reply;
-    private MemorySegment in;
-    private long unique = 1;
+    private KernelDriver k;
     private int uid;
 
     @BeforeEach
-    void setUp() throws Throwable {
-        device = DeviceOpener.open(dir.resolve("img"), DeviceOptions.builder().createSize(32 << 20).build());
+    void setUp() throws Exception {
+        k = new KernelDriver(dir, (fs, device) ->
+                new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL), LeaseDevice.of(device)));
         Files.setPosixFilePermissions(dir.resolve("img"), PosixFilePermissions.fromString("rw-------"));
-        DaxFileSystem.format(device.region(), FormatOptions.defaults());
-        fs = DaxFileSystem.mount(device.region());
-        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL), LeaseDevice.of(device));
-        arena = Arena.ofConfined();
-        replies = dir.resolve("replies");
-        Files.createFile(replies);
-        MethodHandle open = Linker.nativeLinker().downcallHandle(Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
-        int fd = (int) open.invokeExact(arena.allocateFrom(replies.toString()), 02 | 02000); // O_RDWR | O_APPEND
-        assertTrue(fd >= 0);
-        FuseChannel channel = new FuseChannel(fd);
-        kfs.connect(channel, "");
-        in = arena.allocate(1 << 16);
-        request = new Request(in);
-        reply = new Reply(channel, arena.allocate(1 << 16), FuseChannel.newCallState(arena), arena.allocate(Reply.NOTICE_SIZE));
     }
 
     @AfterEach
     void tearDown() {
-        kfs.disconnect();
-        arena.close();
-        fs.close();
-        device.close();
+        k.close();
     }
 
-    /** Sends one request; returns everything written to the channel meanwhile (replies and notifications). */
-    private ByteBuffer send(int opcode, long nodeid, byte[] args) throws Exception {
-        long before = Files.size(replies);
-        int len = IN_HEADER_SIZE + args.length;
-        in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
-        in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
-        in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
-        in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
-        in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
-        in.set(JAVA_INT_UNALIGNED, IN_GID, uid);
-        in.set(JAVA_INT_UNALIGNED, IN_PID, (int) ProcessHandle.current().pid());
-        MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
-        request.reset(len);
-        kfs.handle(request, reply);
-        byte[] all = Files.readAllBytes(replies);
-        return ByteBuffer.wrap(all, (int) before, (int) (all.length - before)).slice().order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    private static ByteBuffer le(int size) {
-        return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    /** Sends one request from {@link #uid} and this process; returns everything written meanwhile (replies and notifications). */
+    private ByteBuffer send(int opcode, long nodeid, byte[] args) {
+        return k.sendFrom(uid, opcode, nodeid, args);
     }
 
     /** OPEN with open(2) flags; returns the file handle. */
-    private long open(long ino, int flags) throws Exception {
+    private long open(long ino, int flags) {
         ByteBuffer out = send(OPEN, ino, le(8).putInt(0, flags).array());
         assertEquals(0, out.getInt(4));
         return out.getLong(OUT_HEADER_SIZE + OPEN_OUT_FH);
     }
 
     /** An IOCTL of lease command {@code command} with the message body {@code body} (from byte 16). */
-    private ByteBuffer ioctl(long nodeid, long fh, boolean dir, int command, ByteBuffer body) throws Exception {
+    private ByteBuffer ioctl(long nodeid, long fh, boolean dir, int command, ByteBuffer body) {
         ByteBuffer a = le(IOCTL_IN_SIZE + MESSAGE_SIZE);
         a.putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_FLAGS, dir ? IOCTL_DIR : 0)
                 .putInt(IOCTL_IN_CMD, ioctlNumber(command)).putInt(IOCTL_IN_IN_SIZE, MESSAGE_SIZE)
@@ -132,23 +78,8 @@ class LeaseOpsTest {
         return send(IOCTL, nodeid, a.array());
     }
 
-    /** The reply's message (after fuse_out_header and fuse_ioctl_out). */
-    private static ByteBuffer message(ByteBuffer reply) {
-        assertEquals(0, reply.getInt(4), "errno " + -reply.getInt(4));
-        return reply.slice(OUT_HEADER_SIZE + IOCTL_OUT_SIZE, reply.getInt(0) - OUT_HEADER_SIZE - IOCTL_OUT_SIZE)
-                .order(ByteOrder.LITTLE_ENDIAN);
-    }
-
     private ByteBuffer leaseBody(int mode, long offset, long length) {
         return le(24).putInt(0, mode).putLong(8, offset).putLong(16, length);
-    }
-
-    private long file(String name, int bytes) {
-        long ino = fs.create(DaxFileSystem.ROOT, name, 0644, 0, 0);
-        byte[] data = new byte[bytes];
-        java.util.Arrays.fill(data, (byte) 7);
-        fs.write(ino, 0, MemorySegment.ofArray(data), 0, bytes);
-        return ino;
     }
 
     @Test
@@ -161,7 +92,7 @@ class LeaseOpsTest {
 
     @Test
     void foreignIoctlsAndDaemonsWithoutADeviceAnswerEnotty() throws Exception {
-        long ino = file("f", 4096);
+        long ino = k.file("f", 4096);
         long fh = open(ino, 0);
         ByteBuffer a = le(IOCTL_IN_SIZE + 4).putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_CMD, 0x81009431)
                 .putInt(IOCTL_IN_OUT_SIZE, 256);
@@ -169,70 +100,63 @@ class LeaseOpsTest {
         ByteBuffer flags = le(IOCTL_IN_SIZE + 4).putLong(IOCTL_IN_FH, fh).putInt(IOCTL_IN_CMD, 0x80086601)
                 .putInt(IOCTL_IN_OUT_SIZE, 4);
         assertEquals(0, send(IOCTL, ino, flags.array()).getInt(4), "lsattr's FS_IOC_GETFLAGS is ChattrOps's");
-        KernelFileSystem none = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
-        KernelFileSystem keep = kfs;
-        kfs = none;
-        try {
-            assertEquals(-ENOTTY, ioctl(ino, open(ino, 0), false, DEVICE, null).getInt(4));
-        } finally {
-            kfs = keep;
-        }
+        KernelFileSystem none = new KernelFileSystem(k.fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
+        k.servedBy(none, () -> assertEquals(-ENOTTY, ioctl(ino, open(ino, 0), false, DEVICE, null).getInt(4)));
     }
 
     @Test
     void eachOpenHasItsOwnHandleAndALeaseNamesTheExtents() throws Exception {
-        long ino = file("f", 3 * 4096);
+        long ino = k.file("f", 3 * 4096);
         long a = open(ino, 0);
         long b = open(ino, 0);
         assertNotEquals(a, b, "one file handle per open");
-        ByteBuffer d = message(ioctl(ino, a, false, DEVICE, null));
+        ByteBuffer d = ioctlOut(ioctl(ino, a, false, DEVICE, null));
         assertEquals(KIND_FILE, d.getInt(DEV_KIND));
         assertEquals(4096, d.getLong(DEV_MAP_ALIGN));
         byte[] path = new byte[d.getInt(DEV_PATH_LENGTH)];
         d.get(DEV_PATH, path);
         assertEquals(dir.resolve("img").toAbsolutePath().toString(), new String(path, StandardCharsets.UTF_8));
 
-        ByteBuffer l = message(ioctl(ino, a, false, LEASE, leaseBody(MODE_READ, 0, 0)));
+        ByteBuffer l = ioctlOut(ioctl(ino, a, false, LEASE, leaseBody(MODE_READ, 0, 0)));
         assertEquals(3 * 4096, l.getLong(LR_LENGTH));
         assertEquals(1, l.getInt(LR_COUNT));
         assertEquals(0, l.getLong(LR_PIECES), "file offset");
         assertEquals(3 * 4096, l.getLong(LR_PIECES + 16), "length");
         assertEquals(LR_PIECES + PIECE_SIZE, l.getInt(H_LENGTH));
-        assertEquals(1, fs.leases().count());
+        assertEquals(1, k.fs.leases().count());
 
         assertEquals(-EACCES, ioctl(ino, a, false, LEASE, leaseBody(MODE_WRITE, 0, 0)).getInt(4),
                 "a write lease on a read-only descriptor");
         assertEquals(0, send(RELEASE, ino, le(24).putLong(RELEASE_IN_FH, b).array()).getInt(4));
-        assertEquals(1, fs.leases().count(), "the other open's release leaves a's lease");
+        assertEquals(1, k.fs.leases().count(), "the other open's release leaves a's lease");
         assertEquals(0, send(RELEASE, ino, le(24).putLong(RELEASE_IN_FH, a).array()).getInt(4));
-        assertEquals(0, fs.leases().count(), "a's release drops it");
+        assertEquals(0, k.fs.leases().count(), "a's release drops it");
     }
 
     @Test
     void aCallerWhoMayNotOpenTheDeviceLearnsNothing() throws Exception {
-        long ino = file("f", 4096);
+        long ino = k.file("f", 4096);
         long fh = open(ino, 0);
         uid = 12345;
         assertEquals(-EACCES, ioctl(ino, fh, false, DEVICE, null).getInt(4));
         assertEquals(-EACCES, ioctl(ino, fh, false, LEASE, leaseBody(MODE_READ, 0, 0)).getInt(4));
         assertEquals(-EACCES, ioctl(ROOT_ID, 1, true, LIST, le(8)).getInt(4));
-        assertEquals(0, fs.leases().count());
+        assertEquals(0, k.fs.leases().count());
     }
 
     @Test
     void aBreakWakesThePollerAndPollSaysPollpri() throws Exception {
-        long ino = file("f", 2 * 4096);
+        long ino = k.file("f", 2 * 4096);
         long fh = open(ino, 0);
-        message(ioctl(ino, fh, false, LEASE, leaseBody(MODE_READ, 0, 0)));
+        ioctlOut(ioctl(ino, fh, false, LEASE, leaseBody(MODE_READ, 0, 0)));
         ByteBuffer poll = le(24).putLong(POLL_IN_FH, fh).putLong(POLL_IN_KH, 77).putInt(POLL_IN_FLAGS, POLL_SCHEDULE_NOTIFY)
                 .putInt(POLL_IN_EVENTS, LeaseOps.POLLPRI);
         ByteBuffer p = send(POLL, ino, poll.array());
         assertEquals(LeaseOps.DEFAULT_POLLMASK, p.getInt(OUT_HEADER_SIZE), "not broken: a plain regular file");
 
-        long before = Files.size(replies);
-        fs.truncate(ino, 0); // as a SETATTR from another process would
-        ByteBuffer n = ByteBuffer.wrap(Files.readAllBytes(replies)).order(ByteOrder.LITTLE_ENDIAN).position((int) before)
-                .slice().order(ByteOrder.LITTLE_ENDIAN);
+        long before = k.writtenSoFar();
+        k.fs.truncate(ino, 0); // as a SETATTR from another process would
+        ByteBuffer n = k.writtenSince(before);
         assertEquals(OUT_HEADER_SIZE + 8, n.getInt(0), "FUSE_NOTIFY_POLL");
         assertEquals(NOTIFY_POLL, n.getInt(4));
         assertEquals(0, n.getLong(8), "unique 0: a notification");
@@ -240,12 +164,12 @@ class LeaseOpsTest {
 
         p = send(POLL, ino, poll.array());
         assertEquals(LeaseOps.DEFAULT_POLLMASK | LeaseOps.POLLPRI, p.getInt(OUT_HEADER_SIZE));
-        ByteBuffer st = message(ioctl(ino, fh, false, STATUS, le(8)));
+        ByteBuffer st = ioctlOut(ioctl(ino, fh, false, STATUS, le(8)));
         assertEquals(1, st.getInt(ST_COUNT));
         assertEquals(1, st.getInt(ST_BROKEN));
         assertEquals(STATE_BROKEN, st.getInt(ST_RECORDS + STR_STATE));
 
-        ByteBuffer ls = message(ioctl(ROOT_ID, 1, true, LIST, le(8)));
+        ByteBuffer ls = ioctlOut(ioctl(ROOT_ID, 1, true, LIST, le(8)));
         assertEquals(1, ls.getInt(LS_COUNT));
         assertEquals(2 * 4096, ls.getLong(LS_HELD_BUSY));
         assertEquals(ino, ls.getLong(LS_RECORDS + LSR_INO));
@@ -254,16 +178,16 @@ class LeaseOpsTest {
         assertEquals(ProcessHandle.current().pid(), ls.getInt(LS_RECORDS + LSR_PID));
         assertEquals(-EINVAL, ioctl(ino, fh, false, LIST, le(8)).getInt(4), "LIST is for the mount's root");
 
-        ByteBuffer u = message(ioctl(ino, fh, false, UNLEASE, le(8)));
+        ByteBuffer u = ioctlOut(ioctl(ino, fh, false, UNLEASE, le(8)));
         assertEquals(1, u.getInt(R_DONE));
-        assertEquals(0, fs.internals().busyExtents().busyBlocks(), "released: the blocks clear");
+        assertEquals(0, k.fs.internals().busyExtents().busyBlocks(), "released: the blocks clear");
     }
 
     @Test
     void releasingAWriteLeaseInvalidatesTheMountsPagesOfItsRange() throws Exception {
-        long ino = file("f", 4 * 4096);
+        long ino = k.file("f", 4 * 4096);
         long fh = open(ino, 2); // O_RDWR
-        message(ioctl(ino, fh, false, LEASE, leaseBody(MODE_WRITE, 4096, 2 * 4096)));
+        ioctlOut(ioctl(ino, fh, false, LEASE, leaseBody(MODE_WRITE, 4096, 2 * 4096)));
         ByteBuffer all = send(RELEASE, ino, le(24).putLong(RELEASE_IN_FH, fh).array());
         // The notification (sent by the notifier thread, waited for) comes before the reply.
         assertEquals(OUT_HEADER_SIZE + 24, all.getInt(0));
@@ -272,6 +196,6 @@ class LeaseOpsTest {
         assertEquals(4096, all.getLong(OUT_HEADER_SIZE + 8), "offset");
         assertEquals(2 * 4096, all.getLong(OUT_HEADER_SIZE + 16), "length");
         assertEquals(0, all.getInt(OUT_HEADER_SIZE + 24 + 4), "then the RELEASE reply");
-        assertEquals(0, fs.leases().count());
+        assertEquals(0, k.fs.leases().count());
     }
 }

@@ -1,10 +1,6 @@
 package io.daxfs.fuse.kernel;
 
 import io.daxfs.core.DaxFileSystem;
-import io.daxfs.core.base.FormatOptions;
-import io.daxfs.devdax.DeviceOpener;
-import io.daxfs.devdax.DeviceOptions;
-import io.daxfs.devdax.OpenedDevice;
 import io.daxfs.fuse.options.PermissionPolicy;
 
 import org.HdrHistogram.Histogram;
@@ -13,11 +9,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -29,11 +21,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static io.daxfs.fuse.kernel.FuseAbi.*;
+import static io.daxfs.fuse.kernel.KernelDriver.ioctlOut;
+import static io.daxfs.fuse.kernel.KernelDriver.le;
 import static io.daxfs.lease.LeaseProtocol.*;
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,69 +39,26 @@ class StatsOpsTest {
     @TempDir
     Path dir;
 
-    private OpenedDevice device;
-    private DaxFileSystem fs;
-    private KernelFileSystem kfs;
-    private Arena arena;
-    private Path replies;
-    private Request request;
-    private Reply reply;
-    private MemorySegment in;
-    private long unique = 1;
+    private KernelDriver k;
     private int uid;
 
     @BeforeEach
-    void setUp() throws Throwable {
-        device = DeviceOpener.open(dir.resolve("img"), DeviceOptions.builder().createSize(32 << 20).build());
-        DaxFileSystem.format(device.region(), FormatOptions.defaults());
-        fs = DaxFileSystem.mount(device.region());
+    void setUp() {
         // No lease device: the io_uring front end's case. STATS is served all the same.
-        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL));
-        arena = Arena.ofShared();
-        replies = dir.resolve("replies");
-        Files.createFile(replies);
-        MethodHandle open = Linker.nativeLinker().downcallHandle(Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
-        int fd = (int) open.invokeExact(arena.allocateFrom(replies.toString()), 02 | 02000); // O_RDWR | O_APPEND
-        assertTrue(fd >= 0);
-        FuseChannel channel = new FuseChannel(fd);
-        kfs.connect(channel, "");
-        in = arena.allocate(1 << 16);
-        request = new Request(in);
-        reply = new Reply(channel, arena.allocate(1 << 16), FuseChannel.newCallState(arena), arena.allocate(Reply.NOTICE_SIZE));
+        k = new KernelDriver(dir);
     }
 
     @AfterEach
     void tearDown() {
-        kfs.disconnect();
-        arena.close();
-        fs.close();
-        device.close();
+        k.close();
     }
 
-    private ByteBuffer send(int opcode, long nodeid, byte[] args) throws Exception {
-        long before = Files.size(replies);
-        int len = IN_HEADER_SIZE + args.length;
-        in.set(JAVA_INT_UNALIGNED, IN_LEN, len);
-        in.set(JAVA_INT_UNALIGNED, IN_OPCODE, opcode);
-        in.set(JAVA_LONG_UNALIGNED, IN_UNIQUE, unique++);
-        in.set(JAVA_LONG_UNALIGNED, IN_NODEID, nodeid);
-        in.set(JAVA_INT_UNALIGNED, IN_UID, uid);
-        in.set(JAVA_INT_UNALIGNED, IN_GID, uid);
-        in.set(JAVA_INT_UNALIGNED, IN_PID, (int) ProcessHandle.current().pid());
-        MemorySegment.copy(MemorySegment.ofArray(args), 0, in, IN_HEADER_SIZE, args.length);
-        request.reset(len);
-        kfs.handle(request, reply);
-        byte[] all = Files.readAllBytes(replies);
-        return ByteBuffer.wrap(all, (int) before, (int) (all.length - before)).slice().order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    private static ByteBuffer le(int size) {
-        return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    private ByteBuffer send(int opcode, long nodeid, byte[] args) {
+        return k.sendFrom(uid, opcode, nodeid, args);
     }
 
     /** One STATS page from {@code cursor}: the reply (check its errno) as the kernel returns it. */
-    private ByteBuffer statsPage(long cursor) throws Exception {
+    private ByteBuffer statsPage(long cursor) {
         ByteBuffer a = le(IOCTL_IN_SIZE + MESSAGE_SIZE);
         a.putInt(IOCTL_IN_FLAGS, IOCTL_DIR).putInt(IOCTL_IN_CMD, ioctlNumber(STATS)).putInt(IOCTL_IN_IN_SIZE, MESSAGE_SIZE)
                 .putInt(IOCTL_IN_OUT_SIZE, MESSAGE_SIZE);
@@ -119,12 +66,6 @@ class StatsOpsTest {
                 .putShort(IOCTL_IN_SIZE + H_COMMAND, (short) STATS).putInt(IOCTL_IN_SIZE + H_LENGTH, Q_SIZE)
                 .putLong(IOCTL_IN_SIZE + Q_AFTER, cursor);
         return send(IOCTL, ROOT_ID, a.array());
-    }
-
-    private static ByteBuffer message(ByteBuffer reply) {
-        assertEquals(0, reply.getInt(4), "errno " + -reply.getInt(4));
-        return reply.slice(OUT_HEADER_SIZE + IOCTL_OUT_SIZE, reply.getInt(0) - OUT_HEADER_SIZE - IOCTL_OUT_SIZE)
-                .order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Every record of a whole STATS answer, by (type, key or busy reason), each a slice of its page. */
@@ -141,14 +82,14 @@ class StatsOpsTest {
         }
     }
 
-    private Stats stats() throws Exception {
+    private Stats stats() {
         ByteBuffer summary = null;
         ByteBuffer space = null;
         Map<String, ByteBuffer> busy = new HashMap<>();
         Map<Integer, ByteBuffer> latency = new HashMap<>();
         long cursor = 0;
         for (int pages = 1; ; pages++) {
-            ByteBuffer m = message(statsPage(cursor));
+            ByteBuffer m = ioctlOut(statsPage(cursor));
             assertEquals(MAGIC, m.getInt(H_MAGIC));
             assertEquals(STATS, m.getShort(H_COMMAND));
             assertEquals(m.limit(), m.getInt(H_LENGTH), "the header's length is the reply's");
@@ -182,27 +123,19 @@ class StatsOpsTest {
         }
     }
 
-    private long file(String name, int bytes) {
-        long ino = fs.create(DaxFileSystem.ROOT, name, 0644, 0, 0);
-        byte[] data = new byte[bytes];
-        java.util.Arrays.fill(data, (byte) 7);
-        fs.write(ino, 0, MemorySegment.ofArray(data), 0, bytes);
-        return ino;
-    }
-
-    private ByteBuffer write(long ino, long offset, int size) throws Exception {
+    private ByteBuffer write(long ino, long offset, int size) {
         ByteBuffer a = le(WRITE_IN_SIZE + size).putLong(IO_IN_OFFSET, offset).putInt(IO_IN_SIZE, size);
         return send(WRITE, ino, a.array());
     }
 
-    private ByteBuffer read(long ino, long offset, int size) throws Exception {
+    private ByteBuffer read(long ino, long offset, int size) {
         ByteBuffer a = le(WRITE_IN_SIZE).putLong(IO_IN_OFFSET, offset).putInt(IO_IN_SIZE, size);
         return send(READ, ino, a.array());
     }
 
     @Test
     void nWritesGiveNWriteRequestsAndTheirBytes() throws Exception {
-        long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
+        long ino = k.fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
         Stats before = stats();
         for (int i = 0; i < 370; i++) {
             assertEquals(0, write(ino, i % 100 * 4096L, 4096).getInt(4));
@@ -234,18 +167,18 @@ class StatsOpsTest {
                 "the first write of each of the 100 blocks allocated it: one commit each");
         assertEquals(0, after.summary.getLong(SU_OPEN_FILES));
         assertEquals(4096, after.space.getLong(SP_BLOCK_SIZE));
-        assertEquals(fs.statfs().totalInodes() - fs.statfs().freeInodes(),
+        assertEquals(k.fs.statfs().totalInodes() - k.fs.statfs().freeInodes(),
                 after.space.getLong(SP_TOTAL_INODES) - after.space.getLong(SP_FREE_INODES));
-        assertEquals(fs.internals().blockAllocator().freeBlocks(), after.space.getLong(SP_FREE_BLOCKS));
+        assertEquals(k.fs.internals().blockAllocator().freeBlocks(), after.space.getLong(SP_FREE_BLOCKS));
         assertTrue(after.space.getLong(SP_LARGEST_FREE) > 0 && after.space.getLong(SP_FREE_EXTENTS) >= 1);
     }
 
     @Test
     void aTruncateUnderAReadInFlightShowsBusyBytesWithTheReasonRead() throws Exception {
-        long ino = file("f", 64 << 10);
+        long ino = k.file("f", 64 << 10);
         CountDownLatch atCopy = new CountDownLatch(1);
         CountDownLatch go = new CountDownLatch(1);
-        fs.internals().pausePoints().install("read.mapped", i -> {
+        k.fs.internals().pausePoints().install("read.mapped", i -> {
             atCopy.countDown();
             try {
                 go.await(30, TimeUnit.SECONDS);
@@ -253,11 +186,11 @@ class StatsOpsTest {
                 Thread.currentThread().interrupt();
             }
         });
-        Thread reader = Thread.ofPlatform().start(() -> fs.read(ino, 0, MemorySegment.ofArray(new byte[64 << 10]), 0, 64 << 10));
+        Thread reader = Thread.ofPlatform().start(() -> k.fs.read(ino, 0, MemorySegment.ofArray(new byte[64 << 10]), 0, 64 << 10));
         try {
             assertTrue(atCopy.await(30, TimeUnit.SECONDS), "the read holds its reference");
             assertEquals(1, stats().busy.get("read").getLong(BU_REFERENCES), "one read in flight");
-            fs.truncate(ino, 0); // frees the 64 KiB under the read: busy until it is done
+            k.fs.truncate(ino, 0); // frees the 64 KiB under the read: busy until it is done
             Stats s = stats();
             assertEquals(64 << 10, s.busyBytes("read"), "the truncated blocks are busy: a read copies from them");
             assertEquals(1, s.busy.get("read").getLong(BU_EXTENTS));
@@ -266,7 +199,7 @@ class StatsOpsTest {
         } finally {
             go.countDown();
             reader.join();
-            fs.internals().pausePoints().clear();
+            k.fs.internals().pausePoints().clear();
         }
         Stats s = stats();
         assertEquals(0, s.busyBytes("read"), "the read is done: the blocks are free again");
@@ -275,7 +208,7 @@ class StatsOpsTest {
 
     @Test
     void manyOpcodesArePagedWithoutLosingOrRepeatingOne() throws Exception {
-        long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
+        long ino = k.fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
         int sent = 0;
         for (int op = 1; op < RequestStats.OPCODES; op++) {
             if (op == FORGET || op == BATCH_FORGET || op == INTERRUPT || op == NOTIFY_REPLY || op == INIT
@@ -298,10 +231,10 @@ class StatsOpsTest {
     @Test
     void anyoneMayAskForStatisticsButNotForTheLeaseList() throws Exception {
         Files.setPosixFilePermissions(dir.resolve("img"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        KernelFileSystem keep = kfs;
-        kfs = new KernelFileSystem(fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL), LeaseDevice.of(device));
+        KernelFileSystem leases = new KernelFileSystem(k.fs, KernelOptions.defaults(PermissionPolicy.DAEMON_ACL),
+                LeaseDevice.of(k.device));
         uid = 12345; // may not open the image
-        try {
+        k.servedBy(leases, () -> {
             assertEquals(0, statsPage(0).getInt(4), "STATS: counts and sizes, for anyone who can open the mount");
             ByteBuffer a = le(IOCTL_IN_SIZE + MESSAGE_SIZE);
             a.putInt(IOCTL_IN_FLAGS, IOCTL_DIR).putInt(IOCTL_IN_CMD, ioctlNumber(LIST)).putInt(IOCTL_IN_IN_SIZE, MESSAGE_SIZE)
@@ -309,10 +242,7 @@ class StatsOpsTest {
             a.putInt(IOCTL_IN_SIZE + H_MAGIC, MAGIC).putShort(IOCTL_IN_SIZE + H_VERSION, (short) VERSION)
                     .putShort(IOCTL_IN_SIZE + H_COMMAND, (short) LIST).putInt(IOCTL_IN_SIZE + H_LENGTH, Q_SIZE);
             assertEquals(-13, send(IOCTL, ROOT_ID, a.array()).getInt(4), "LIST names holders and files: EACCES");
-        } finally {
-            uid = 0;
-            kfs = keep;
-        }
+        });
     }
 
     @Test

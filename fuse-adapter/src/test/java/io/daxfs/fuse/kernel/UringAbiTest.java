@@ -9,10 +9,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The io_uring half of {@link UringAbi} against the installed {@code <linux/io_uring.h>}, as gcc
@@ -95,30 +93,9 @@ class UringAbiTest {
     @Test
     void everyIoUringConstantMatchesTheInstalledHeader() throws Exception {
         assumeTrue(Files.exists(Path.of("/usr/include/linux/io_uring.h")), "no <linux/io_uring.h> (linux-libc-dev)");
-        Map<String, Long> claims = claims();
-        StringBuilder c = new StringBuilder("#define _GNU_SOURCE\n#include <linux/io_uring.h>\n#include <stddef.h>\n"
+        HeaderProbe.assertClaims(tmp, "#define _GNU_SOURCE\n#include <linux/io_uring.h>\n#include <stddef.h>\n"
                 + "#include <stdio.h>\n#include <errno.h>\n#include <poll.h>\n#include <sys/mman.h>\n"
-                + "#include <sys/eventfd.h>\n#include <sys/syscall.h>\nint main(void) {\n");
-        int i = 0;
-        for (String expr : claims.keySet()) {
-            c.append("  printf(\"%d %lld\\n\", ").append(i++).append(", (long long) (").append(expr).append("));\n");
-        }
-        c.append("  return 0;\n}\n");
-        Files.writeString(tmp.resolve("abi.c"), c);
-        Process gcc = new ProcessBuilder("gcc", "-o", "abi", "abi.c").directory(tmp.toFile()).inheritIO().start();
-        assumeTrue(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0, "gcc could not compile the probe");
-        Process run = new ProcessBuilder("./abi").directory(tmp.toFile()).start();
-        String out = new String(run.getInputStream().readAllBytes());
-        run.waitFor();
-        Map<Integer, Long> truth = new HashMap<>();
-        for (String line : out.strip().split("\n")) {
-            String[] kv = line.split(" ");
-            truth.put(Integer.parseInt(kv[0]), Long.parseLong(kv[1]));
-        }
-        i = 0;
-        for (Map.Entry<String, Long> e : claims.entrySet()) {
-            assertEquals(truth.get(i++), e.getValue(), e.getKey());
-        }
+                + "#include <sys/eventfd.h>\n#include <sys/syscall.h>\n", claims());
     }
 
     /** The FUSE-over-io_uring header as include/uapi/linux/fuse.h (7.42) lays it out. */

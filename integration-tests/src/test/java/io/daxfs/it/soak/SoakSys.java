@@ -9,6 +9,8 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
+import static io.daxfs.it.Posix.rethrow;
+
 /**
  * The system calls of the kill -9 soak's workload, one downcall each (java.lang.foreign), so
  * that every logged operation is exactly the calls it names and each failure carries its errno.
@@ -236,15 +238,5 @@ final class SoakSys implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        throw new IllegalStateException(t);
     }
 }
