@@ -109,10 +109,14 @@ final class LeaseProcess implements AutoCloseable {
         });
     }
 
+    /** The Python client in the checkout (lease-client/python). */
+    private static Path client() {
+        return Path.of(System.getProperty("daxfs.root", "..")).resolve("lease-client/python").toAbsolutePath();
+    }
+
     /** The Python holder: {@code mode} is read, write or watch (a read lease checked in a loop). */
     static LeaseProcess python(Path file, String mode) {
-        Path client = Path.of(System.getProperty("daxfs.root", "..")).resolve("lease-client/python").toAbsolutePath();
-        return new LeaseProcess(List.of(Daxfs.PYTHON, "-u", "-c", HOLDER, client.toString(), file.toString(), mode));
+        return new LeaseProcess(List.of(Daxfs.PYTHON, "-u", "-c", HOLDER, client().toString(), file.toString(), mode));
     }
 
     /**
@@ -121,7 +125,7 @@ final class LeaseProcess implements AutoCloseable {
      * (/root, on a fresh machine).
      */
     static Path clientForAnyUser(Path dir) throws IOException {
-        Path client = Path.of(System.getProperty("daxfs.root", "..")).resolve("lease-client/python").toAbsolutePath();
+        Path client = client();
         Path copy = Files.createDirectories(dir.resolve("lease-client-python"));
         Files.copy(client.resolve("daxfs_lease.py"), copy.resolve("daxfs_lease.py"),
                 StandardCopyOption.REPLACE_EXISTING);
