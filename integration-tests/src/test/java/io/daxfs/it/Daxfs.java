@@ -28,9 +28,13 @@ import static org.junit.jupiter.api.Assertions.fail;
  * hanging the build; no test asserts on how long anything takes.
  */
 final class Daxfs {
-    /** JVM flags every daxfs process needs. */
+    /**
+     * JVM flags every daxfs process needs, and the checks the tests turn on: an updated journal
+     * checksum is compared with a full computation (fs-core Sealer).
+     */
     static final List<String> JVM_FLAGS = List.of("--enable-native-access=ALL-UNNAMED",
-            "--sun-misc-unsafe-memory-access=deny", "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED");
+            "--sun-misc-unsafe-memory-access=deny", "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
+            "-Ddaxfs.verifySeals=true");
     /** python3 (the system one if present: a pyenv shim costs a shell start per call). */
     static final String PYTHON = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
     /** Safety net against hangs only. */

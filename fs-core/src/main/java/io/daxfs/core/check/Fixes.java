@@ -83,7 +83,7 @@ final class Fixes {
 
     /** Commits every write, in order, in as few transactions as the journal's slot allows. */
     void commit(Journal journal) {
-        Transaction tx = journal.begin();
+        Transaction tx = repair(journal);
         for (List<Op> group : groups) {
             int bytes = 0;
             for (Op op : group) {
@@ -91,7 +91,7 @@ final class Fixes {
             }
             if (!tx.isEmpty() && !journal.fits(tx, bytes)) {
                 journal.commit(tx);
-                tx = journal.begin();
+                tx = repair(journal);
             }
             for (Op op : group) {
                 switch (op) {
@@ -102,5 +102,12 @@ final class Fixes {
         }
         journal.commit(tx);
         groups.clear();
+    }
+
+    /** A transaction of repairs: its units may not match their stored CRCs, so each is resealed in full. */
+    private static Transaction repair(Journal journal) {
+        Transaction tx = journal.begin();
+        tx.resealFully();
+        return tx;
     }
 }

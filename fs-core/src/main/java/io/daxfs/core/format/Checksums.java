@@ -40,16 +40,30 @@ public final class Checksums {
     public static final int OVERFLOW_CRC = 12;
     /** Inode bytes the CRC does not cover, as [from, to) pairs: size and atime, mtime, ctime and the CRC. */
     private static final int[] INODE_UNCOVERED = {16, 36, 40, 52, 56, 72};
+    /** Bytes of the seed before a unit's own bytes: the UUID and the unit number. */
+    private static final int SEED_BYTES = 24;
 
     /** What kind of unit a checksum protects. */
     public enum Kind {
-        INODE(Geometry.INODE_SIZE), BITMAP(Geometry.BLOCK_SIZE), DIRECTORY(Geometry.BLOCK_SIZE),
-        OVERFLOW(Geometry.BLOCK_SIZE);
+        INODE(Geometry.INODE_SIZE, 0, 16, 36, 40, 52, 56, 72, Geometry.INODE_SIZE),
+        BITMAP(Geometry.BLOCK_SIZE, 0, Geometry.BLOCK_SIZE),
+        DIRECTORY(Geometry.BLOCK_SIZE, 0, DIRECTORY_CRC, DIRECTORY_CRC + 4, Geometry.BLOCK_SIZE),
+        OVERFLOW(Geometry.BLOCK_SIZE, 0, OVERFLOW_CRC, OVERFLOW_CRC + 4, Geometry.BLOCK_SIZE);
 
         private final int size;
+        /** The bytes the CRC covers, as [from, to) pairs in order (the complement of the uncovered ones). */
+        private final int[] covered;
+        /** Length of the message the CRC is computed over: the seed and the covered bytes. */
+        private final int messageBytes;
 
-        Kind(int size) {
+        Kind(int size, int... covered) {
             this.size = size;
+            this.covered = covered;
+            int n = SEED_BYTES;
+            for (int i = 0; i < covered.length; i += 2) {
+                n += covered[i + 1] - covered[i];
+            }
+            this.messageBytes = n;
         }
 
         /** Bytes of one unit. */
@@ -168,6 +182,45 @@ public final class Checksums {
             }
         }
         return (int) c.getValue();
+    }
+
+    /**
+     * The CRC of a unit of {@code kind} whose CRC was {@code crc} once its bytes {@code [at, at
+     * + length)} (offsets in the unit) change by {@code delta[from, from + length)} (old bytes
+     * xor new ones), computed from the change alone ({@link Crc32cDelta}). Equal to {@link
+     * #compute} over the changed unit when {@code crc} was the unit's true CRC; when it was not
+     * (a damaged unit), the result is not either, so the damage stays detectable.
+     *
+     * <p>Overwrites {@code delta[from, from + length)}: the bytes the CRC covers are moved
+     * together, in place, so one CRC and one shift cover the whole change.
+     */
+    public static int updated(Kind kind, int crc, int at, byte[] delta, int from, int length) {
+        java.util.Objects.checkFromIndexSize(at, length, kind.size);
+        java.util.Objects.checkFromIndexSize(from, length, delta.length);
+        int end = at + length;
+        int message = SEED_BYTES; // where the current covered piece starts in the CRC's message
+        int first = -1; // the message position of the first covered byte changed
+        int packed = 0;
+        int[] covered = kind.covered;
+        for (int i = 0; i < covered.length; i += 2) {
+            int a = covered[i];
+            int b = covered[i + 1];
+            int s = Math.max(a, at);
+            int e = Math.min(b, end);
+            if (s < e) {
+                if (first < 0) {
+                    first = message + s - a;
+                }
+                System.arraycopy(delta, from + s - at, delta, from + packed, e - s);
+                packed += e - s;
+            }
+            message += b - a;
+        }
+        if (packed == 0) {
+            return crc;
+        }
+        int register = Crc32cDelta.raw(delta, from, packed);
+        return register == 0 ? crc : crc ^ Crc32cDelta.shift(register, kind.messageBytes - first - packed);
     }
 
     /** The CRC the unit at {@code unitStart} has on {@code media} now. */

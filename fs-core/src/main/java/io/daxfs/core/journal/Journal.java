@@ -88,8 +88,19 @@ public final class Journal {
     private final long slotOffset;
     private final int slotCapacity;
     private final ReentrantLock commitLock = new ReentrantLock();
-    /** Adds the checksum records of a commit; guarded by commitLock. */
-    private final Sealer sealer;
+    /**
+     * Each committing thread's {@link Sealer}: it computes what a transaction changes in its
+     * units' CRCs before the commit lock ({@link Sealer#prepare}) and seals under it.
+     */
+    private final ThreadLocal<Sealer> sealers;
+    /**
+     * The last commit that changed each unit, by {@link Sealer#versionSlot}; guarded by
+     * commitLock. A CRC term prepared outside the lock is used only if no later commit changed
+     * its unit.
+     */
+    private final long[] unitVersions = new long[4096];
+    /** The last transaction applied to its home locations (written under commitLock, read outside it). */
+    private volatile long lastApplied;
     private final LatencyHistogram commitLatency = new LatencyHistogram();
     private final AtomicLong commits = new AtomicLong();
     /** See {@link #slotBuffer}; guarded by commitLock. */
@@ -119,7 +130,7 @@ public final class Journal {
         this.slotOffset = g.journalOffset() + Geometry.BLOCK_SIZE;
         this.slotCapacity = (int) Math.min(Integer.MAX_VALUE - 8, g.journalBytes() - Geometry.BLOCK_SIZE);
         this.nextSeq = nextSeq;
-        this.sealer = new Sealer(checksums, media);
+        this.sealers = ThreadLocal.withInitial(() -> new Sealer(checksums, media));
     }
 
     /** Writes an empty journal (mkfs). */
@@ -152,6 +163,7 @@ public final class Journal {
             applied = pending.seq();
         }
         j.nextSeq = applied + 1;
+        j.lastApplied = applied;
         if (recordErrors) {
             errors.recorder(j::recordError);
         }
@@ -311,6 +323,11 @@ public final class Journal {
         }
         // daxfs stat times one commit in 8 (the clock is not free); a racy read of nextSeq only picks which.
         long start = (nextSeq & 7) == 0 ? System.nanoTime() : 0;
+        Sealer sealer = sealers.get();
+        // Most of sealing runs here, in parallel with other threads' commits: lastApplied is
+        // read before the media, so seal can tell whether what prepare read is still current.
+        sealer.prepare(tx, lastApplied);
+        observer.reached("prepared");
         lockCommit();
         try {
             for (var step : tx.atCommitSteps()) {
@@ -318,7 +335,7 @@ public final class Journal {
             }
             resolveBits(tx);
             resolveDeferred(tx);
-            sealer.seal(tx);
+            sealer.seal(tx, unitVersions);
             ByteBuffer recs = tx.recordBuffer();
             int recordBytes = recs.position();
             int total = SLOT_HEADER + recordBytes + SLOT_TRAILER;
@@ -328,6 +345,7 @@ public final class Journal {
                         + slotCapacity + " bytes");
             }
             long seq = nextSeq++;
+            sealer.stamp(unitVersions, seq);
             ByteBuffer slot = slotBuffer(total);
             slot.putInt(SLOT_MAGIC).putInt(tx.recordCount()).putLong(seq).putLong(total);
             slot.put(recs.array(), 0, recordBytes);
@@ -345,6 +363,7 @@ public final class Journal {
 
             applyRecords(region, slot.array(), SLOT_HEADER, SLOT_HEADER + recordBytes);
             region.fence();
+            lastApplied = seq;
             observer.reached("applied");
 
             markApplied(seq);

@@ -38,6 +38,7 @@ public final class Transaction {
     /** Units marked by their writers for a new CRC at commit: kind, first byte. */
     private List<Seal> seals = List.of();
     private int metaBlocks;
+    private boolean resealFully;
 
     /** A unit whose checksum the commit recomputes ({@link #seal}). */
     record Seal(Checksums.Kind kind, long unitStart) {
@@ -112,6 +113,19 @@ public final class Transaction {
             seals = new ArrayList<>(2);
         }
         seals.add(new Seal(kind, unitStart));
+    }
+
+    /**
+     * Makes the commit compute the CRC of every unit this transaction changes over the whole
+     * unit, instead of updating the stored CRC by the changed bytes ({@link Sealer}): for
+     * repairs, whose units may not match their stored CRCs.
+     */
+    public void resealFully() {
+        resealFully = true;
+    }
+
+    boolean resealsFully() {
+        return resealFully;
     }
 
     /** Counts a metadata block (extent overflow, directory) this transaction allocated. */
