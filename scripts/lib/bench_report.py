@@ -434,7 +434,7 @@ def lease_section(out, meta):
                 row.append(fmt_ratio(r["mib_s"] / base[mode]) if base[mode] else "—")
                 if mode == "seq":
                     row.append(huge_share(r))
-                row.append(f"{r['cached_added_mib']:,.0f} MiB")
+                row.append(f"{round(r['cached_added_mib']) + 0:,d} MiB")  # + 0: no "-0"
                 row.append(f"{r['file_cached_mib']:,.0f} MiB" if t == "daxfs" and r["file_cached_mib"] >= 0 else "—")
             L.append("| " + " | ".join(row) + " |")
     L.append("")
