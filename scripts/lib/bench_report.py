@@ -453,6 +453,15 @@ def lease_section(out, meta):
                  f"/proc/meminfo grew by {huge.get('shmem_huge_added_mib', '?')} MiB while its two files "
                  f"({huge.get('files_mib', '?')} MiB together) were written; the daxfs file: "
                  f"`{huge.get('lease', '?')}`.")
+        try:
+            short = int(huge["shmem_huge_added_mib"]) < int(huge["files_mib"]) // 2
+        except (KeyError, ValueError):
+            short = False
+        if short:
+            L.append("**The kernel gave the huge tmpfs few or no 2 MiB pages**: the \"2 MiB\" rows were "
+                     "not measured on 2 MiB pages (see their 2 MiB-mapped column; "
+                     "/sys/kernel/mm/transparent_hugepage/shmem_enabled and the hugepages-2048kB "
+                     "settings decide).")
         L.append("")
     four = read_tsv(os.path.join(out, "lease", "4k", "pages.txt"))
     if four.get("mount") and "huge=" in four["mount"] and "huge=never" not in four["mount"]:
