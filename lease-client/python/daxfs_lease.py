@@ -90,10 +90,18 @@ class Lease:
             raise OSError(f"{d['path']} is not the device the daxfs daemon mapped")
         prot = mmap.PROT_READ | (mmap.PROT_WRITE if self.write else 0)
         align = d["map_align"]
+        # 2 MiB-congruent: ask for huge pages (a tmpfs mounted huge=advise gives them only to
+        # mappings that ask); best effort, as in the Java client.
+        huge = all(part[3] & CONGRUENT for part in self.parts) and hasattr(mmap, "MADV_HUGEPAGE")
         for file_off, dev_off, length in self.pieces:
             start = dev_off - dev_off % align           # device-DAX maps in units of its alignment
             stop = -(-(dev_off + length) // align) * align
             m = mmap.mmap(self.dev_fd, stop - start, flags=mmap.MAP_SHARED, prot=prot, offset=start)
+            if huge:
+                try:
+                    m.madvise(mmap.MADV_HUGEPAGE)
+                except OSError:
+                    pass
             self.maps.append((file_off, length, m, dev_off - start))
 
     def read(self, offset, n):

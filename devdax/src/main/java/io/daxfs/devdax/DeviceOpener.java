@@ -148,6 +148,12 @@ public final class DeviceOpener {
             }
             FileMapping mapping = mapFile(path, fd, opened.size(), options.readOnly(), arena);
             boolean onTmpfs = !mapping.sync() && isOnMemoryFileSystem(path);
+            if (onTmpfs) {
+                // 2 MiB pages where the tmpfs gives them: huge=always|within_size does anyway,
+                // huge=advise only to mappings that ask. Best effort. Not on a disk file system,
+                // where the advice would make every fault read 2 MiB ahead (docs/leases.md).
+                Posix.madvise(mapping.segment().address(), opened.size(), Posix.MADV_HUGEPAGE);
+            }
             Persistence persistence = onTmpfs
                     ? new Persistence.Volatile()
                     : new Persistence.Force(mapping.segment(), mapping.sync(), Posix.pageSize());

@@ -81,6 +81,8 @@ final class Posix {
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
     static final int MADV_POPULATE_WRITE = 23;
+    /** The range may use transparent huge pages (what a tmpfs mounted huge=advise waits for). */
+    static final int MADV_HUGEPAGE = 14;
 
     // Each downcall handle lives in its own holder class, created on first use: making one costs
     // about 10 ms of method-handle spinning (not kept by the AOT cache), and a mount needs only a
@@ -230,8 +232,9 @@ final class Posix {
     }
 
     /**
-     * madvise(2) without errno: advice is best effort (MADV_POPULATE_WRITE needs Linux 5.14;
-     * older kernels answer EINVAL and nothing changes). Returns the call's result.
+     * madvise(2) without errno: advice is best effort (MADV_POPULATE_WRITE needs Linux 5.14,
+     * MADV_HUGEPAGE a kernel with transparent huge pages; others answer EINVAL and nothing
+     * changes). Returns the call's result.
      */
     static int madvise(long address, long length, int advice) {
         try {

@@ -154,6 +154,42 @@ class RegularFileMappingTest {
         }
     }
 
+    /**
+     * The daemon's mapping of an image on tmpfs asks for 2 MiB pages (what a tmpfs mounted
+     * huge=advise waits for); on a disk file system it does not (the advice would make faults
+     * read 2 MiB ahead). VmFlags "hg" in /proc/self/smaps is MADV_HUGEPAGE.
+     */
+    @Test
+    void anImageOnTmpfsIsMappedAskingForHugePagesAndOneOnDiskIsNot() throws Exception {
+        assumeTrue(Files.isDirectory(Path.of("/sys/kernel/mm/transparent_hugepage")), "no transparent huge pages here");
+        shm = TestSupport.shmDir();
+        assumeTrue(shm != null, "no writable /dev/shm on this machine");
+        Path onShm = shm.resolve("h.img");
+        try (OpenedDevice dev = DeviceOpener.open(onShm, create(4 * MIB))) {
+            assertEquals(PersistenceMode.VOLATILE, dev.persistenceMode());
+            assertTrue(vmFlags(onShm).contains("hg"), "image on tmpfs: " + vmFlags(onShm));
+        }
+        assumeTrue(!DeviceOpener.isOnMemoryFileSystem(dir), "the test's temporary directory is on tmpfs too");
+        Path onDisk = dir.resolve("h.img");
+        try (OpenedDevice dev = DeviceOpener.open(onDisk, create(4 * MIB))) {
+            assertFalse(vmFlags(onDisk).contains("hg"), "image on " + Files.getFileStore(dir).type() + ": " + vmFlags(onDisk));
+        }
+    }
+
+    /** The VmFlags of this process's mapping of {@code file}, from /proc/self/smaps. */
+    private static java.util.List<String> vmFlags(Path file) throws Exception {
+        String name = " " + file.toRealPath();
+        boolean in = false;
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                in = line.endsWith(name);
+            } else if (in && line.startsWith("VmFlags:")) {
+                return java.util.List.of(line.substring("VmFlags:".length()).trim().split("\\s+"));
+            }
+        }
+        throw new AssertionError("no mapping of " + file + " in /proc/self/smaps");
+    }
+
     @Test
     void readOnlyOpenMapsReadOnly() throws Exception {
         Path img = dir.resolve("ro.img");

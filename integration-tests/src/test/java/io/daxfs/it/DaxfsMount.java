@@ -115,7 +115,17 @@ final class DaxfsMount implements AutoCloseable {
      * pages live in the page cache either way.
      */
     static DaxfsMount empty() {
+        return empty("");
+    }
+
+    /**
+     * As {@link #empty()}, the tmpfs mounted with {@code tmpfsOptions} added (e.g.
+     * {@code huge=within_size}); a test that needs them is skipped under -Ddaxfs.it.tmpfs=false.
+     */
+    static DaxfsMount empty(String tmpfsOptions) {
         assumeFuse();
+        assumeTrue(tmpfsOptions.isEmpty() || Boolean.parseBoolean(System.getProperty("daxfs.it.tmpfs", "true")),
+                "tmpfs options " + tmpfsOptions + " asked, but -Ddaxfs.it.tmpfs=false");
         try {
             Path dir = Files.createTempDirectory(Path.of("/tmp"), "daxfs-it-").toRealPath();
             // Readable by all: one test runs daxfs as user nobody in here.
@@ -125,7 +135,8 @@ final class DaxfsMount implements AutoCloseable {
             try {
                 if (Boolean.parseBoolean(System.getProperty("daxfs.it.tmpfs", "true"))) {
                     m.tmpfs = true;
-                    Daxfs.sh("mount -t tmpfs -o size=4g,mode=0755 daxfs-it " + q(dir)).expectSuccess();
+                    Daxfs.sh("mount -t tmpfs -o size=4g,mode=0755" + (tmpfsOptions.isEmpty() ? "" : "," + tmpfsOptions)
+                            + " daxfs-it " + q(dir)).expectSuccess();
                 }
                 Files.createDirectory(m.mnt);
                 return m;

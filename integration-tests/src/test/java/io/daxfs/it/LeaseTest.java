@@ -285,6 +285,41 @@ class LeaseTest {
                 "showing took a lease and gave it back");
     }
 
+    /**
+     * A 2 MiB-congruent lease asks for huge pages on its mapping (madvise MADV_HUGEPAGE: what an
+     * image on a tmpfs mounted huge=advise waits for; docs/leases.md, "Page size"). The Java
+     * client, in this process: its mapping's VmFlags in /proc/self/smaps has "hg".
+     */
+    @Test
+    void aCongruentLeaseMappingAsksForHugePages() throws Exception {
+        assumeTrue(Files.isDirectory(Path.of("/sys/kernel/mm/transparent_hugepage")), "no transparent huge pages here");
+        Path f = m.path("big");
+        shOk("fallocate -l 8M " + q(f)); // allocated at once: 2 MiB-congruent
+        Files.write(f, random(13, 8 * MIB), StandardOpenOption.WRITE);
+        try (io.daxfs.lease.DaxLease lease = io.daxfs.lease.DaxLease.take(f, io.daxfs.lease.DaxLease.Mode.READ, 0, 0)) {
+            assertTrue(lease.hugeAligned(), lease.toString());
+            java.lang.foreign.MemorySegment s = lease.segment();
+            assertEquals(hex(java.util.Arrays.copyOfRange(random(13, 8 * MIB), 5 * MIB, 5 * MIB + 16)),
+                    hex(s.asSlice(5 * MIB, 16).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)), "the advice changes no byte");
+            List<String> flags = vmFlags(s.address());
+            assertTrue(flags.contains("hg"), "the lease's mapping is marked MADV_HUGEPAGE: " + flags);
+        }
+    }
+
+    /** The VmFlags of the mapping of this process that starts at {@code address} (/proc/self/smaps). */
+    private static List<String> vmFlags(long address) throws IOException {
+        String start = Long.toHexString(address) + "-";
+        boolean in = false;
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                in = line.startsWith(start);
+            } else if (in && line.startsWith("VmFlags:")) {
+                return List.of(line.substring("VmFlags:".length()).trim().split("\\s+"));
+            }
+        }
+        throw new AssertionError("no mapping starts at " + start + " in /proc/self/smaps");
+    }
+
     private static void sleep(long millis) {
         try {
             Thread.sleep(millis);

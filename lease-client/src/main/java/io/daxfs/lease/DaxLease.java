@@ -28,8 +28,8 @@ import static io.daxfs.lease.LeaseProtocol.*;
  * grants the lease with its extents (LEASE, repeated if the extents do not fit one reply). The
  * client then opens the device itself - with its own credentials: that is the security
  * boundary - checks it is the file the daemon mapped, reserves one range of address space
- * (aligned to 2 MiB when the extents allow, for huge pages) and maps each extent into place;
- * holes of a read lease read as zeros.
+ * (aligned to 2 MiB when the extents allow, for huge pages: then it also asks for them with
+ * madvise(MADV_HUGEPAGE)) and maps each extent into place; holes of a read lease read as zeros.
  *
  * <p>Rules (docs/leases.md, "Coherence"): bytes written through the mount are in the mapping
  * when write(2) returns; a write-lease holder's stores are visible to read(2) and mmap through
@@ -160,6 +160,12 @@ public final class DaxLease implements AutoCloseable {
                         + " maps in units of " + a + " bytes (device-DAX); see docs/leases.md");
             }
             Native.mmap(at, p.length(), prot, Native.MAP_SHARED | Native.MAP_FIXED, deviceFd, p.deviceOffset());
+            if (congruent) {
+                // Ask for 2 MiB pages: an image on a tmpfs mounted huge=advise gives them only to
+                // mappings that ask (huge=always|within_size and /dev/dax do it anyway). Best
+                // effort: a kernel without transparent huge pages refuses, and that changes nothing.
+                Native.madvise(at, p.length(), Native.MADV_HUGEPAGE);
+            }
         }
         arena = Arena.ofShared();
         MemorySegment s = MemorySegment.ofAddress(base).reinterpret(length, arena, null);

@@ -16,6 +16,10 @@ import java.util.Locale;
  * line. The same loops for every way, so the ways compare fairly:
  * <ul>
  * <li>{@code lease}: the file's range mapped from the device through a read lease ({@link DaxLease});</li>
+ * <li>{@code image}: the same device range mapped without a lease - the lease tells where the file
+ *     lives ({@link DaxLease#describe}) and is released, then the device or image file itself is
+ *     mapped there with {@link FileChannel#map}: the same memory as {@code lease}, with none of
+ *     the lease's machinery, so the two differ only by what the lease adds;</li>
  * <li>{@code mmap}: a shared read-only mapping of the file itself (of the mount, or of tmpfs);</li>
  * <li>{@code read}: pread(2) of the file into a private buffer.</li>
  * </ul>
@@ -25,11 +29,15 @@ import java.util.Locale;
  * so first-touch costs count (page faults, and FUSE READs for the mount). Taking the lease, or
  * opening and mapping the file, comes first and is reported apart ({@code setup_ms}); then the
  * loops are warmed up on private memory - which also lets the JIT finish what the setup gave
- * it, on a machine with few CPUs - and only then the clock starts. The page cache each adds
- * is the change of "Cached" in /proc/meminfo around the timed part (system-wide: other
- * activity shows up in it too).
+ * it, on a machine with few CPUs - and only then the clock starts; it stops when the loop ends,
+ * and unmapping or releasing is reported apart too ({@code teardown_ms}). The page cache each
+ * adds is the change of "Cached" in /proc/meminfo around the timed part (system-wide: other
+ * activity shows up in it too). For the mapping ways, before unmapping, /proc/self/smaps tells
+ * how much of the mapping was resident ({@code resident_mib}) and how much of that was mapped
+ * with 2 MiB pages ({@code pmd_mapped_mib}: ShmemPmdMapped + FilePmdMapped) - whether the run
+ * used huge pages.
  *
- * <pre>java -cp daxfs.jar io.daxfs.lease.LeaseReadBench lease|mmap|read seq|rand FILE [SECONDS]</pre>
+ * <pre>java -cp daxfs.jar io.daxfs.lease.LeaseReadBench lease|image|mmap|read seq|rand FILE [SECONDS]</pre>
  */
 public final class LeaseReadBench {
     private static final int CHUNK = 1 << 20;
@@ -38,9 +46,22 @@ public final class LeaseReadBench {
     private LeaseReadBench() {
     }
 
+    /** What one run measured. */
+    private static final class Run {
+        long setupNanos;
+        long nanos;
+        long bytes;
+        long cachedBefore;
+        long cachedAfter;
+        /** When the measuring ended (after smaps): from here to the unmapping's end is teardown. */
+        long measured;
+        long sink;
+        Smaps.Usage usage = new Smaps.Usage(-1, -1);
+    }
+
     public static void main(String[] args) throws Exception {
         if (args.length < 3) {
-            System.err.println("usage: LeaseReadBench lease|mmap|read seq|rand FILE [SECONDS]");
+            System.err.println("usage: LeaseReadBench lease|image|mmap|read seq|rand FILE [SECONDS]");
             System.exit(2);
         }
         String way = args[0];
@@ -48,59 +69,120 @@ public final class LeaseReadBench {
         Path file = Path.of(args[2]);
         double seconds = args.length > 3 ? Double.parseDouble(args[3]) : 5;
         long size = Files.size(file);
-        long cachedBefore = 0;
+        Run run = new Run();
         long setup0 = System.nanoTime();
-        long setup = 0;
-        long t0;
-        long bytes;
-        long sink;
+        long closed;
         try (Arena arena = Arena.ofShared()) {
             MemorySegment buffer = arena.allocate(CHUNK, 4096);
             switch (way) {
                 case "lease" -> {
                     try (DaxLease lease = DaxLease.take(file, DaxLease.Mode.READ, 0, 0)) {
-                        MemorySegment s = lease.segment();
-                        setup = System.nanoTime() - setup0;
-                        warmUp();
-                        cachedBefore = cachedKib();
-                        t0 = System.nanoTime();
-                        bytes = seq ? sequential(s, buffer) : random(s, buffer, seconds, t0);
-                        sink = buffer.get(ValueLayout.JAVA_LONG, 0);
+                        time(run, setup0, lease.segment(), buffer, seq, seconds);
+                    }
+                }
+                case "image" -> {
+                    DaxLease.Piece range;
+                    Path device;
+                    try (DaxLease lease = DaxLease.describe(file, DaxLease.Mode.READ, 0, 0)) {
+                        range = oneRange(lease);
+                        device = lease.device().path();
+                    } // released: what follows is a plain mapping of the device
+                    if (Files.isRegularFile(device)) {
+                        try (FileChannel c = FileChannel.open(device, StandardOpenOption.READ); Arena map = Arena.ofShared()) {
+                            time(run, setup0, c.map(FileChannel.MapMode.READ_ONLY, range.deviceOffset(), range.length(), map),
+                                    buffer, seq, seconds);
+                        }
+                    } else { // device-DAX, which FileChannel.map refuses: mmap(2) itself, same flags
+                        int fd = Native.open(device.toString(), Native.O_RDONLY);
+                        long at = Native.mmap(0, range.length(), Native.PROT_READ, Native.MAP_SHARED, fd, range.deviceOffset());
+                        try {
+                            time(run, setup0, MemorySegment.ofAddress(at).reinterpret(range.length()), buffer, seq, seconds);
+                        } finally {
+                            Native.munmap(at, range.length());
+                            Native.close(fd);
+                        }
                     }
                 }
                 case "mmap" -> {
                     try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ); Arena map = Arena.ofShared()) {
-                        MemorySegment s = c.map(FileChannel.MapMode.READ_ONLY, 0, size, map);
-                        setup = System.nanoTime() - setup0;
-                        warmUp();
-                        cachedBefore = cachedKib();
-                        t0 = System.nanoTime();
-                        bytes = seq ? sequential(s, buffer) : random(s, buffer, seconds, t0);
-                        sink = buffer.get(ValueLayout.JAVA_LONG, 0);
+                        time(run, setup0, c.map(FileChannel.MapMode.READ_ONLY, 0, size, map), buffer, seq, seconds);
                     }
                 }
                 case "read" -> {
                     try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
-                        setup = System.nanoTime() - setup0;
+                        run.setupNanos = System.nanoTime() - setup0;
                         warmUp();
-                        cachedBefore = cachedKib();
-                        t0 = System.nanoTime();
-                        bytes = seq ? sequentialRead(c, buffer, size) : randomRead(c, buffer, size, seconds, t0);
-                        sink = buffer.get(ValueLayout.JAVA_LONG, 0);
+                        run.cachedBefore = cachedKib();
+                        long t0 = System.nanoTime();
+                        run.bytes = seq ? sequentialRead(c, buffer, size) : randomRead(c, buffer, size, seconds, t0);
+                        run.nanos = System.nanoTime() - t0;
+                        run.cachedAfter = cachedKib();
+                        run.sink = buffer.get(ValueLayout.JAVA_LONG, 0);
+                        run.measured = System.nanoTime();
                     }
                 }
                 default -> throw new IllegalArgumentException("way " + way);
             }
+            closed = System.nanoTime(); // the mapping is unmapped, the lease released, the file closed
         }
-        long end = System.nanoTime();
-        long nanos = end - t0;
-        long cachedAfter = cachedKib();
-        double mibs = bytes / 1048576.0 / (nanos / 1e9);
+        long teardownNanos = closed - run.measured;
+        double mibs = run.bytes / 1048576.0 / (run.nanos / 1e9);
         System.out.printf(Locale.ROOT,
                 "{\"way\": \"%s\", \"mode\": \"%s\", \"bytes\": %d, \"seconds\": %.3f, \"mib_s\": %.1f, \"iops\": %.0f, "
-                        + "\"setup_ms\": %.1f, \"cached_added_mib\": %.1f, \"sink\": %d}%n",
-                way, seq ? "seq" : "rand", bytes, nanos / 1e9, mibs, seq ? 0 : bytes / BLOCK / (nanos / 1e9),
-                setup / 1e6, (cachedAfter - cachedBefore) / 1024.0, sink & 1);
+                        + "\"setup_ms\": %.1f, \"teardown_ms\": %.1f, \"cached_added_mib\": %.1f, "
+                        + "\"resident_mib\": %.1f, \"pmd_mapped_mib\": %.1f, \"sink\": %d}%n",
+                way, seq ? "seq" : "rand", run.bytes, run.nanos / 1e9, mibs, seq ? 0 : run.bytes / BLOCK / (run.nanos / 1e9),
+                run.setupNanos / 1e6, teardownNanos / 1e6, (run.cachedAfter - run.cachedBefore) / 1024.0,
+                mib(run.usage.residentKib()), mib(run.usage.pmdMappedKib()), run.sink & 1);
+    }
+
+    /** KiB as MiB; -1 (unknown, or no mapping) stays -1. */
+    private static double mib(long kib) {
+        return kib < 0 ? -1 : kib / 1024.0;
+    }
+
+    /**
+     * The timed part of a mapping way: {@code s} is mapped (setup ends), the loops are warmed
+     * up, the clock runs over one loop, then smaps tells what backed the mapping. The caller's
+     * unmapping afterwards counts as teardown (from here to the end of main).
+     */
+    private static void time(Run run, long setup0, MemorySegment s, MemorySegment buffer, boolean seq, double seconds)
+            throws IOException {
+        run.setupNanos = System.nanoTime() - setup0;
+        warmUp();
+        run.cachedBefore = cachedKib();
+        long t0 = System.nanoTime();
+        run.bytes = seq ? sequential(s, buffer) : random(s, buffer, seconds, t0);
+        run.nanos = System.nanoTime() - t0;
+        run.cachedAfter = cachedKib();
+        run.sink = buffer.get(ValueLayout.JAVA_LONG, 0);
+        run.usage = Smaps.usage(s.address(), s.byteSize());
+        run.measured = System.nanoTime();
+    }
+
+    /**
+     * The lease's extents as one device range: the {@code image} way maps one range, so the
+     * file must live in device-contiguous extents with no holes (a file fallocated on a fresh
+     * file system does).
+     */
+    static DaxLease.Piece oneRange(DaxLease lease) {
+        DaxLease.Piece range = null;
+        for (DaxLease.Piece p : lease.pieces()) {
+            if (range == null && p.fileOffset() == lease.offset()) {
+                range = p;
+            } else if (range != null && p.fileOffset() == range.fileOffset() + range.length()
+                    && p.deviceOffset() == range.deviceOffset() + range.length()) {
+                range = new DaxLease.Piece(range.fileOffset(), range.deviceOffset(), range.length() + p.length());
+            } else {
+                throw new IllegalArgumentException("the image way needs a file in one device range without holes; "
+                        + lease.file() + " has " + lease.pieces());
+            }
+        }
+        if (range == null || range.length() != lease.length()) {
+            throw new IllegalArgumentException("the image way needs a file without holes; " + lease.file() + " has "
+                    + lease.pieces() + " for " + lease.length() + " bytes");
+        }
+        return range;
     }
 
     /** Copies the whole segment through the buffer, 1 MiB at a time. */

@@ -15,8 +15,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
- * The system calls a lease client makes (Linux, 64-bit): open, close, ioctl, mmap, munmap, poll
- * and statx, through {@link Linker} downcalls that capture errno. Failures throw
+ * The system calls a lease client makes (Linux, 64-bit): open, close, ioctl, mmap, madvise, munmap,
+ * poll and statx, through {@link Linker} downcalls that capture errno. Failures throw
  * {@link LeaseException} with the errno.
  */
 final class Native {
@@ -35,6 +35,8 @@ final class Native {
     static final int MAP_FIXED = 0x10;
     static final int MAP_ANONYMOUS = 0x20;
     static final int MAP_NORESERVE = 0x4000;
+    /** madvise: the range may use transparent huge pages (a tmpfs mounted huge=advise asks for it). */
+    static final int MADV_HUGEPAGE = 14;
     static final short POLLPRI = 2;
     static final int EINTR = 4;
     static final int ENOTTY = 25;
@@ -53,6 +55,7 @@ final class Native {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), ERRNO_OPTION);
     private static final MethodHandle MUNMAP = handle("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG),
             ERRNO_OPTION);
+    private static final MethodHandle MADVISE = handle("madvise", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle POLL = handle("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT),
             ERRNO_OPTION);
     private static final MethodHandle STATX = handle("statx",
@@ -126,6 +129,19 @@ final class Native {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * madvise(2), best effort: returns its result (0, or -1 where the kernel does not take the
+     * advice - no transparent huge pages, an old kernel) and never throws; advice changes
+     * nothing that a caller could observe except speed.
+     */
+    static int madvise(long address, long length, int advice) {
+        try {
+            return (int) MADVISE.invokeExact(address, length, advice);
+        } catch (Throwable t) {
+            return -1;
         }
     }
 
