@@ -116,7 +116,9 @@ final class Sealer {
         for (int u = 0; u < units; u++) {
             preStarts[u] = starts[u];
             preMarked[u] = marked[u];
-            preTerms[u] = term(u, recs, recs.array());
+            // Bitmap blocks are shared by every create and unlink: another commit has nearly
+            // always changed one by the time this one seals, so its term is left to seal.
+            preTerms[u] = kinds[u] == Checksums.Kind.BITMAP ? NO_CRC : term(u, recs, recs.array());
         }
         preUnits = units;
         preEnd = end;
@@ -196,7 +198,7 @@ final class Sealer {
         }
         for (int i = 0; i < preUnits; i++) { // the same unit, touched by the same records: the same term
             if (preStarts[i] == starts[u] && preMarked[i] == marked[u]) {
-                return preTerms[i];
+                return preTerms[i]; // NO_CRC for a bitmap block
             }
         }
         return NO_CRC;
