@@ -96,6 +96,49 @@ final class FileIo {
         return done;
     }
 
+    /** pwritev(2), made on first use like {@link Calls}. */
+    private static final class Vectored {
+        static final MethodHandle PWRITEV = Calls.LINKER.downcallHandle(
+                Calls.LINKER.defaultLookup().find("pwritev").orElseThrow(),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG));
+        /** Three iovecs per thread (zeros, data, zeros), reused: nothing is allocated per call. */
+        static final ThreadLocal<MemorySegment> IOVECS =
+                ThreadLocal.withInitial(() -> java.lang.foreign.Arena.ofAuto().allocate(48, 8));
+    }
+
+    /**
+     * Writes [offset, offset + span) in one pwritev(2): {@code lead} zero bytes, {@code length}
+     * bytes of native memory {@code src} from {@code srcOffset}, and zeros up to {@code span}.
+     * Returns the bytes written: {@code span}, or less if the kernel refused or wrote short
+     * (then the caller writes the range through the mapping). Each run of zeros must be under
+     * {@link ZeroBlock#SIZE} (a write's edges are under a block).
+     */
+    long writePadded(long offset, long span, long lead, MemorySegment src, long srcOffset, long length) {
+        long trail = span - lead - length;
+        Objects.checkFromIndexSize(srcOffset, length, src.byteSize());
+        if (lead < 0 || trail < 0 || lead > ZeroBlock.SIZE || trail > ZeroBlock.SIZE
+                || !src.isNative() || !src.scope().isAlive()) {
+            return 0;
+        }
+        MemorySegment iov = Vectored.IOVECS.get();
+        long zeros = ZeroBlock.ZEROS.address();
+        iov.set(JAVA_LONG, 0, zeros);
+        iov.set(JAVA_LONG, 8, lead);
+        iov.set(JAVA_LONG, 16, src.address() + srcOffset);
+        iov.set(JAVA_LONG, 24, length);
+        iov.set(JAVA_LONG, 32, zeros);
+        iov.set(JAVA_LONG, 40, trail);
+        try {
+            long n = (long) Vectored.PWRITEV.invokeExact(fd, iov.address(), 3, offset);
+            return Math.max(n, 0);
+        } catch (Throwable t) {
+            if (t instanceof Error e) {
+                throw e;
+            }
+            return 0;
+        }
+    }
+
     /** pread or pwrite ({@code call}) until done or refused; returns the bytes moved. */
     private long transfer(MemorySegment call, long offset, MemorySegment memory, long memoryOffset, long length) {
         Objects.checkFromIndexSize(memoryOffset, length, memory.byteSize());

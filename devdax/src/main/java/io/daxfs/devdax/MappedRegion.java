@@ -128,6 +128,29 @@ final class MappedRegion implements PmemRegion {
     }
 
     @Override
+    public void writeZeroPadded(long start, long span, long offset, MemorySegment src, long srcOffset, long length) {
+        checkWritable();
+        Objects.checkFromIndexSize(start, span, size());
+        if (offset < start || length < 0 || offset + length > start + span) {
+            throw new IndexOutOfBoundsException("data [" + offset + ", +" + length + ") outside [" + start + ", +" + span + ")");
+        }
+        if (fileIo != null && span >= FileIo.MIN_LENGTH && src.isNative()) {
+            long written;
+            guard.enter();
+            try {
+                written = fileIo.writePadded(start, span, offset - start, src, srcOffset, length);
+            } finally {
+                guard.exit();
+            }
+            if (written == span) {
+                return;
+            }
+            // Refused or short: the mapping writes it all again (the same bytes, so no harm).
+        }
+        PmemRegion.super.writeZeroPadded(start, span, offset, src, srcOffset, length);
+    }
+
+    @Override
     public void write(long offset, byte[] src, int srcOffset, int length) {
         checkWritable();
         MemorySegment.copy(src, srcOffset, segment, ValueLayout.JAVA_BYTE, offset, length);

@@ -54,6 +54,28 @@ public interface PmemRegion extends AutoCloseable {
     /** Sets {@code length} bytes to {@code value}. */
     void fill(long offset, long length, byte value);
 
+    /**
+     * Writes range [start, start + span) whole: {@code length} bytes of {@code src} from
+     * {@code srcOffset} at {@code offset} (inside the range) and zeros before and after them -
+     * a new block taking a write that covers only part of it. The same bytes as
+     * {@code fill}, {@code write}, {@code fill}, which the default does; an image file's region
+     * does it with one pwritev(2) instead, so the block's page is allocated by the write rather
+     * than by a page fault of the daemon's mapping (docs/devdax.md, "Bulk loads and stores of
+     * image files").
+     */
+    default void writeZeroPadded(long start, long span, long offset, MemorySegment src, long srcOffset, long length) {
+        if (offset > start) {
+            fill(start, offset - start, (byte) 0);
+        }
+        if (length > 0) {
+            write(offset, src, srcOffset, length);
+        }
+        long tail = offset + length;
+        if (start + span > tail) {
+            fill(tail, start + span - tail, (byte) 0);
+        }
+    }
+
     /** Starts writing the range back towards the persistence domain (clwb / msync). */
     void flush(long offset, long length);
 

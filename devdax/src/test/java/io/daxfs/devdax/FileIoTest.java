@@ -94,4 +94,61 @@ class FileIoTest {
         byte[] all = Files.readAllBytes(img);
         assertTrue(all[(int) (2 * MIB)] == 0x5a && all[(int) (4 * MIB - 1)] == 0x5a && all[(int) (4 * MIB)] == 0);
     }
+
+    @Test
+    void zeroPaddedWritesStoreTheBytesOfFillWriteFill() throws Exception {
+        try (OpenedDevice dev = DeviceOpener.open(dir.resolve("p.img"), DeviceOptions.builder().createSize(4 * MIB).build());
+             Arena arena = Arena.ofConfined()) {
+            PmemRegion r = dev.region();
+            Random random = new Random(5);
+            byte[] model = new byte[(int) (4 * MIB)];
+            random.nextBytes(model); // old bytes everywhere: the padding must overwrite them
+            MemorySegment all = arena.allocate(4 * MIB);
+            MemorySegment.copy(model, 0, all, ValueLayout.JAVA_BYTE, 0, model.length);
+            r.write(0, all, 0, 4 * MIB);
+            MemorySegment src = arena.allocate(300_000);
+            for (int round = 0; round < 200; round++) {
+                int blocks = 1 + random.nextInt(round % 3 == 0 ? 40 : 2);
+                long start = 4096L * random.nextInt((int) (4 * MIB / 4096) - blocks);
+                long span = 4096L * blocks;
+                long lead = random.nextInt(4096);
+                long length = random.nextLong(Math.min(span - lead, 300_000 - 7) + 1);
+                byte[] data = new byte[(int) length];
+                random.nextBytes(data);
+                MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 7, data.length);
+                r.writeZeroPadded(start, span, start + lead, src, 7, length);
+                java.util.Arrays.fill(model, (int) start, (int) (start + span), (byte) 0);
+                System.arraycopy(data, 0, model, (int) (start + lead), data.length);
+            }
+            assertArrayEquals(model, r.readView().toArray(ValueLayout.JAVA_BYTE), "the mapping sees every padded write");
+        }
+    }
+
+    @Test
+    void aNewBlockTakingAShortWriteIsNotFaultedIntoTheMapping() throws Exception {
+        Path img = dir.resolve("f.img");
+        try (OpenedDevice dev = DeviceOpener.open(img, DeviceOptions.builder().createSize(8 * MIB).build());
+             Arena arena = Arena.ofConfined()) {
+            PmemRegion r = dev.region();
+            MemorySegment src = arena.allocate(1024).fill((byte) 0x77);
+            long block = 3 * MIB;
+            r.writeZeroPadded(block, 4096, block + 512, src, 0, 1024);
+            // The store went through the descriptor: the page is backed, but not mapped into this
+            // process (a store through the mapping would have faulted it in; docs/devdax.md).
+            assertTrue(TestSupport.allocatedBytes(img) >= 4096, "the image backs the block");
+            assertTrue(!pagePresent(r.readView().address() + block), "the block's page is not in the mapping");
+        }
+        byte[] all = Files.readAllBytes(img);
+        assertTrue(all[(int) (3 * MIB + 511)] == 0 && all[(int) (3 * MIB + 512)] == 0x77
+                && all[(int) (3 * MIB + 1535)] == 0x77 && all[(int) (3 * MIB + 1536)] == 0);
+    }
+
+    /** Whether virtual address {@code address} of this process has a page mapped (/proc/self/pagemap bit 63). */
+    private static boolean pagePresent(long address) throws Exception {
+        try (java.nio.channels.FileChannel pagemap = java.nio.channels.FileChannel.open(Path.of("/proc/self/pagemap"))) {
+            java.nio.ByteBuffer entry = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            pagemap.read(entry, (address / 4096) * 8);
+            return (entry.getLong(0) & (1L << 63)) != 0;
+        }
+    }
 }

@@ -196,23 +196,21 @@ final class FileWriter {
         return e != null && e.logical() < endBlk;
     }
 
-    /** Writes the part of [offset, end) falling in a new piece, zeroes the rest, flushes. */
+    /**
+     * Writes the part of [offset, end) falling in a new piece, zeroes the rest, flushes. One
+     * store of the whole piece: on an image file that is one pwritev, which allocates the
+     * block's page without the page fault (and the kernel's zeroing of the page) that a store
+     * through the mapping takes, and keeps the block out of the daemon's mapping (docs/devdax.md,
+     * "Bulk loads and stores of image files").
+     */
     private void fillNewBlocks(long[] p, long offset, long end, MemorySegment src, long srcOffset) {
         long pieceStart = p[0] << SHIFT;
         long pieceEnd = (p[0] + p[2]) << SHIFT;
         long dev = p[1] << SHIFT;
         long dataStart = Math.max(offset, pieceStart);
-        long dataEnd = Math.min(end, pieceEnd);
-        if (dataStart > pieceStart) {
-            region.fill(dev, dataStart - pieceStart, (byte) 0);
-        }
-        if (dataEnd > dataStart) {
-            region.write(dev + (dataStart - pieceStart), src, srcOffset + (dataStart - offset), dataEnd - dataStart);
-        }
-        if (pieceEnd > Math.max(dataEnd, dataStart)) {
-            long z = Math.max(dataEnd, dataStart);
-            region.fill(dev + (z - pieceStart), pieceEnd - z, (byte) 0);
-        }
+        long dataEnd = Math.max(dataStart, Math.min(end, pieceEnd));
+        region.writeZeroPadded(dev, pieceEnd - pieceStart, dev + (dataStart - pieceStart),
+                src, srcOffset + (dataStart - offset), dataEnd - dataStart);
         region.flush(dev, pieceEnd - pieceStart);
     }
 
