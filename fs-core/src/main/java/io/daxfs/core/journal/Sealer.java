@@ -17,19 +17,23 @@ import java.util.Arrays;
  * Inodes and bitmap blocks are found by the address of a record; directory and overflow blocks
  * are marked by their writers ({@link Transaction#seal}).
  *
- * <p><b>Updated, not recomputed.</b> A unit whose stored CRC is not 0 gets its new CRC from
- * the old one and the bytes the records change ({@link Checksums#updated}): reading a whole
- * 4 KiB unit to change a few bytes of it was most of a commit's time. That is exact because
- * every covered byte of a unit is changed only by commits, each of which stores the unit's new
- * CRC. A CRC of 0 is where no commit has sealed the unit yet - a fresh directory or overflow
- * block (zeroed when allocated), an inode never used since mkfs - and gets the full
+ * <p><b>Updated, not recomputed.</b> A 4 KiB unit (directory, overflow or bitmap block) whose
+ * stored CRC is not 0 gets its new CRC from the old one and the bytes the records change
+ * ({@link Checksums#updated}): reading a whole 4 KiB unit to change a few bytes of it was most
+ * of a commit's time. That is exact because every covered byte of a unit is changed only by
+ * commits, each of which stores the unit's new CRC, and these blocks are checked when they are
+ * loaded (a damaged one is refused, not changed). A CRC of 0 is where no commit has sealed the
+ * unit yet - a fresh directory or overflow block, zeroed when allocated - and gets the full
  * computation, as do the units of a transaction that {@link Transaction#resealFully reseals
- * fully} (fsck's repairs, which must make a damaged unit's CRC true again).
+ * fully} (fsck's repairs, which must make a damaged unit's CRC true again). Inodes (256 bytes)
+ * are always computed in full: a free inode is not checked when it is allocated again, and a
+ * create that writes it whole must leave a true CRC whatever was there before.
  *
- * <p><b>Mostly before the commit lock.</b> What a transaction's records change in a unit's CRC
+ * <p><b>Mostly before the commit lock.</b> What a transaction's records change in a block's CRC
  * (its term: the update from 0, XORed into the stored CRC at commit) depends only on the bytes
- * they replace. {@link #prepare} computes the terms before the commit lock, in parallel with
- * other threads' commits; {@link #seal}, under the lock, XORs each into the stored CRC. A term
+ * they replace; an inode's CRC, on the inode as the media holds it. {@link #prepare} computes
+ * both before the commit lock, in parallel with other threads' commits; {@link #seal}, under the
+ * lock, XORs each term into the stored CRC and takes each inode's CRC as it is. A prepared value
  * is used only if the bytes it read were still the unit's at seal: no commit since prepare
  * changed the unit (each commit {@link #stamp stamps} the units it changes with its sequence,
  * and prepare notes the last applied sequence before reading), and no record added at commit
@@ -118,7 +122,11 @@ final class Sealer {
             preMarked[u] = marked[u];
             // Bitmap blocks are shared by every create and unlink: another commit has nearly
             // always changed one by the time this one seals, so its term is left to seal.
-            preTerms[u] = kinds[u] == Checksums.Kind.BITMAP ? NO_CRC : term(u, recs, recs.array());
+            preTerms[u] = switch (kinds[u]) {
+                case BITMAP -> NO_CRC;
+                case INODE -> full(u, recs, recs.array()) & 0xFFFF_FFFFL; // the CRC itself: see seal
+                case DIRECTORY, OVERFLOW -> term(u, recs, recs.array());
+            };
         }
         preUnits = units;
         preEnd = end;
@@ -152,7 +160,16 @@ final class Sealer {
             long crcAt = checksums.crcOffset(kinds[u], starts[u]);
             int stored = media.get(MediaOrder.INT, crcAt);
             long crc = NO_CRC;
-            if (!tx.resealsFully() && stored != 0) {
+            if (kinds[u] == Checksums.Kind.INODE) {
+                // Inodes are computed in full (256 bytes, cheap), never updated: a free inode is
+                // not checked when it is allocated again, so its stored CRC may not match what
+                // is there (damage fsck leaves in free inodes), and a create writing it whole must
+                // leave a true CRC. Prepared in full before the lock where it still holds.
+                crc = prepared ? preparedTerm(u, versions) : NO_CRC;
+                if (crc != NO_CRC && VERIFY && crc != (full(u, recs, recordBytes) & 0xFFFF_FFFFL)) {
+                    throw new IllegalStateException("prepared checksum of the inode at byte " + starts[u] + " is stale");
+                }
+            } else if (!tx.resealsFully() && stored != 0) {
                 long term = prepared ? preparedTerm(u, versions) : NO_CRC;
                 if (term == NO_CRC) {
                     term = term(u, recs, recordBytes);
