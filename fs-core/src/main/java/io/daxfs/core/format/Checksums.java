@@ -38,13 +38,12 @@ public final class Checksums {
     public static final int DIRECTORY_CRC = 4;
     /** Byte offset of the CRC in an extent-overflow block's header. */
     public static final int OVERFLOW_CRC = 12;
-    /** Inode bytes the CRC does not cover, as [from, to) pairs: size and atime, mtime, ctime and the CRC. */
-    private static final int[] INODE_UNCOVERED = {16, 36, 40, 52, 56, 72};
     /** Bytes of the seed before a unit's own bytes: the UUID and the unit number. */
     private static final int SEED_BYTES = 24;
 
     /** What kind of unit a checksum protects. */
     public enum Kind {
+        /** Not covered: size and atime [16, 36), mtime [40, 52), ctime and the CRC [56, 72). */
         INODE(Geometry.INODE_SIZE, 0, 16, 36, 40, 52, 56, 72, Geometry.INODE_SIZE),
         BITMAP(Geometry.BLOCK_SIZE, 0, Geometry.BLOCK_SIZE),
         DIRECTORY(Geometry.BLOCK_SIZE, 0, DIRECTORY_CRC, DIRECTORY_CRC + 4, Geometry.BLOCK_SIZE),
@@ -134,21 +133,9 @@ public final class Checksums {
         CRC32C c = new CRC32C();
         c.update(seed);
         c.update(MediaOrder.allocate(8).putLong(0, unitNumber(kind, unitStart)));
-        switch (kind) {
-            case INODE -> {
-                int from = 0;
-                for (int i = 0; i < INODE_UNCOVERED.length; i += 2) {
-                    c.update(unit.slice(from, INODE_UNCOVERED[i] - from));
-                    from = INODE_UNCOVERED[i + 1];
-                }
-                c.update(unit.slice(from, Geometry.INODE_SIZE - from));
-            }
-            case BITMAP -> c.update(unit.slice(0, Geometry.BLOCK_SIZE));
-            case DIRECTORY, OVERFLOW -> {
-                int crc = kind == Kind.DIRECTORY ? DIRECTORY_CRC : OVERFLOW_CRC;
-                c.update(unit.slice(0, crc));
-                c.update(unit.slice(crc + 4, Geometry.BLOCK_SIZE - crc - 4));
-            }
+        int[] covered = kind.covered;
+        for (int i = 0; i < covered.length; i += 2) {
+            c.update(unit.slice(covered[i], covered[i + 1] - covered[i]));
         }
         return (int) c.getValue();
     }
@@ -165,21 +152,9 @@ public final class Checksums {
         for (int i = 0; i < 8; i++) {
             c.update((int) (n >>> (8 * i))); // little endian, as MediaOrder stores it
         }
-        switch (kind) {
-            case INODE -> {
-                int at = 0;
-                for (int i = 0; i < INODE_UNCOVERED.length; i += 2) {
-                    c.update(unit, from + at, INODE_UNCOVERED[i] - at);
-                    at = INODE_UNCOVERED[i + 1];
-                }
-                c.update(unit, from + at, Geometry.INODE_SIZE - at);
-            }
-            case BITMAP -> c.update(unit, from, Geometry.BLOCK_SIZE);
-            case DIRECTORY, OVERFLOW -> {
-                int crc = kind == Kind.DIRECTORY ? DIRECTORY_CRC : OVERFLOW_CRC;
-                c.update(unit, from, crc);
-                c.update(unit, from + crc + 4, Geometry.BLOCK_SIZE - crc - 4);
-            }
+        int[] covered = kind.covered;
+        for (int i = 0; i < covered.length; i += 2) {
+            c.update(unit, from + covered[i], covered[i + 1] - covered[i]);
         }
         return (int) c.getValue();
     }
