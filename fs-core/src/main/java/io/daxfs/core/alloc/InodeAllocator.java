@@ -15,6 +15,14 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <p>{@link #isUsed} runs on every request (the number check of each inode operation), so it
  * takes no lock: the in-use bits are mirrored, under the monitor, into an
  * {@link AtomicLongArray} that it reads alone. It sees every change made before it was called.
+ *
+ * <p>Each thread allocates from a cursor of its own, and a thread's first allocation starts it
+ * in a region of its own ({@link #REGION} numbers; the first thread at number 1). Threads
+ * creating files in parallel then take numbers far apart, so they do not write the same words
+ * of the in-use bits, the same 64-byte line of the on-media inode bitmap, or neighbouring bins
+ * of the hash maps keyed by inode number: each of those would move a cache line between their
+ * cores on every create and every unlink (docs/jmh-results.md, "Two threads and the distance
+ * between cores"). One thread alone allocates exactly as a single rotating cursor would.
  */
 public final class InodeAllocator {
     private final BitSet used;
@@ -25,8 +33,14 @@ public final class InodeAllocator {
     /** {@link #unhold} came before the {@link #release} it answers (a race the caller cannot order). */
     private final BitSet unheldEarly = new BitSet();
     private final long count;
-    private long cursor;
+    /** Each thread's next number to try (bit index); see the class comment. */
+    private final ThreadLocal<int[]> cursors = ThreadLocal.withInitial(this::firstCursor);
+    /** Threads that have allocated here so far; guarded by this. */
+    private int threads;
     private long inUse;
+
+    /** Numbers per region: one 64-byte line of the bitmap (512 bits). */
+    static final int REGION = 512;
 
     private InodeAllocator(BitSet used, long count) {
         this.used = used;
@@ -45,20 +59,41 @@ public final class InodeAllocator {
         return new InodeAllocator(BitSet.valueOf(bits), count);
     }
 
-    /** Reserves the lowest free inode number at or after a rotating cursor; 0 if none. */
-    public synchronized long allocate() {
-        int i = nextAllocatable((int) cursor);
-        if (i >= count) {
-            i = nextAllocatable(0);
+    /**
+     * Reserves the lowest free inode number at or after the calling thread's rotating cursor;
+     * 0 if none.
+     */
+    public long allocate() {
+        int[] cursor = cursors.get();
+        synchronized (this) {
+            int i = nextAllocatable(cursor[0]);
             if (i >= count) {
-                return 0;
+                i = nextAllocatable(0);
+                if (i >= count) {
+                    return 0;
+                }
             }
+            used.set(i);
+            setWord(i, true);
+            cursor[0] = i + 1;
+            inUse++;
+            return i + 1L;
         }
-        used.set(i);
-        setWord(i, true);
-        cursor = i + 1;
-        inUse++;
-        return i + 1L;
+    }
+
+    /**
+     * Where a thread's first allocation starts: the k-th thread to allocate at region
+     * {@code k * 0.618...} of the regions (golden-ratio spacing: any number of threads spread
+     * evenly), the first at 0. A table of fewer than two regions has one.
+     */
+    private synchronized int[] firstCursor() {
+        int k = threads++;
+        long regions = count / REGION;
+        if (regions < 2) {
+            return new int[] {0};
+        }
+        long region = (long) (k * 0.6180339887498949 * regions) % regions;
+        return new int[] {(int) (region * REGION)};
     }
 
     private int nextAllocatable(int from) {

@@ -52,8 +52,15 @@ public final class Directories {
         }
     }
 
-    /** Drops the index of a freed directory. */
+    /**
+     * Drops the index of a freed inode, if it was a loaded directory. Called for every freed
+     * inode, most of them files: the lock-free look first matters, because a remove of an
+     * absent key still locks the first node of its hash bin - another directory's, which other
+     * threads read on every lookup - and moves that node's cache line between cores.
+     */
     public void forget(long ino) {
-        byIno.remove(ino);
+        if (byIno.get(ino) != null) {
+            byIno.remove(ino);
+        }
     }
 }

@@ -89,10 +89,11 @@ public final class Journal {
     private final int slotCapacity;
     private final ReentrantLock commitLock = new ReentrantLock();
     /**
-     * Each committing thread's {@link Sealer}: it computes what a transaction changes in its
-     * units' CRCs before the commit lock ({@link Sealer#prepare}) and seals under it.
+     * Each committing thread's {@link CommitScratch}: its {@link Sealer}, which computes what a
+     * transaction changes in its units' CRCs before the commit lock ({@link Sealer#prepare}) and
+     * seals under it, and the buffer it encodes its slot in.
      */
-    private final ThreadLocal<Sealer> sealers;
+    private final ThreadLocal<CommitScratch> scratch;
     /**
      * The last commit that changed each unit, by {@link Sealer#versionSlot}; guarded by
      * commitLock. A CRC term prepared outside the lock is used only if no later commit changed
@@ -103,8 +104,6 @@ public final class Journal {
     private volatile long lastApplied;
     private final LatencyHistogram commitLatency = new LatencyHistogram();
     private final AtomicLong commits = new AtomicLong();
-    /** See {@link #slotBuffer}; guarded by commitLock. */
-    private byte[] slotBytes = new byte[4096];
     /** Tries for the commit lock before parking: about a commit's length (see lockCommit). */
     private static final int COMMIT_SPINS = 2_000;
     /** Next sequence number; guarded by commitLock. */
@@ -130,7 +129,7 @@ public final class Journal {
         this.slotOffset = g.journalOffset() + Geometry.BLOCK_SIZE;
         this.slotCapacity = (int) Math.min(Integer.MAX_VALUE - 8, g.journalBytes() - Geometry.BLOCK_SIZE);
         this.nextSeq = nextSeq;
-        this.sealers = ThreadLocal.withInitial(() -> new Sealer(checksums, media));
+        this.scratch = ThreadLocal.withInitial(() -> new CommitScratch(new Sealer(checksums, media)));
     }
 
     /** Writes an empty journal (mkfs). */
@@ -323,7 +322,8 @@ public final class Journal {
         }
         // daxfs stat times one commit in 8 (the clock is not free); a racy read of nextSeq only picks which.
         long start = (nextSeq & 7) == 0 ? System.nanoTime() : 0;
-        Sealer sealer = sealers.get();
+        CommitScratch own = scratch.get();
+        Sealer sealer = own.sealer;
         // Most of sealing runs here, in parallel with other threads' commits: lastApplied is
         // read before the media, so seal can tell whether what prepare read is still current.
         sealer.prepare(tx, lastApplied);
@@ -346,7 +346,7 @@ public final class Journal {
             }
             long seq = nextSeq++;
             sealer.stamp(unitVersions, seq);
-            ByteBuffer slot = slotBuffer(total);
+            ByteBuffer slot = own.slot(total, slotCapacity);
             slot.putInt(SLOT_MAGIC).putInt(tx.recordCount()).putLong(seq).putLong(total);
             slot.put(recs.array(), 0, recordBytes);
             CRC32C crc = new CRC32C();
@@ -387,18 +387,6 @@ public final class Journal {
     /** Transactions committed since the mount (empty ones are not commits). */
     public long commits() {
         return commits.get();
-    }
-
-    /**
-     * The buffer a commit encodes its slot in, reused from commit to commit (guarded by the
-     * commit lock) and grown to the largest slot so far: a fresh one per commit was most of
-     * what a create or unlink allocated.
-     */
-    private ByteBuffer slotBuffer(int total) {
-        if (slotBytes.length < total) {
-            slotBytes = new byte[Math.max(total, Math.min(slotCapacity, 2 * slotBytes.length))];
-        }
-        return MediaOrder.wrap(slotBytes);
     }
 
     /**

@@ -514,7 +514,9 @@ public final class XattrStore {
     }
 
     private void forget(long ino) {
-        XattrSet prev = cache.remove(ino);
+        // Looked up first: most freed inodes have no cached set, and a remove of an absent key
+        // still locks its hash bin's first node (see Directories.forget).
+        XattrSet prev = cache.get(ino) == null ? null : cache.remove(ino);
         if (prev != null) {
             cached.addAndGet(-prev.accounted);
         }

@@ -115,4 +115,60 @@ class InodeAllocatorTest {
         assertFalse(a.isUsed(0));
         assertFalse(a.isUsed(a.count() + 1));
     }
+
+    /** The numbers each of {@code threads} threads gets from {@code perThread} allocations. */
+    private static java.util.List<java.util.List<Long>> allocateInThreads(InodeAllocator a, int threads, int perThread)
+            throws InterruptedException {
+        java.util.List<java.util.List<Long>> got = new java.util.ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            java.util.List<Long> mine = new java.util.ArrayList<>();
+            Thread th = new Thread(() -> {
+                for (int i = 0; i < perThread; i++) {
+                    mine.add(a.allocate());
+                }
+            });
+            th.start();
+            th.join(); // one after the other: the k-th thread to allocate is known
+            got.add(mine);
+        }
+        return got;
+    }
+
+    /**
+     * Threads allocating in parallel take numbers in regions of their own, so that they do not
+     * share bitmap words and lines; the first thread starts at the lowest free number.
+     */
+    @Test
+    void eachThreadAllocatesInItsOwnRegion() throws InterruptedException {
+        Geometry g = Geometry.forDevice(64L << 20, 8 * InodeAllocator.REGION);
+        MemorySegment media = MemorySegment.ofArray(new byte[(int) (g.inodeBitmapOffset() + 4096)]);
+        media.set(ValueLayout.JAVA_BYTE, g.inodeBitmapOffset(), (byte) 1); // the root
+        InodeAllocator a = InodeAllocator.load(media, g);
+        var got = allocateInThreads(a, 3, 10);
+        assertEquals(java.util.stream.LongStream.rangeClosed(2, 11).boxed().toList(), got.get(0), "the first thread: from the start");
+        Set<Long> lines = new HashSet<>();
+        Set<Long> all = new HashSet<>();
+        for (var mine : got) {
+            for (int i = 1; i < mine.size(); i++) {
+                assertEquals(mine.get(i - 1) + 1, mine.get(i), "a thread's numbers follow one another: " + mine);
+            }
+            assertTrue(lines.add((mine.get(0) - 1) / InodeAllocator.REGION), "a region per thread: " + got);
+            for (long ino : mine) {
+                assertTrue(all.add(ino), "ino " + ino + " handed out twice");
+            }
+        }
+    }
+
+    /** A thread whose region runs out wraps around, and every number is still handed out once. */
+    @Test
+    void aThreadWrapsAroundWhenItsRegionIsFull() throws InterruptedException {
+        Geometry g = Geometry.forDevice(64L << 20, 2 * InodeAllocator.REGION);
+        MemorySegment media = MemorySegment.ofArray(new byte[(int) (g.inodeBitmapOffset() + 4096)]);
+        InodeAllocator a = InodeAllocator.load(media, g);
+        var got = allocateInThreads(a, 2, InodeAllocator.REGION);
+        Set<Long> all = new HashSet<>();
+        got.forEach(all::addAll);
+        assertEquals(2 * InodeAllocator.REGION, all.size(), "every number once");
+        assertEquals(0, a.allocate(), "none left");
+    }
 }
