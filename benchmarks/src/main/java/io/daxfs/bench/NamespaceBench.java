@@ -38,6 +38,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * </ul>
  * The image is on tmpfs (devdax VOLATILE: flushes are free, fences order), so a journal commit
  * costs its encoding, CRC and stores, not cache-line write-backs.
+ *
+ * <p>The two-thread benchmarks print the machine's core-to-core round trip after each
+ * iteration ({@link Placement}): their figures follow it (docs/jmh-results.md, "Two threads and
+ * the distance between cores").
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -84,6 +88,23 @@ public class NamespaceBench {
         }
     }
 
+    /**
+     * Prints, after each iteration of a two-thread benchmark, the core-to-core round trip
+     * measured then (200 ms of ping-pong by one of the two threads, outside the measured time).
+     */
+    @State(Scope.Thread)
+    public static class Placement {
+        private static final AtomicInteger TEARDOWNS = new AtomicInteger();
+
+        @TearDown(Level.Iteration)
+        public void measure() {
+            if (TEARDOWNS.getAndIncrement() % 2 == 0) {
+                System.out.printf("%n[core-to-core round trip after this iteration: %d ns]%n",
+                        CoreToCore.roundTripNanos(200_000_000L));
+            }
+        }
+    }
+
     /** The next name to look up, per thread. */
     @State(Scope.Thread)
     public static class Cursor {
@@ -109,7 +130,7 @@ public class NamespaceBench {
 
     @Benchmark
     @Threads(2)
-    public void createUnlink_2T(OwnDirectory own) {
+    public void createUnlink_2T(OwnDirectory own, Placement placement) {
         createUnlink(own);
     }
 
@@ -122,14 +143,14 @@ public class NamespaceBench {
     @Benchmark
     @Group("lookupWhileCreating")
     @GroupThreads(1)
-    public long lookup(Cursor c) {
+    public long lookup(Cursor c, Placement placement) {
         return lookupNext(c);
     }
 
     @Benchmark
     @Group("lookupWhileCreating")
     @GroupThreads(1)
-    public void creator(OwnDirectory own) {
+    public void creator(OwnDirectory own, Placement placement) {
         createUnlink(own);
     }
 }
