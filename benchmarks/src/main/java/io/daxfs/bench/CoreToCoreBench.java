@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The machine, not daxfs: how long a cache line takes to go from one core to another and back
- * (a volatile ping-pong between the benchmark thread and a responder thread). Every benchmark
+ * ({@link CoreToCore}: a volatile ping-pong between the benchmark thread and a responder thread). Every benchmark
  * in which two threads share data - NamespaceBench's two threads committing through one
  * journal - moves dozens of lines per operation, so its two-thread figures follow this one.
  *
@@ -33,48 +33,21 @@ import java.util.concurrent.TimeUnit;
 @Fork(1)
 @State(Scope.Benchmark)
 public class CoreToCoreBench {
-    volatile long ping;
-    volatile long pong;
-    private long sent;
-    private Thread responder;
+    private CoreToCore pingPong;
 
     @Setup(Level.Trial)
     public void start() {
-        ping = 0;
-        pong = 0;
-        sent = 0;
-        responder = new Thread(() -> {
-            long seen = 0;
-            while (true) {
-                long v;
-                while ((v = ping) == seen) {
-                    Thread.onSpinWait();
-                }
-                if (v < 0) {
-                    return;
-                }
-                seen = v;
-                pong = v;
-            }
-        }, "core-to-core-responder");
-        responder.setDaemon(true);
-        responder.start();
+        pingPong = new CoreToCore();
     }
 
     @TearDown(Level.Trial)
-    public void stop() throws InterruptedException {
-        ping = -1;
-        responder.join(1_000);
+    public void stop() {
+        pingPong.close();
     }
 
     /** One round trip: a store seen by the other core, and its answer seen back here. */
     @Benchmark
     public long roundTrip() {
-        long v = ++sent;
-        ping = v;
-        while (pong != v) {
-            Thread.onSpinWait();
-        }
-        return v;
+        return pingPong.roundTrip();
     }
 }
