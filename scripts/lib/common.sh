@@ -360,7 +360,7 @@ aot_caches_fresh() {
 # go through the mount, and the cache is written when the daemon exits after the unmount.
 # Needs /dev/fuse and fusermount; without them (or on any failure) it warns and leaves no
 # cache, which only makes mounts start slower. The JVM options must match the daemon's
-# (MountCommand.DAEMON_HEAP) and the class path must be the same absolute jar.
+# (MountCommand.DAEMON_JVM) and the class path must be the same absolute jar.
 build_aot_cache() {
     local jar cache tmp pid ok=0 i
     jar=$(daxfs_jar)
@@ -381,7 +381,7 @@ build_aot_cache() {
     log "training the daemon's start-up cache ($cache)"
     "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -jar "$jar" mkfs --size 64M "$tmp/train.img" >/dev/null 2>&1 &&
         {
-            "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+            "$JAVA_HOME/bin/java" "${DAXFS_JVM_FLAGS[@]}" -Xms64m -Xmx384m -XX:+UseSerialGC \
                 -XX:AOTCacheOutput="$cache.tmp" -Xlog:aot*=off -Xlog:cds*=off \
                 -cp "$jar" io.daxfs.fuse.cli.DaemonMain "$tmp/train.img" "$tmp/mnt" \
                 >"$tmp/daemon.log" 2>&1 &

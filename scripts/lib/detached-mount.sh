@@ -5,7 +5,7 @@
 # and the caller runs the Java command, which knows every form. Otherwise it never returns.
 #
 # Keep in step with fuse-adapter's MountCommand.startDetached (the same steps in Java, for
-# `java -jar daxfs.jar mount`): same daemon JVM options (DAEMON_HEAP unless -Xmx/-XX:MaxRAM is
+# `java -jar daxfs.jar mount`): same daemon JVM options (DAEMON_JVM unless -Xmx/-XX:MaxRAM is
 # given; the daemon's AOT cache while it is fresh), same log file, same messages.
 
 _dm_escape_mount_path() { # as /proc/mounts writes a path: space, tab, newline, backslash octal
@@ -80,7 +80,7 @@ detached_mount() {
 
     local -a jvm=("${DAXFS_JVM_FLAGS[@]}" "${DAXFS_CLI_FLAGS[@]}" "${extra_opts[@]}")
     if [[ " ${extra_opts[*]} " != *" -Xmx"* && " ${extra_opts[*]} " != *" -XX:MaxRAM"* ]]; then
-        jvm+=(-Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1) # MountCommand.DAEMON_HEAP
+        jvm+=(-Xms64m -Xmx384m -XX:+UseSerialGC) # MountCommand.DAEMON_JVM
     fi
     local cache="$_DAXFS_ROOT/fuse-adapter/target/daxfs.aot" # aot_cache, without the fork
     if [[ -f "$cache" && "$cache" -nt "$jar" ]]; then

@@ -31,13 +31,16 @@ import java.util.concurrent.TimeUnit;
 final class MountCommand implements Callable<Integer> {
     static final long READY_TIMEOUT_MS = 60_000;
     /**
-     * Daemon JVM sizing unless the user passes -Xmx (DAXFS_JAVA_OPTS in scripts/daxfs). C1 only
-     * (TieredStopAtLevel=1): the daemon's time goes to system calls and copies, not to Java
-     * code, while C2 compiling the request paths took a fifth of a 2-CPU machine during a
-     * mount's first minutes; small-file creates and unlinks were 30-40% faster without it and
-     * the data path no slower (docs/performance.md).
+     * Daemon JVM options unless the user passes -Xmx (DAXFS_JAVA_OPTS in scripts/daxfs): a small
+     * heap start and the serial collector. The JIT is left tiered, C1 then C2: a served request
+     * runs its Java code cold (the caller and the kernel ran in between), and C2's code is what
+     * makes it short - warm small-file creates 1.2-2.6x and unlinks 1.5-3.9x what the daemon did
+     * C1-only, stats up to 2x (docs/performance.md, "The daemon's compiler"). C2's compiling in
+     * a mount's first seconds is paid early through the start-up cache's method profiles
+     * (JEP 515, trained with these options: scripts/lib/common.sh build_aot_cache). Keep in
+     * step with scripts/lib/detached-mount.sh (DaemonJvmOptionsTest checks both).
      */
-    static final List<String> DAEMON_JVM = List.of("-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+    static final List<String> DAEMON_JVM = List.of("-Xms64m", "-XX:+UseSerialGC");
     /** The smallest default heap, enough for some 300,000 inodes in use. */
     static final long MIN_HEAP_MIB = 384;
     /**

@@ -1,0 +1,61 @@
+package io.daxfs.fuse.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The daemon's JVM options are written in three places: MountCommand (`java -jar daxfs.jar
+ * mount`), scripts/lib/detached-mount.sh (`scripts/daxfs mount`, which starts the daemon without
+ * a JVM of its own) and the start-up cache's training run (scripts/lib/common.sh), whose cache
+ * the JVM only uses when the options agree. They must agree, and none may cap the JIT at C1:
+ * served requests run their code cold, and C1's code made small-file creates and unlinks
+ * 1.2-3.9x slower (docs/performance.md, "The daemon's compiler").
+ */
+class DaemonJvmOptionsTest {
+    private static final Path SCRIPTS = Path.of(System.getProperty("user.dir")).resolveSibling("scripts").resolve("lib");
+
+    /** What MountCommand gives a daemon whose user chose no heap, on a small file system. */
+    private static List<String> mountCommandOptions() {
+        List<String> opts = new ArrayList<>(MountCommand.DAEMON_JVM);
+        opts.add("-Xmx" + MountCommand.MIN_HEAP_MIB + "m");
+        return opts.stream().sorted().toList();
+    }
+
+    /** The -X options of the first line of FILE that contains MARKER. */
+    private static List<String> scriptOptions(String file, String marker) throws Exception {
+        String line = Files.readAllLines(SCRIPTS.resolve(file)).stream().filter(l -> l.contains(marker)).findFirst()
+                .orElseThrow(() -> new AssertionError(file + " has no line with " + marker));
+        return Arrays.stream(line.replaceAll("[()\\\\]", " ").trim().split("\\s+"))
+                .filter(t -> t.startsWith("-X") && !t.startsWith("-XX:AOT") && !t.startsWith("-Xlog"))
+                .sorted().toList();
+    }
+
+    @Test
+    void theDaemonIsNotLimitedToC1() {
+        for (String o : MountCommand.DAEMON_JVM) {
+            assertFalse(o.startsWith("-XX:TieredStopAtLevel") || o.equals("-XX:-TieredCompilation")
+                    || o.equals("-XX:-UseCompiler"), o);
+        }
+    }
+
+    @Test
+    void theScriptedMountStartsTheDaemonAsMountCommandDoes() throws Exception {
+        assertEquals(mountCommandOptions(), scriptOptions("detached-mount.sh", "# MountCommand.DAEMON_JVM"));
+    }
+
+    @Test
+    void theStartUpCacheIsTrainedWithTheDaemonsOptions() throws Exception {
+        List<String> training = scriptOptions("common.sh", "-Xms64m -Xmx384m");
+        assertTrue(training.contains("-Xms64m"), training.toString());
+        assertEquals(mountCommandOptions(), training);
+    }
+}
