@@ -35,6 +35,30 @@ _dm_mounted() {
     return 1
 }
 
+# Sets _dm_heap_mib (no subshell: see "Every $(...) is a fork" below) to the daemon's default
+# heap in MiB, as MountCommand.defaultHeap computes it: 384, or 128 plus
+# 640 bytes per inode the superblock states (a daemon keeps a handle per inode it serves; a
+# million files listed through 384 MiB ran out), at most half the RAM. An image or block device
+# whose first bytes are not a daxfs superblock gets 384 (the daemon says what is wrong with it).
+_dm_default_heap() {
+    local target=$1 magic="" inodes=0 ram_kb=0 k v mib
+    local -a field=()
+    if [[ ( -f "$target" || -b "$target" ) && -r "$target" ]]; then
+        IFS= read -r -N 8 magic <"$target" 2>/dev/null || true
+        if [[ "$magic" == DAXFSv01 ]]; then
+            read -r -a field < <(od -An -v -t u8 -j 96 -N 8 -- "$target" 2>/dev/null) || true
+            [[ "${field[0]:-}" =~ ^[0-9]{1,12}$ ]] && inodes=${field[0]}
+        fi
+    fi
+    while read -r k v _; do
+        [[ "$k" == MemTotal: ]] && { ram_kb=$v; break; }
+    done </proc/meminfo
+    mib=$((128 + inodes * 640 / 1048576))
+    ((ram_kb > 0 && mib > ram_kb / 2048)) && mib=$((ram_kb / 2048))
+    ((mib < 384)) && mib=384
+    _dm_heap_mib=$mib
+}
+
 detached_mount() {
     local jar=$1
     shift
@@ -80,7 +104,8 @@ detached_mount() {
 
     local -a jvm=("${DAXFS_JVM_FLAGS[@]}" "${DAXFS_CLI_FLAGS[@]}" "${extra_opts[@]}")
     if [[ " ${extra_opts[*]} " != *" -Xmx"* && " ${extra_opts[*]} " != *" -XX:MaxRAM"* ]]; then
-        jvm+=(-Xms64m -Xmx384m -XX:+UseSerialGC) # MountCommand.DAEMON_JVM
+        _dm_default_heap "$abs_target"
+        jvm+=(-Xms64m "-Xmx${_dm_heap_mib}m" -XX:+UseSerialGC) # MountCommand.DAEMON_JVM
     fi
     local cache="$_DAXFS_ROOT/fuse-adapter/target/daxfs.aot" # aot_cache, without the fork
     if [[ -f "$cache" && "$cache" -nt "$jar" ]]; then

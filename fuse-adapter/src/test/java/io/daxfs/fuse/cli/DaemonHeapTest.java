@@ -52,4 +52,29 @@ class DaemonHeapTest {
         assertEquals(MountCommand.MIN_HEAP_MIB, mib(MountCommand.defaultHeap(junk)));
         assertEquals(MountCommand.MIN_HEAP_MIB, mib(MountCommand.defaultHeap(dir.resolve("missing"))));
     }
+
+    /**
+     * {@code scripts/daxfs mount} starts the daemon without a JVM of its own
+     * (scripts/lib/detached-mount.sh), so it computes the heap in bash: it must give what
+     * MountCommand gives. It once gave 384 MiB whatever the file system, and a mount of a
+     * million files through it ran out of heap where {@code java -jar daxfs.jar mount} did not.
+     */
+    @Test
+    void theScriptedMountGivesTheSameHeap() throws Exception {
+        Path junk = Files.write(dir.resolve("junk"), new byte[8192]);
+        for (Path target : new Path[] {image(64L << 20, 0), image(1L << 30, 1_001_024), junk, dir.resolve("missing")}) {
+            assertEquals(mib(MountCommand.defaultHeap(target)), scriptHeap(target), target.toString());
+        }
+    }
+
+    private static long scriptHeap(Path target) throws Exception {
+        Path script = Path.of(System.getProperty("user.dir")).resolveSibling("scripts").resolve("lib")
+                .resolve("detached-mount.sh");
+        Process p = new ProcessBuilder("bash", "-c", "set -euo pipefail; source \"$1\"; _dm_default_heap \"$2\"; "
+                + "printf '%s' \"$_dm_heap_mib\"", "bash", script.toString(), target.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assertEquals(0, p.waitFor(), out);
+        return Long.parseLong(out);
+    }
 }
