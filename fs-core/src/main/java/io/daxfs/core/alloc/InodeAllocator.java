@@ -83,8 +83,9 @@ public final class InodeAllocator {
 
     /**
      * Where a thread's first allocation starts: the k-th thread to allocate at region
-     * {@code k * 0.618...} of the regions (golden-ratio spacing: any number of threads spread
-     * evenly), the first at 0. A table of fewer than two regions has one.
+     * {@code k * 0.618...} of the regions, wrapped (golden-ratio spacing: each new thread
+     * lands in the largest gap the earlier ones left, so consecutive threads start far apart
+     * and the starts stay spread however many threads come), the first at 0. A table of fewer than two regions has one.
      */
     private synchronized int[] firstCursor() {
         int k = threads++;
