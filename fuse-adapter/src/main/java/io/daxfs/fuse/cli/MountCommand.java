@@ -34,11 +34,11 @@ final class MountCommand implements Callable<Integer> {
      * Daemon JVM options unless the user passes -Xmx (DAXFS_JAVA_OPTS in scripts/daxfs): a small
      * heap start and the serial collector. The JIT is left tiered, C1 then C2: a served request
      * runs its Java code cold (the caller and the kernel ran in between), and C2's code is what
-     * makes it short - warm small-file creates 1.2-2.6x and unlinks 1.5-3.9x what the daemon did
-     * C1-only, stats up to 2x (docs/performance.md, "The daemon's compiler"). C2's compiling in
-     * a mount's first seconds is paid early through the start-up cache's method profiles
-     * (JEP 515, trained with these options: scripts/lib/common.sh build_aot_cache). Keep in
-     * step with scripts/lib/detached-mount.sh (DaemonJvmOptionsTest checks both).
+     * makes it short: warm small-file creates 1.2-2.6x and unlinks 1.5-3.9x what the daemon did
+     * C1-only (docs/performance.md, "The daemon's compiler"). The price is C2's compiling, on a
+     * compiler thread, over a mount's first 20,000-30,000 small files. The start-up cache is
+     * trained with these options (scripts/lib/common.sh build_aot_cache), or the JVM would not
+     * use it. Keep in step with scripts/lib/detached-mount.sh (DaemonJvmOptionsTest checks both).
      */
     static final List<String> DAEMON_JVM = List.of("-Xms64m", "-XX:+UseSerialGC");
     /** The smallest default heap, enough for some 300,000 inodes in use. */
