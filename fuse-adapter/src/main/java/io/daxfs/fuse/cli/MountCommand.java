@@ -37,7 +37,8 @@ final class MountCommand implements Callable<Integer> {
      * makes it short: warm small-file creates 1.2-2.6x and unlinks 1.5-3.9x what the daemon did
      * C1-only (docs/performance.md, "The daemon's compiler"). The price is C2's compiling, on a
      * compiler thread, over a mount's first 20,000-30,000 small files. The start-up cache is
-     * trained with the same options (scripts/lib/common.sh build_aot_cache). Keep in step with scripts/lib/detached-mount.sh (DaemonJvmOptionsTest checks both).
+     * trained with the same options (scripts/lib/common.sh build_aot_cache). Keep in step with
+     * scripts/lib/detached-mount.sh (DaemonJvmOptionsTest checks both).
      */
     static final List<String> DAEMON_JVM = List.of("-Xms64m", "-XX:+UseSerialGC");
     /** The smallest default heap, enough for some 300,000 inodes in use. */
