@@ -171,7 +171,7 @@ def main():
     L.append("")
     L.append(f"Median of {meta.get('rounds', '?')} round(s); file size {meta.get('file_size', '?')}, "
              f"random I/O runs of {meta.get('runtime', '?')} each, {meta.get('nfiles', '?')} files of "
-             f"1 KiB in one directory for the small-file tests, mount time median of {meta.get('mount_rounds', '?')} mounts of a "
+             f"1 KiB in one directory for the small-file tests (after one unmeasured round of the same), mount time median of {meta.get('mount_rounds', '?')} mounts of a "
              f"{meta.get('mount_image', '?')} image.")
     L.append("")
     L.append("Ratios are speed ratios: above 1 means the first file system is faster (for mount "
