@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -15,8 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The daemon's JVM options are written in three places: MountCommand (`java -jar daxfs.jar
  * mount`), scripts/lib/detached-mount.sh (`scripts/daxfs mount`, which starts the daemon without
- * a JVM of its own) and the start-up cache's training run (scripts/lib/common.sh), whose cache
- * the JVM only uses when the options agree. They must agree, and none may cap the JIT at C1:
+ * a JVM of its own) and the start-up cache's training run (scripts/lib/common.sh), which must
+ * train the daemon's configuration. They must agree, and none may cap the JIT at C1:
  * served requests run their code cold, and C1's code made small-file creates and unlinks
  * 1.2-3.9x slower (docs/performance.md, "The daemon's compiler").
  */
