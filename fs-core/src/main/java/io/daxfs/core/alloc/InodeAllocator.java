@@ -85,7 +85,8 @@ public final class InodeAllocator {
      * Where a thread's first allocation starts: the k-th thread to allocate at region
      * {@code k * 0.618...} of the regions, wrapped (golden-ratio spacing: each new thread
      * lands in the largest gap the earlier ones left, so consecutive threads start far apart
-     * and the starts stay spread however many threads come), the first at 0. A table of fewer than two regions has one.
+     * and the starts stay spread however many threads come), the first at 0. A table of fewer
+     * than two regions has one.
      */
     private synchronized int[] firstCursor() {
         int k = threads++;
