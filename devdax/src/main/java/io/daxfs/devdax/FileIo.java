@@ -139,6 +139,44 @@ final class FileIo {
         }
     }
 
+    /** splice(2), made on first use like {@link Calls}: offsets travel as raw addresses. */
+    private static final class Splice {
+        static final MethodHandle SPLICE = Calls.LINKER.downcallHandle(
+                Calls.LINKER.defaultLookup().find("splice").orElseThrow(),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        /** SPLICE_F_NONBLOCK: a full pipe returns what was moved instead of waiting for a reader. */
+        static final int NONBLOCK = 2;
+        /** The file offset splice reads from and advances, one per thread: nothing allocated per call. */
+        static final ThreadLocal<MemorySegment> OFFSET =
+                ThreadLocal.withInitial(() -> java.lang.foreign.Arena.ofAuto().allocate(8, 8));
+    }
+
+    /**
+     * splice(2) of {@code length} bytes at file offset {@code offset} into pipe {@code pipeFd},
+     * without SPLICE_F_MOVE (pages of the image must never be given away): the pipe takes
+     * references to the file's pages. Returns the bytes moved: fewer when the pipe filled up or
+     * a call failed (errno is not captured: the caller copies instead).
+     */
+    long spliceToPipe(long offset, int pipeFd, long length) {
+        MemorySegment off = Splice.OFFSET.get();
+        long done = 0;
+        try {
+            while (done < length) {
+                off.set(JAVA_LONG, 0, offset + done);
+                long n = (long) Splice.SPLICE.invokeExact(fd, off.address(), pipeFd, 0L, length - done, Splice.NONBLOCK);
+                if (n <= 0) {
+                    break;
+                }
+                done += n;
+            }
+        } catch (Throwable t) {
+            if (t instanceof Error e) {
+                throw e;
+            }
+        }
+        return done;
+    }
+
     /** pread or pwrite ({@code call}) until done or refused; returns the bytes moved. */
     private long transfer(MemorySegment call, long offset, MemorySegment memory, long memoryOffset, long length) {
         Objects.checkFromIndexSize(memoryOffset, length, memory.byteSize());

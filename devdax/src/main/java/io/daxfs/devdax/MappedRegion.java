@@ -75,6 +75,20 @@ final class MappedRegion implements PmemRegion {
         MemorySegment.copy(segment, offset + done, dst, dstOffset + done, length - done);
     }
 
+    @Override
+    public long spliceToPipe(long offset, int pipeFd, long length) {
+        if (fileIo == null || privateMapping) {
+            return -1;
+        }
+        Objects.checkFromIndexSize(offset, length, size());
+        guard.enter();
+        try {
+            return fileIo.spliceToPipe(offset, pipeFd, length);
+        } finally {
+            guard.exit();
+        }
+    }
+
     /**
      * Moves a page or more between native memory and the image file with pwrite ({@code store})
      * or pread when this region has a descriptor for that (an image file, docs/devdax.md "Bulk

@@ -36,6 +36,19 @@ public interface PmemRegion extends AutoCloseable {
         MemorySegment.copy(readView(), offset, dst, dstOffset, length);
     }
 
+    /**
+     * Hands {@code length} bytes at {@code offset} to the pipe {@code pipeFd} by reference, with
+     * splice(2) from the backing file: the pipe then holds the file's own pages, not a copy, and
+     * whoever drains it copies them once (docs/devdax.md, "Reads spliced into a pipe"). Until the
+     * pipe is drained it shows any later store to those bytes, so the caller keeps the range from
+     * being reused meanwhile. Returns the bytes handed over (possibly fewer: the pipe is full,
+     * as it is expected to be non-blocking, or the call failed), or -1 when this region never
+     * can: a device, a private mapping, a region that records its stores. The default: -1.
+     */
+    default long spliceToPipe(long offset, int pipeFd, long length) {
+        return -1;
+    }
+
     void putByte(long offset, byte value);
 
     void putShort(long offset, short value);

@@ -17,6 +17,7 @@ import io.daxfs.core.concurrent.PausePoints;
 import io.daxfs.core.concurrent.Safeguards;
 import io.daxfs.core.data.FileData;
 import io.daxfs.core.data.FileRanges;
+import io.daxfs.core.data.ReadSink;
 import io.daxfs.core.dir.DirentLayout;
 import io.daxfs.core.format.CorruptFileSystemException;
 import io.daxfs.core.format.Geometry;
@@ -414,6 +415,14 @@ public final class DaxFileSystem implements AutoCloseable {
     public int read(long ino, long offset, MemorySegment dst, long dstOffset, int length) {
         FileRanges.checkOffset(offset);
         int n = data.read(handle(ino), offset, dst, dstOffset, length);
+        accessTimes.accessed(ino, false);
+        return n;
+    }
+
+    /** {@link #read} by reference into {@code sink} ({@link ReadSink}); -1: it refused, read by copy instead. */
+    public int read(long ino, long offset, int length, ReadSink sink) {
+        FileRanges.checkOffset(offset);
+        int n = data.read(handle(ino), offset, length, sink);
         accessTimes.accessed(ino, false);
         return n;
     }

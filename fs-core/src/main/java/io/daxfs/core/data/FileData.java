@@ -51,6 +51,11 @@ public final class FileData {
         return reader.read(in, offset, dst, dstOffset, length);
     }
 
+    /** Reads up to {@code length} bytes at {@code offset} into {@code sink} by reference; -1 if it refused. */
+    public int read(Inode in, long offset, int length, ReadSink sink) {
+        return reader.read(in, offset, length, sink);
+    }
+
     /** SEEK_DATA ({@code data}) or SEEK_HOLE from {@code offset}. */
     public long seek(Inode in, long offset, boolean data) {
         return reader.seek(in, offset, data);

@@ -2,11 +2,14 @@ package io.daxfs.core.race;
 
 import io.daxfs.core.check.FsckReport;
 import io.daxfs.core.data.Lease;
+import io.daxfs.core.data.ReadSink;
+import io.daxfs.devdax.PmemRegion;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
@@ -180,6 +183,61 @@ class RaceCatalogTest extends RaceFixture {
             assertClean();
         } else {
             assertArrayEquals(filled(0xDD), seen, "hazard: the old reader saw the other file's bytes");
+        }
+    }
+
+    /**
+     * R4 for a read into a sink ({@link ReadSink}: the kernel front end's spliced READ, whose
+     * pipe holds the image's pages, not a copy, until the reply is spliced to /dev/fuse). While
+     * the sink still points at the block, truncate frees it and another file writes; the busy
+     * list keeps the block from reuse until the read returns, so the reply carries the old
+     * bytes. Without it the reply would carry the other file's.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void r4FreedExtentVersusSplicedReply(Mode mode) throws Exception {
+        fs.internals().busyExtents().setEnabled(mode == Mode.PROTECTED);
+        long f = fs.create(ROOT, "f", 0644, 0, 0);
+        write(fs, f, 0, filled(0xAA));
+        byte[] seen = new byte[B];
+        ReadSink sink = new ReadSink() {
+            long device = -1;
+            PmemRegion region;
+
+            @Override
+            public boolean begin(int length) {
+                return true;
+            }
+
+            @Override
+            public boolean data(PmemRegion r, long deviceOffset, long length) {
+                region = r;
+                device = deviceOffset;
+                return true;
+            }
+
+            @Override
+            public boolean zeros(long length) {
+                return false;
+            }
+
+            @Override
+            public void end(int length) {
+                // The reply is still in the pipe: truncate and another file's write run now.
+                fs.truncate(f, 0);
+                long g = fs.create(ROOT, "g", 0644, 0, 0);
+                write(fs, g, 0, filled(0xDD));
+                // ... then the kernel copies the pipe's pages: the bytes at the device offset.
+                MemorySegment.copy(region.readView(), java.lang.foreign.ValueLayout.JAVA_BYTE, device, seen, 0, B);
+            }
+        };
+        assertEquals(B, fs.read(f, 0, B, sink));
+        if (mode == Mode.PROTECTED) {
+            assertArrayEquals(filled(0xAA), seen, "the reply carries the old bytes, never the other file's");
+            assertEquals(0, fs.internals().busyExtents().busyBlocks(), "the read's return cleared the reference");
+            assertClean();
+        } else {
+            assertArrayEquals(filled(0xDD), seen, "hazard: the freed block went to g while the reply pointed at it");
         }
     }
 

@@ -114,11 +114,18 @@ final class DataOps {
         return options.keepCache() ? FOPEN_KEEP_CACHE : 0;
     }
 
+    /** READ: spliced from the image when it is large ({@link SplicedRead}), else copied into the reply. */
     void read(Request r, Reply out) {
         long offset = r.argLong(IO_IN_OFFSET);
-        long size = Integer.toUnsignedLong(r.argInt(IO_IN_SIZE));
-        int n = fs.read(r.nodeid(), offset, out.body(), Reply.bodyOffset(), (int) Math.min(size, out.capacity()));
-        out.send(n);
+        int length = (int) Math.min(Integer.toUnsignedLong(r.argInt(IO_IN_SIZE)), out.capacity());
+        SplicedRead spliced = out.splicedRead();
+        int n = spliced == null ? -1 : spliced.read(fs, r.nodeid(), offset, length, out);
+        if (n < 0) {
+            n = fs.read(r.nodeid(), offset, out.body(), Reply.bodyOffset(), length);
+        }
+        if (!out.sent()) {
+            out.send(n);
+        }
         stats.read(out, n);
     }
 

@@ -7,6 +7,8 @@ import io.daxfs.fuse.mount.MountSession;
 import io.daxfs.fuse.options.MountOptions;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The kernel front end ({@code -o frontend=kernel}, the default): daxfs reads the FUSE requests
@@ -27,15 +29,35 @@ public record KernelFrontEnd(MountOptions options) implements FrontEnd {
 
     @Override
     public MountSession mount(DaxFileSystem fs, String fsname, Path mountPoint, int threads) {
-        KernelFileSystem kfs = new KernelFileSystem(fs, KernelOptions.from(options));
-        return KernelSession.start(kfs, mountPoint, options.kernelMountOptions(fsname), threads);
+        KernelOptions o = KernelOptions.from(options);
+        KernelFileSystem kfs = new KernelFileSystem(fs, o);
+        return KernelSession.start(kfs, mountPoint, readLimit(o, options.kernelMountOptions(fsname)), threads);
     }
 
     /** As above, serving leases of {@code device} (docs/leases.md). */
     @Override
     public MountSession mount(DaxFileSystem fs, OpenedDevice device, Path mountPoint, int threads) {
-        KernelFileSystem kfs = new KernelFileSystem(fs, KernelOptions.from(options), LeaseDevice.of(device));
+        KernelOptions o = KernelOptions.from(options);
+        KernelFileSystem kfs = new KernelFileSystem(fs, o, LeaseDevice.of(device));
         return KernelSession.start(kfs, mountPoint,
-                options.kernelMountOptions(device.path().toAbsolutePath().toString()), threads);
+                readLimit(o, options.kernelMountOptions(device.path().toAbsolutePath().toString())), threads);
+    }
+
+    /**
+     * The mount options with max_read added when READs are spliced and a worker's pipe cannot
+     * take a READ of max_write bytes ({@link SplicedRead#largestRead}); a max_read the user gave
+     * stays as given.
+     */
+    static List<String> readLimit(KernelOptions o, List<String> mountOptions) {
+        if (o.spliceReadKib() == 0 || mountOptions.stream().anyMatch(m -> m.startsWith("max_read="))) {
+            return mountOptions;
+        }
+        int largest = SplicedRead.largestRead(o.maxWrite());
+        if (largest >= o.maxWrite() || largest < o.spliceReadKib() * 1024) {
+            return mountOptions;
+        }
+        List<String> limited = new ArrayList<>(mountOptions);
+        limited.add("max_read=" + largest);
+        return limited;
     }
 }

@@ -85,7 +85,7 @@ final class KernelSession {
             m.unmount(); // no worker ran yet
             throw e;
         }
-        raiseReadahead(fs, s.entry);
+        raiseReadahead(fs, s.entry, readaheadKib(fs.options().readaheadKib(), mountOptions));
         return s.session;
     }
 
@@ -95,12 +95,17 @@ final class KernelSession {
      */
     static void serve(KernelFileSystem fs, FuseChannel channel, MountSession session) {
         KernelOptions o = fs.options();
+        SplicedRead spliced = null;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment in = arena.allocate(Math.max(FuseAbi.MIN_READ_BUFFER, o.maxWrite() + REQUEST_HEADROOM), 4096);
             MemorySegment outBuffer = arena.allocate(FuseAbi.OUT_HEADER_SIZE + (long) o.maxWrite(), 4096);
             MemorySegment state = FuseChannel.newCallState(arena);
             Request request = new Request(in);
             Reply reply = new Reply(channel, outBuffer, state, arena.allocate(Reply.NOTICE_SIZE, 8));
+            if (o.spliceReadKib() > 0) {
+                spliced = new SplicedRead(channel, o.spliceReadKib() * 1024, o.maxWrite(), state, outBuffer, arena);
+                reply.useSplicedReads(spliced);
+            }
             while (true) {
                 long n = channel.read(state, in);
                 if (n < 0) {
@@ -122,7 +127,28 @@ final class KernelSession {
             }
         } catch (RuntimeException | Error e) {
             session.workerFailed("FUSE worker failed", e);
+        } finally {
+            if (spliced != null) {
+                spliced.close();
+            }
         }
+    }
+
+    /**
+     * The readahead window for {@code kib} KiB asked and the mount's max_read, if it has one: a
+     * whole number of READs, so no window ends in a short READ of its own (max_read=1044480,
+     * which splicing sets without CAP_SYS_RESOURCE, makes a 1024 KiB window two READs, of 1020
+     * and of 4 KiB; a 1020 KiB window is one).
+     */
+    static int readaheadKib(int kib, List<String> mountOptions) {
+        for (String o : mountOptions) {
+            if (o.startsWith("max_read=")) {
+                long maxRead = Long.parseLong(o.substring("max_read=".length()));
+                long reads = kib * 1024L / maxRead;
+                return reads == 0 ? kib : (int) (reads * maxRead / 1024);
+            }
+        }
+        return kib;
     }
 
     /**
@@ -130,8 +156,7 @@ final class KernelSession {
      * smaller of its default (128 KiB) and what INIT says, and a sequential reader then waits for
      * one 128 KiB READ after another.
      */
-    static void raiseReadahead(KernelFileSystem fs, MountTable.Entry entry) {
-        int kib = fs.options().readaheadKib();
+    static void raiseReadahead(KernelFileSystem fs, MountTable.Entry entry, int kib) {
         if (kib <= 0) {
             return;
         }

@@ -47,7 +47,7 @@ final class LinuxCalls {
     static final int MAP_POPULATE = 0x8000;
     static final int EFD_CLOEXEC = 0x80000;
 
-    private static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
+    static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
     static final long SYS_WRITE = AARCH64 ? 64 : 1;
     static final long SYS_CLOSE = AARCH64 ? 57 : 3;
     static final long SYS_MMAP = AARCH64 ? 222 : 9;

@@ -75,6 +75,31 @@ final class Reply {
         channel.write(callState, notice, NOTICE_SIZE);
     }
 
+    /** Large READs of this worker go by splice ({@link SplicedRead}); null: all are copied. */
+    private SplicedRead splicedRead;
+
+    void useSplicedReads(SplicedRead s) {
+        this.splicedRead = s;
+    }
+
+    /** How this worker may splice a READ's reply, or null (the io_uring front end; turned off). */
+    SplicedRead splicedRead() {
+        return splicedRead;
+    }
+
+    long unique() {
+        return unique;
+    }
+
+    /** The reply went to /dev/fuse through {@link SplicedRead}. */
+    void spliced() {
+        if (sent) {
+            throw new IllegalStateException("request " + unique + " answered twice");
+        }
+        sent = true;
+        failed = false;
+    }
+
     /** Begins the reply to the request with this unique id. */
     void start(long unique) {
         this.unique = unique;

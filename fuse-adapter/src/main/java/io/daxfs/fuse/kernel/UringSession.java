@@ -135,7 +135,8 @@ final class UringSession {
             m.unmount(); // no worker ran yet
             throw e;
         }
-        KernelSession.raiseReadahead(fs, MountTable.justMounted(canonical));
+        KernelSession.raiseReadahead(fs, MountTable.justMounted(canonical),
+                KernelSession.readaheadKib(fs.options().readaheadKib(), mountOptions));
         s.reportRing(fs);
         return s;
     }

@@ -36,6 +36,38 @@ class KernelOptionsTest {
     }
 
     @Test
+    void spliceReadKbSetsTheSplicedReadsThresholdAndZeroTurnsThemOff() {
+        assertEquals(KernelOptions.DEFAULT_SPLICE_READ_KIB, from().spliceReadKib());
+        assertEquals(0, from("splice_read_kb=0").spliceReadKib());
+        assertEquals(128, from("splice_read_kb=128").spliceReadKib());
+        assertThrows(IllegalArgumentException.class, () -> from("splice_read_kb=-1"));
+    }
+
+    @Test
+    void aMaxReadShrinksTheReadaheadWindowToWholeReads() {
+        assertEquals(1024, KernelSession.readaheadKib(1024, List.of("default_permissions")));
+        assertEquals(1020, KernelSession.readaheadKib(1024, List.of("max_read=1044480")), "one READ per window, no 4 KiB tail");
+        assertEquals(1024, KernelSession.readaheadKib(1024, List.of("max_read=131072")), "eight whole READs");
+        assertEquals(64, KernelSession.readaheadKib(64, List.of("max_read=131072")), "a window under one READ stays");
+        assertEquals(0, KernelSession.readaheadKib(0, List.of("max_read=1044480")), "0 leaves the kernel's default");
+    }
+
+    @Test
+    void splicedReadsLimitMaxReadToWhatAPipeTakesUnlessTheUserSetIt() {
+        KernelOptions o = KernelOptions.defaults(PermissionPolicy.DAEMON_ACL);
+        int largest = SplicedRead.largestRead(o.maxWrite());
+        assertTrue(largest >= 1044480, "a pipe of at least 1 MiB: " + largest);
+        List<String> limited = KernelFrontEnd.readLimit(o, List.of("default_permissions"));
+        if (largest < o.maxWrite()) {
+            assertEquals(List.of("default_permissions", "max_read=" + largest), limited);
+        } else {
+            assertEquals(List.of("default_permissions"), limited, "a pipe takes the largest READ: no limit");
+        }
+        assertEquals(List.of("max_read=131072"), KernelFrontEnd.readLimit(o, List.of("max_read=131072")), "the user's own");
+        assertEquals(List.of("ro"), KernelFrontEnd.readLimit(from("splice_read_kb=0"), List.of("ro")), "no splicing, no limit");
+    }
+
+    @Test
     void cachesXattrsAndPermissionsFollowTheirOptions() {
         KernelOptions o = from("no_kernel_cache,writeback_cache,noxattr,noacl");
         assertFalse(o.keepCache());
