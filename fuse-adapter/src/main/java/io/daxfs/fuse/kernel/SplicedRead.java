@@ -151,18 +151,26 @@ final class SplicedRead implements ReadSink, AutoCloseable {
 
     /**
      * Splices the reply into /dev/fuse; the blocks are still referenced. The kernel takes the
-     * pipe's buffers whatever it then does with them, so the pipe is empty afterwards; ENOENT
-     * means the request was interrupted and answered already, as for a written reply.
+     * pipe's buffers whatever it then does with them, so the pipe is empty afterwards; a
+     * failure that leaves it empty is the kernel's ENOENT (the request was interrupted and
+     * answered already), as for a written reply. No errno is captured on the way that works
+     * (capturing allocates in C1's code); a failure that leaves the reply in the pipe is a
+     * malformed reply, a bug.
      */
     @Override
     public void end(int length) {
-        long n = LinuxCalls.checked(state, SYS_SPLICE, pipeRead, 0, channel.fd(), 0, queued, 0);
-        if (n == queued || n == -FuseChannel.ENOENT) {
+        long n = LinuxCalls.call(SYS_SPLICE, pipeRead, 0, channel.fd(), 0, queued, 0);
+        if (n == queued || n < 0 && pipeEmpty()) {
             queued = 0;
             out.spliced();
             return;
         }
-        throw new Reply.ReplyFailedException(unique, n < 0 ? (int) -n : FuseChannel.EIO);
+        throw new Reply.ReplyFailedException(unique, FuseChannel.EIO);
+    }
+
+    private boolean pipeEmpty() {
+        long r = LinuxCalls.checked(state, SYS_IOCTL, pipeRead, FIONREAD, header.address(), 0, 0, 0);
+        return r >= 0 && header.get(JAVA_INT, 0) == 0;
     }
 
     /** Creates the worker's pipe on first use; false (and off for good) if the kernel refuses. */

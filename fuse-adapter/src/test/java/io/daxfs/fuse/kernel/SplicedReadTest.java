@@ -1,5 +1,6 @@
 package io.daxfs.fuse.kernel;
 
+import io.daxfs.core.Allocations;
 import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.base.FormatOptions;
 import io.daxfs.devdax.DeviceOpener;
@@ -148,6 +149,24 @@ class SplicedReadTest {
         byte[] expected = fileWithAHole(f);
         assertEquals(256 * KIB, read(f, 0, 256 * KIB));
         assertReply(arrived(), expected, 0, 256 * KIB);
+    }
+
+    /** As every READ (KernelFileSystemTest): a spliced one allocates nothing on the Java heap either. */
+    @Test
+    void aSplicedReadAllocatesNothing() throws Exception {
+        long ino = fs.create(DaxFileSystem.ROOT, "f", 0644, 0, 0);
+        fileWithAHole(ino);
+        MemorySegment sink = arena.allocate(1 << 20);
+        long least = Allocations.leastAllocatedBy(() -> {
+            for (int i = 0; i < 64; i++) {
+                reply.start(++unique);
+                if (spliced.read(fs, ino, (i % 3) * 64 * KIB, 128 * KIB, reply) != 128 * KIB) {
+                    throw new AssertionError("not spliced");
+                }
+                LinuxCalls.call(SplicedRead.SYS_READ, fuseRead, sink.address(), sink.byteSize(), 0, 0, 0);
+            }
+        });
+        assertEquals(0, least, "bytes allocated by 64 spliced READs of 128 KiB");
     }
 
     @Test
