@@ -95,7 +95,7 @@ final class SplicedRead implements ReadSink, AutoCloseable {
             n = fs.read(ino, offset, length, this);
             return n;
         } finally {
-            if (n < 0 || queued != 0) {
+            if (queued != 0) { // refused or failed midway: what it put into the pipe goes
                 drain();
             }
             this.out = null;
