@@ -103,6 +103,67 @@ class MultiProcessTest {
         m.fsckClean();
     }
 
+    /** Reads a file in 1 MiB O_DIRECT reads until the flag exists; every byte must be 0xAA or 0 (never 0xBB). */
+    private static final String DIRECT_READER = """
+            import mmap, os, sys
+            path, flag = sys.argv[1], sys.argv[2]
+            buf = mmap.mmap(-1, 1 << 20)
+            reads = spliced = 0
+            while not os.path.exists(flag):
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+                try:
+                    n = os.preadv(fd, [buf], 0)
+                finally:
+                    os.close(fd)
+                data = buf[:n]
+                if data.translate(None, b'\\xaa\\x00'):
+                    bad = next(i for i in range(n) if data[i] not in (0xaa, 0))
+                    print('read %d: byte %d is %#x, from another file' % (reads, bad, data[bad]))
+                    sys.exit(1)
+                reads += 1
+                spliced += n >= 65536
+            print('reads=%d spliced=%d' % (reads, spliced))
+            """;
+
+    /**
+     * Large READs are spliced from the image (docs/kernel-frontend.md): the reply points at the
+     * file's blocks until it has left the daemon's pipe. One process reads a 1 MiB file of 0xAA
+     * with O_DIRECT again and again (READs of up to 1 MiB, each spliced) while another
+     * truncates and rewrites it and writes files of 0xBB into the blocks it freed: no read ever
+     * returns a byte of 0xBB. (The interleaving itself is forced in fs-core's race catalog,
+     * {@code r4FreedExtentVersusSplicedReply}; this is the whole path on a real mount.)
+     */
+    @Test
+    void splicedReadsNeverCarryTheBytesOfAFileThatReusedTheirBlocks() throws IOException {
+        Path f = m.path("spliced");
+        Path flag = m.dir.resolve("churn-done");
+        python("open(__import__('sys').argv[1], 'wb').write(b'\\xaa' * (1 << 20))", f);
+        List<String> readerCmd = List.of(Daxfs.PYTHON, "-c", DIRECT_READER, f.toString(), flag.toString());
+        Process reader = Daxfs.start(readerCmd);
+        try {
+            python("""
+                    import os, sys, time
+                    f, d = sys.argv[1], sys.argv[2]
+                    end = time.time() + 3
+                    i = 0
+                    while time.time() < end:
+                        with open(f, 'r+b') as a:
+                            a.truncate(0)
+                            a.write(b'\\xaa' * (1 << 20))
+                        with open(os.path.join(d, 'other-%d' % (i % 4)), 'wb') as b:
+                            b.write(b'\\xbb' * (1 << 20))
+                        i += 1
+                    """, f, m.path(""));
+        } finally {
+            Files.writeString(flag, "");
+        }
+        Daxfs.Result r = Daxfs.finish(readerCmd.subList(0, 2), reader);
+        assertEquals(0, r.exit(), r.out() + r.err());
+        java.util.regex.Matcher counts = java.util.regex.Pattern.compile("reads=(\\d+) spliced=(\\d+)").matcher(r.out());
+        assertTrue(counts.find(), r.out());
+        assertTrue(Integer.parseInt(counts.group(2)) >= 20, "at least 20 reads of 64 KiB or more during the churn: " + r.out());
+    }
+
     /**
      * A python3 process maps a file on the mount MAP_SHARED, writes through the mapping,
      * msyncs and exits; cat in another process then reads the data, and so does the file system
