@@ -162,6 +162,9 @@ class MultiProcessTest {
         java.util.regex.Matcher counts = java.util.regex.Pattern.compile("reads=(\\d+) spliced=(\\d+)").matcher(r.out());
         assertTrue(counts.find(), r.out());
         assertTrue(Integer.parseInt(counts.group(2)) >= 20, "at least 20 reads of 64 KiB or more during the churn: " + r.out());
+        if (DaxfsMount.FRONTEND.equals("kernel")) {
+            assertTrue(m.logText().contains("are spliced from the image"), "the kernel front end spliced them:\n" + m.logText());
+        }
     }
 
     /**

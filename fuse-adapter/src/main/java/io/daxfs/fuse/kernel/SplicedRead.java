@@ -8,6 +8,9 @@ import io.daxfs.core.DaxFileSystem;
 import io.daxfs.core.data.ReadSink;
 import io.daxfs.devdax.PmemRegion;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -30,6 +33,9 @@ import java.lang.foreign.MemorySegment;
  * cache to splice from, and its region refuses the first splice, which turns this off.
  */
 final class SplicedRead implements ReadSink, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SplicedRead.class);
+    /** The daemon's log says once how its READs go: spliced (at the first) or copied (and why). */
+    private static volatile boolean told;
     static final long SYS_SPLICE = LinuxCalls.AARCH64 ? 76 : 275;
     static final long SYS_PIPE2 = LinuxCalls.AARCH64 ? 59 : 293;
     static final long SYS_FCNTL = LinuxCalls.AARCH64 ? 25 : 72;
@@ -127,6 +133,7 @@ final class SplicedRead implements ReadSink, AutoCloseable {
         long n = region.spliceToPipe(deviceOffset, pipeWrite, length);
         if (n < 0) {
             off = true; // this region never can (a device, a read-only mount): stop trying
+            tell("READs are copied: this device cannot be spliced from (a /dev/dax device or a read-only mount)");
         }
         if (n > 0) {
             queued += n;
@@ -163,6 +170,10 @@ final class SplicedRead implements ReadSink, AutoCloseable {
         if (n == queued || n < 0 && pipeEmpty()) {
             queued = 0;
             out.spliced();
+            if (!told) {
+                tell("READs of " + minLength / 1024 + " KiB or more are spliced from the image (pipes of "
+                        + pipePages * PAGE / 1024 + " KiB)");
+            }
             return;
         }
         throw new Reply.ReplyFailedException(unique, FuseChannel.EIO);
@@ -171,6 +182,13 @@ final class SplicedRead implements ReadSink, AutoCloseable {
     private boolean pipeEmpty() {
         long r = LinuxCalls.checked(state, SYS_IOCTL, pipeRead, FIONREAD, header.address(), 0, 0, 0);
         return r >= 0 && header.get(JAVA_INT, 0) == 0;
+    }
+
+    private static void tell(String how) {
+        if (!told) {
+            told = true;
+            LOG.info(how);
+        }
     }
 
     /** Creates the worker's pipe on first use; false (and off for good) if the kernel refuses. */
@@ -183,6 +201,7 @@ final class SplicedRead implements ReadSink, AutoCloseable {
             long r = LinuxCalls.checked(state, SYS_PIPE2, fds.address(), O_NONBLOCK | O_CLOEXEC, 0, 0, 0, 0);
             if (r < 0) {
                 off = true;
+                tell("READs are copied: no pipe (errno " + -r + ")");
                 return false;
             }
             pipeRead = fds.get(JAVA_INT, 0);
@@ -192,6 +211,7 @@ final class SplicedRead implements ReadSink, AutoCloseable {
         if (pipePages * PAGE < minLength + PAGE) {
             close();
             off = true;
+            tell("READs are copied: a pipe of " + pipePages * PAGE / 1024 + " KiB is too small");
             return false;
         }
         return true;
