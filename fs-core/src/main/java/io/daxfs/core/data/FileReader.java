@@ -50,15 +50,7 @@ final class FileReader {
     }
 
     int read(Inode in, long offset, MemorySegment dst, long dstOffset, int length) {
-        long ino = in.ino();
-        if (FileMode.isDirectory(table.mode(ino))) {
-            throw new FsException(Errno.EISDIR, "read of a directory");
-        }
-        long size = table.size(ino);
-        if (offset >= size || length <= 0) {
-            return 0;
-        }
-        int n = (int) Math.min(length, size - offset);
+        int n = bytesToRead(in, offset, length);
         long done = 0;
         while (done < n) {
             long pos = offset + done;
@@ -69,6 +61,19 @@ final class FileReader {
             done += k;
         }
         return n;
+    }
+
+    /** How many of {@code length} bytes at {@code offset} a read returns (0 at or past the end); EISDIR for a directory. */
+    private int bytesToRead(Inode in, long offset, int length) {
+        long ino = in.ino();
+        if (FileMode.isDirectory(table.mode(ino))) {
+            throw new FsException(Errno.EISDIR, "read of a directory");
+        }
+        long size = table.size(ino);
+        if (offset >= size || length <= 0) {
+            return 0;
+        }
+        return (int) Math.min(length, size - offset);
     }
 
     /**
@@ -198,15 +203,10 @@ final class FileReader {
      * copies. Allocates nothing.
      */
     int read(Inode in, long offset, int length, ReadSink sink) {
-        long ino = in.ino();
-        if (FileMode.isDirectory(table.mode(ino))) {
-            throw new FsException(Errno.EISDIR, "read of a directory");
-        }
-        long size = table.size(ino);
-        if (offset >= size || length <= 0) {
+        int n = bytesToRead(in, offset, length);
+        if (n == 0) {
             return 0;
         }
-        int n = (int) Math.min(length, size - offset);
         if (!sink.begin(n)) {
             return -1;
         }
