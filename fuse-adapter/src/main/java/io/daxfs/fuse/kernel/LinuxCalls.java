@@ -12,11 +12,12 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The Linux system calls of the io_uring front end, all through one downcall handle: glibc's
- * {@code syscall(number, ...)} with six long arguments. Bookworm's glibc has no io_uring
- * wrappers, and every downcall handle costs tens of milliseconds to make at mount time, so
- * mmap, munmap, close, write, eventfd2 and sched_setaffinity go the same way (their numbers
- * differ between x86_64 and aarch64; io_uring's are the same on both).
+ * The Linux system calls of the io_uring front end and of spliced READs ({@link SplicedRead}),
+ * all through one downcall handle: glibc's {@code syscall(number, ...)} with six long
+ * arguments. Bookworm's glibc has no io_uring wrappers, and every downcall handle costs tens of
+ * milliseconds to make at mount time, so mmap, munmap, close, read, write, eventfd2,
+ * sched_setaffinity, pipe2, splice, fcntl and ioctl go the same way (their numbers differ
+ * between x86_64 and aarch64; io_uring's are the same on both).
  *
  * <p>{@link #call} captures nothing and allocates nothing (the request path's io_uring_enter);
  * it returns -1 on failure. {@link #checked} repeats a failed call with errno captured and
@@ -47,13 +48,18 @@ final class LinuxCalls {
     static final int MAP_POPULATE = 0x8000;
     static final int EFD_CLOEXEC = 0x80000;
 
-    static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
+    private static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
+    static final long SYS_READ = AARCH64 ? 63 : 0;
     static final long SYS_WRITE = AARCH64 ? 64 : 1;
     static final long SYS_CLOSE = AARCH64 ? 57 : 3;
     static final long SYS_MMAP = AARCH64 ? 222 : 9;
     static final long SYS_MUNMAP = AARCH64 ? 215 : 11;
     static final long SYS_SCHED_SETAFFINITY = AARCH64 ? 122 : 203;
     static final long SYS_EVENTFD2 = AARCH64 ? 19 : 290;
+    static final long SYS_PIPE2 = AARCH64 ? 59 : 293;
+    static final long SYS_SPLICE = AARCH64 ? 76 : 275;
+    static final long SYS_FCNTL = AARCH64 ? 25 : 72;
+    static final long SYS_IOCTL = AARCH64 ? 29 : 16;
 
     /** Whether this architecture's numbers are known (x86_64 or aarch64). */
     static boolean supportedArchitecture() {

@@ -36,11 +36,6 @@ final class SplicedRead implements ReadSink, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SplicedRead.class);
     /** The daemon's log says once how its READs go: spliced (at the first) or copied (and why). */
     private static volatile boolean told;
-    static final long SYS_SPLICE = LinuxCalls.AARCH64 ? 76 : 275;
-    static final long SYS_PIPE2 = LinuxCalls.AARCH64 ? 59 : 293;
-    static final long SYS_FCNTL = LinuxCalls.AARCH64 ? 25 : 72;
-    static final long SYS_READ = LinuxCalls.AARCH64 ? 63 : 0;
-    static final long SYS_IOCTL = LinuxCalls.AARCH64 ? 29 : 16;
     private static final int O_NONBLOCK = 0x800;
     private static final int O_CLOEXEC = 0x80000;
     private static final int F_SETPIPE_SZ = 1031;
@@ -96,10 +91,8 @@ final class SplicedRead implements ReadSink, AutoCloseable {
         this.out = out;
         this.unique = out.unique();
         queued = 0;
-        int n = -1;
         try {
-            n = fs.read(ino, offset, length, this);
-            return n;
+            return fs.read(ino, offset, length, this);
         } finally {
             if (queued != 0) { // refused or failed midway: what it put into the pipe goes
                 drain();
@@ -166,7 +159,7 @@ final class SplicedRead implements ReadSink, AutoCloseable {
      */
     @Override
     public void end(int length) {
-        long n = LinuxCalls.call(SYS_SPLICE, pipeRead, 0, channel.fd(), 0, queued, 0);
+        long n = LinuxCalls.call(LinuxCalls.SYS_SPLICE, pipeRead, 0, channel.fd(), 0, queued, 0);
         if (n == queued || n < 0 && pipeEmpty()) {
             queued = 0;
             out.spliced();
@@ -180,8 +173,13 @@ final class SplicedRead implements ReadSink, AutoCloseable {
     }
 
     private boolean pipeEmpty() {
-        long r = LinuxCalls.checked(state, SYS_IOCTL, pipeRead, FIONREAD, header.address(), 0, 0, 0);
-        return r >= 0 && header.get(JAVA_INT, 0) == 0;
+        return bytesInPipe() == 0;
+    }
+
+    /** FIONREAD of the pipe: the bytes in it, or -1 if the kernel did not say. Uses the header's room. */
+    private int bytesInPipe() {
+        long r = LinuxCalls.checked(state, LinuxCalls.SYS_IOCTL, pipeRead, FIONREAD, header.address(), 0, 0, 0);
+        return r < 0 ? -1 : header.get(JAVA_INT, 0);
     }
 
     private static void tell(String how) {
@@ -198,7 +196,7 @@ final class SplicedRead implements ReadSink, AutoCloseable {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment fds = a.allocate(8, 4);
-            long r = LinuxCalls.checked(state, SYS_PIPE2, fds.address(), O_NONBLOCK | O_CLOEXEC, 0, 0, 0, 0);
+            long r = LinuxCalls.checked(state, LinuxCalls.SYS_PIPE2, fds.address(), O_NONBLOCK | O_CLOEXEC, 0, 0, 0, 0);
             if (r < 0) {
                 off = true;
                 tell("READs are copied: no pipe (errno " + -r + ")");
@@ -224,7 +222,7 @@ final class SplicedRead implements ReadSink, AutoCloseable {
      */
     private static long enlarge(MemorySegment state, int fd, long wanted) {
         for (long size = wanted; size >= PAGE; size /= 2) {
-            long r = LinuxCalls.checked(state, SYS_FCNTL, fd, F_SETPIPE_SZ, size, 0, 0, 0);
+            long r = LinuxCalls.checked(state, LinuxCalls.SYS_FCNTL, fd, F_SETPIPE_SZ, size, 0, 0, 0);
             if (r > 0) {
                 return r;
             }
@@ -244,7 +242,7 @@ final class SplicedRead implements ReadSink, AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment state = LinuxCalls.newCallState(a);
             MemorySegment fds = a.allocate(8, 4);
-            if (LinuxCalls.checked(state, SYS_PIPE2, fds.address(), O_CLOEXEC, 0, 0, 0, 0) < 0) {
+            if (LinuxCalls.checked(state, LinuxCalls.SYS_PIPE2, fds.address(), O_CLOEXEC, 0, 0, 0, 0) < 0) {
                 return 0;
             }
             try {
@@ -260,14 +258,12 @@ final class SplicedRead implements ReadSink, AutoCloseable {
     /** Empties the pipe of an abandoned reply (FIONREAD says how much is left). */
     private void drain() {
         queued = 0;
-        MemorySegment count = header; // the header is not needed any more
         while (true) {
-            long r = LinuxCalls.checked(state, SYS_IOCTL, pipeRead, FIONREAD, count.address(), 0, 0, 0);
-            int left = r < 0 ? 0 : count.get(JAVA_INT, 0);
+            int left = bytesInPipe();
             if (left <= 0) {
                 return;
             }
-            long n = LinuxCalls.checked(state, SYS_READ, pipeRead, scratch.address(),
+            long n = LinuxCalls.checked(state, LinuxCalls.SYS_READ, pipeRead, scratch.address(),
                     Math.min(left, scratch.byteSize()), 0, 0, 0);
             if (n <= 0) {
                 // A pipe that cannot be emptied must not take another reply.

@@ -55,10 +55,10 @@ class SplicedReadTest {
         DaxFileSystem.format(device.region(), FormatOptions.defaults());
         fs = DaxFileSystem.mount(device.region());
         MemorySegment fds = arena.allocate(8, 4);
-        assertEquals(0, LinuxCalls.checked(SplicedRead.SYS_PIPE2, fds.address(), 0, 0, 0, 0, 0));
+        assertEquals(0, LinuxCalls.checked(LinuxCalls.SYS_PIPE2, fds.address(), 0, 0, 0, 0, 0));
         fuseRead = fds.get(JAVA_INT, 0);
         fuseWrite = fds.get(JAVA_INT, 4);
-        assertEquals(1 << 20, LinuxCalls.checked(SplicedRead.SYS_FCNTL, fuseWrite, 1031, 1 << 20, 0, 0, 0));
+        assertEquals(1 << 20, LinuxCalls.checked(LinuxCalls.SYS_FCNTL, fuseWrite, 1031, 1 << 20, 0, 0, 0));
         MemorySegment state = FuseChannel.newCallState(arena);
         MemorySegment out = arena.allocate(FuseAbi.OUT_HEADER_SIZE + MAX_WRITE, 4096);
         FuseChannel channel = new FuseChannel(fuseWrite);
@@ -95,11 +95,11 @@ class SplicedReadTest {
     /** Everything waiting in the stand-in for /dev/fuse. */
     private ByteBuffer arrived() {
         MemorySegment count = arena.allocate(4, 4);
-        LinuxCalls.checked(SplicedRead.SYS_IOCTL, fuseRead, SplicedRead.FIONREAD, count.address(), 0, 0, 0);
+        LinuxCalls.checked(LinuxCalls.SYS_IOCTL, fuseRead, SplicedRead.FIONREAD, count.address(), 0, 0, 0);
         int n = count.get(JAVA_INT, 0);
         MemorySegment buf = arena.allocate(Math.max(n, 1));
         if (n > 0) {
-            assertEquals(n, LinuxCalls.checked(SplicedRead.SYS_READ, fuseRead, buf.address(), n, 0, 0, 0));
+            assertEquals(n, LinuxCalls.checked(LinuxCalls.SYS_READ, fuseRead, buf.address(), n, 0, 0, 0));
         }
         return ByteBuffer.wrap(buf.asSlice(0, n).toArray(JAVA_BYTE)).order(ByteOrder.LITTLE_ENDIAN);
     }
@@ -163,7 +163,7 @@ class SplicedReadTest {
                 if (spliced.read(fs, ino, (i % 3) * 64 * KIB, 128 * KIB, reply) != 128 * KIB) {
                     throw new AssertionError("not spliced");
                 }
-                LinuxCalls.call(SplicedRead.SYS_READ, fuseRead, sink.address(), sink.byteSize(), 0, 0, 0);
+                LinuxCalls.call(LinuxCalls.SYS_READ, fuseRead, sink.address(), sink.byteSize(), 0, 0, 0);
             }
         });
         assertEquals(0, least, "bytes allocated by 64 spliced READs of 128 KiB");
