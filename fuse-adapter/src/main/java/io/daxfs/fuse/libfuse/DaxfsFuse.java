@@ -333,12 +333,25 @@ public final class DaxfsFuse extends FuseStubFS {
     }
 
     /**
-     * libfuse's "hide" of an open file: unlinks {@code name} for real if it is an open regular
-     * file, and lets {@code alias} stand for it until it is freed ({@link UnlinkedAliases}).
-     * False, with nothing changed, if the file is not open: the caller renames normally.
+     * libfuse's "hide" of a file it counts as open: unlinks {@code name} for real. If the file
+     * is open in daxfs too, {@code alias} stands for it until it is freed ({@link UnlinkedAliases}).
+     * <p>
+     * If it is not open any more, its last release has reached daxfs but not yet libfuse's own
+     * open count: with {@code flag_nopath} libfuse's release takes no path lock, so it runs
+     * beside the unlink that is hiding the file. libfuse decrements its count only after the
+     * release callback returns; if that happens before it marks the node hidden, it never
+     * deletes the hidden name (until unmount). A real rename here would leave a
+     * {@code .fuse_hidden…} file in the directory - a wrong link count, a directory rmdir calls
+     * not empty - so it is an unlink too, with no alias (nothing holds the file open). Such names
+     * are libfuse's: the one cost is that a user's own rename of a regular file to one removes
+     * it (docs/compatibility.md). False, with nothing changed, for anything but a regular file:
+     * the caller renames normally.
      */
     private boolean hide(long dir, String name, String alias) {
         long ino = fs.lookup(dir, name);
+        if (!FileMode.isRegular(fs.getattr(ino).mode())) {
+            return false; // libfuse hides only files it opened: this rename is a user's own
+        }
         aliases.add(alias, ino); // before the unlink: the file cannot be freed before its alias exists
         long unlinked;
         try {
@@ -349,8 +362,9 @@ public final class DaxfsFuse extends FuseStubFS {
         }
         if (unlinked != ino) {
             aliases.remove(alias);
+            fs.unlink(dir, name); // released already: see above
         }
-        return unlinked == ino;
+        return true;
     }
 
     /**

@@ -372,21 +372,6 @@ final class SoakModel {
             return path.isEmpty() ? "(worker root)" : path;
         }
 
-        /**
-         * libfuse 2 unlinks a file it still counts as open by renaming it to
-         * ".fuse_hidden%08x%08x" and deletes that name at the last release. daxfs turns the
-         * rename into a real unlink when the file is open in daxfs too (DaxfsFuse.hide), but
-         * when the release has reached daxfs and not yet libfuse's own count, the rename is
-         * real, and a daemon killed before libfuse's delete leaves the hidden name behind - as
-         * on every libfuse file system (docs/compatibility.md). The soak accepts those names
-         * on the libfuse front end; the kernel front ends never make them.
-         */
-        static final boolean LIBFUSE_LEAVES_HIDDEN_NAMES = "libfuse".equals(System.getProperty("daxfs.it.frontend"));
-
-        static boolean isLibfuseHiddenName(String name) {
-            return name.length() == 28 && name.startsWith(".fuse_hidden");
-        }
-
         void dir(String path, Dir e, Dir f) {
             if (e.mode != f.mode) {
                 diff(show(path) + ": directory mode " + Integer.toOctalString(f.mode) + ", expected "
@@ -405,8 +390,6 @@ final class SoakModel {
                 Node fn = f.entries.get(name);
                 if (fn == null) {
                     diff(p + ": missing (expected " + describe(en) + ")");
-                } else if (en == null && LIBFUSE_LEAVES_HIDDEN_NAMES && isLibfuseHiddenName(name)) {
-                    continue; // libfuse's own leftover of a kill in its unlink window (below)
                 } else if (en == null) {
                     diff(p + ": should not exist (found " + describe(fn) + ")");
                 } else {
